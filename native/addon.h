@@ -1,0 +1,15 @@
+// Per-environment state (main thread and each worker_thread that loads the addon get their own).
+#pragma once
+
+#include <napi.h>
+
+namespace llama_native {
+
+struct AddonData {
+  Napi::FunctionReference model_ctor;
+  Napi::FunctionReference context_ctor;
+};
+
+inline AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+}  // namespace llama_native

@@ -1,0 +1,420 @@
+#include "context.h"
+
+#include <climits>
+#include <cmath>
+#include <thread>
+
+#include "abort_flag.h"
+#include "ggml-cpu.h"
+#include "addon.h"
+#include "generation.h"
+#include "log.h"
+#include "task.h"
+
+namespace llama_native {
+
+namespace {
+
+// The CPU backend's threadpool API, looked up through the backend registry so that it also works
+// when the CPU backend is a dynamically loaded variant (GGML_BACKEND_DL).
+struct ThreadpoolApi {
+  decltype(ggml_threadpool_new)* create = nullptr;
+  decltype(ggml_threadpool_free)* destroy = nullptr;
+};
+
+const ThreadpoolApi& Threadpools() {
+  static ThreadpoolApi api = [] {
+    ThreadpoolApi a;
+    ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    ggml_backend_reg_t reg = cpu != nullptr ? ggml_backend_dev_backend_reg(cpu) : nullptr;
+    if (reg != nullptr) {
+      a.create = reinterpret_cast<decltype(ggml_threadpool_new)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
+      a.destroy = reinterpret_cast<decltype(ggml_threadpool_free)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
+    }
+    if (a.create == nullptr || a.destroy == nullptr) a = ThreadpoolApi{};
+    return a;
+  }();
+  return api;
+}
+
+}  // namespace
+
+ContextHandle::~ContextHandle() {
+  if (batch.token != nullptr) llama_batch_free(batch);
+  if (ctx != nullptr) {
+    llama_detach_threadpool(ctx);
+    llama_free(ctx);
+  }
+  if (threadpool != nullptr) Threadpools().destroy(threadpool);
+  if (threadpool_batch != nullptr) Threadpools().destroy(threadpool_batch);
+}
+
+void ContextHandle::ResyncTokens() {
+  llama_pos max = llama_memory_seq_pos_max(llama_get_memory(ctx), 0);
+  size_t held = max < 0 ? 0 : static_cast<size_t>(max) + 1;
+  if (held < tokens.size()) tokens.resize(held);
+  if (held > tokens.size()) {  // should not happen; do not trust a cache we cannot describe
+    llama_memory_seq_rm(llama_get_memory(ctx), 0, -1, -1);
+    tokens.clear();
+  }
+}
+
+bool ContextHandle::Decode(const llama_batch& b, const char* what) {
+  int32_t rc = llama_decode(ctx, b);
+  if (rc == 0) return true;
+  ResyncTokens();
+  if (rc == 2) return false;
+  if (rc == 1) {
+    throw NativeError(ErrorKind::ContextFull, std::string(what) + ": the context is full (" + std::to_string(n_ctx) +
+                                                  " tokens; no KV cache slot for " + std::to_string(b.n_tokens) + " more)");
+  }
+  throw NativeError(ErrorKind::Generic, std::string(what) + ": llama_decode failed with code " + std::to_string(rc) +
+                                            (rc == -1 ? " (invalid batch)" : " (compute error)"));
+}
+
+static bool AbortCallback(void* data) {
+  auto* h = static_cast<ContextHandle*>(data);
+  std::atomic<bool>* flag = h->abort_now.load();
+  return flag != nullptr && flag->load(std::memory_order_relaxed);
+}
+
+namespace {
+
+class CreateTask : public ThreadTask {
+ public:
+  CreateTask(ModelHandlePtr model, llama_context_params params, uint32_t poll)
+      : ThreadTask(nullptr), model_(std::move(model)), params_(params), poll_(poll) {}
+
+ protected:
+  void Execute() override {
+    LogCapture capture;
+    llama_context* ctx = llama_init_from_model(model_->model, params_);
+    if (ctx == nullptr) {
+      std::string why = capture.Text();
+      throw NativeError(ErrorKind::Generic, "failed to create the context" + (why.empty() ? "" : ": " + why));
+    }
+    handle_ = std::make_shared<ContextHandle>();
+    handle_->model = model_;
+    handle_->ctx = ctx;
+    handle_->n_ctx = static_cast<int32_t>(llama_n_ctx(ctx));
+    handle_->n_batch = static_cast<int32_t>(llama_n_batch(ctx));
+    handle_->n_seq_max = static_cast<int32_t>(llama_n_seq_max(ctx));
+    handle_->embeddings = params_.embeddings;
+    handle_->pooling = llama_pooling_type(ctx);
+    handle_->batch = llama_batch_init(handle_->n_batch, 0, 1);
+    llama_set_abort_callback(ctx, AbortCallback, handle_.get());
+    // Without an attached threadpool, ggml (built without OpenMP) starts and joins its worker
+    // threads on every graph evaluation, i.e. once per generated token.
+    const ThreadpoolApi& tp = Threadpools();
+    if (tp.create != nullptr) {
+      ggml_threadpool_params tpp = ggml_threadpool_params_default(params_.n_threads);
+      tpp.poll = poll_;
+      handle_->threadpool = tp.create(&tpp);
+      if (params_.n_threads_batch != params_.n_threads) {
+        ggml_threadpool_params tpb = ggml_threadpool_params_default(params_.n_threads_batch);
+        tpb.poll = poll_;
+        handle_->threadpool_batch = tp.create(&tpb);
+      }
+      if (handle_->threadpool != nullptr) {
+        llama_attach_threadpool(ctx, handle_->threadpool,
+                                handle_->threadpool_batch != nullptr ? handle_->threadpool_batch : handle_->threadpool);
+      }
+    }
+  }
+  Napi::Value Result(Napi::Env env) override { return Context::NewInstance(env, handle_); }
+
+ private:
+  ModelHandlePtr model_;
+  llama_context_params params_;
+  uint32_t poll_;
+  ContextHandlePtr handle_;
+};
+
+class EmbedTask : public ThreadTask {
+ public:
+  EmbedTask(AbortFlagPtr abort, ContextHandlePtr h, std::vector<std::vector<llama_token>> inputs, bool normalize)
+      : ThreadTask(std::move(abort)), h_(std::move(h)), inputs_(std::move(inputs)), normalize_(normalize) {}
+
+ protected:
+  void Execute() override {
+    BusyScope busy(*h_, abort_.get());
+    llama_context* ctx = h_->ctx;
+    llama_model* model = h_->model->model;
+    const int32_t n_embd = llama_model_n_embd_out(model);
+    const bool pooled = h_->pooling != LLAMA_POOLING_TYPE_NONE;
+    const bool encoder_only = llama_model_has_encoder(model) && !llama_model_has_decoder(model);
+    outputs_.resize(inputs_.size());
+    llama_memory_t mem = llama_get_memory(ctx);
+    h_->tokens.clear();
+
+    size_t next = 0;
+    while (next < inputs_.size()) {
+      if (Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
+      // Pack as many whole inputs as fit in one batch and in the context's sequences.
+      llama_batch& b = h_->batch;
+      b.n_tokens = 0;
+      size_t first = next;
+      while (next < inputs_.size() && static_cast<int32_t>(next - first) < h_->n_seq_max &&
+             b.n_tokens + static_cast<int32_t>(inputs_[next].size()) <= h_->n_batch) {
+        const auto& toks = inputs_[next];
+        llama_seq_id seq = static_cast<llama_seq_id>(next - first);
+        for (size_t j = 0; j < toks.size(); j++) {
+          int32_t k = b.n_tokens++;
+          b.token[k] = toks[j];
+          b.pos[k] = static_cast<llama_pos>(j);
+          b.n_seq_id[k] = 1;
+          b.seq_id[k][0] = seq;
+          b.logits[k] = true;
+        }
+        next++;
+      }
+      llama_memory_clear(mem, true);
+      int32_t rc = encoder_only ? llama_encode(ctx, b) : llama_decode(ctx, b);
+      if (rc == 2 || Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
+      if (rc != 0) {
+        llama_memory_clear(mem, true);
+        throw NativeError(ErrorKind::Generic, "embedding failed: llama_" + std::string(encoder_only ? "encode" : "decode") +
+                                                  " returned " + std::to_string(rc));
+      }
+      int32_t tok_index = 0;
+      for (size_t i = first; i < next; i++) {
+        const size_t len = inputs_[i].size();
+        std::vector<float>& out = outputs_[i];
+        if (pooled) {
+          const float* e = llama_get_embeddings_seq(ctx, static_cast<llama_seq_id>(i - first));
+          if (e == nullptr) throw NativeError(ErrorKind::Generic, "llama.cpp returned no pooled embedding");
+          out.assign(e, e + n_embd);
+          if (normalize_) Normalize(out.data(), n_embd);
+        } else {
+          out.resize(len * static_cast<size_t>(n_embd));
+          for (size_t j = 0; j < len; j++) {
+            const float* e = llama_get_embeddings_ith(ctx, tok_index + static_cast<int32_t>(j));
+            if (e == nullptr) throw NativeError(ErrorKind::Generic, "llama.cpp returned no token embedding");
+            std::copy(e, e + n_embd, out.data() + j * n_embd);
+            if (normalize_) Normalize(out.data() + j * n_embd, n_embd);
+          }
+        }
+        tok_index += static_cast<int32_t>(len);
+      }
+    }
+    llama_memory_clear(mem, true);
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Array arr = Napi::Array::New(env, outputs_.size());
+    for (size_t i = 0; i < outputs_.size(); i++) {
+      auto fa = Napi::Float32Array::New(env, outputs_[i].size());
+      std::copy(outputs_[i].begin(), outputs_[i].end(), fa.Data());
+      arr.Set(static_cast<uint32_t>(i), fa);
+    }
+    return arr;
+  }
+
+ private:
+  static void Normalize(float* v, int32_t n) {
+    double sum = 0;
+    for (int32_t i = 0; i < n; i++) sum += static_cast<double>(v[i]) * v[i];
+    double norm = std::sqrt(sum);
+    if (norm <= 0) return;
+    float scale = static_cast<float>(1.0 / norm);
+    for (int32_t i = 0; i < n; i++) v[i] *= scale;
+  }
+
+  ContextHandlePtr h_;
+  std::vector<std::vector<llama_token>> inputs_;
+  bool normalize_;
+  std::vector<std::vector<float>> outputs_;
+};
+
+enum llama_pooling_type ParsePooling(Napi::Env env, const std::string& s) {
+  if (s.empty() || s == "default") return LLAMA_POOLING_TYPE_UNSPECIFIED;
+  if (s == "none") return LLAMA_POOLING_TYPE_NONE;
+  if (s == "mean") return LLAMA_POOLING_TYPE_MEAN;
+  if (s == "cls") return LLAMA_POOLING_TYPE_CLS;
+  if (s == "last") return LLAMA_POOLING_TYPE_LAST;
+  Throw(env, ErrorKind::Range, "pooling must be one of 'default', 'none', 'mean', 'cls', 'last'; got '" + s + "'");
+}
+
+const char* PoolingName(enum llama_pooling_type p) {
+  switch (p) {
+    case LLAMA_POOLING_TYPE_NONE: return "none";
+    case LLAMA_POOLING_TYPE_MEAN: return "mean";
+    case LLAMA_POOLING_TYPE_CLS: return "cls";
+    case LLAMA_POOLING_TYPE_LAST: return "last";
+    case LLAMA_POOLING_TYPE_RANK: return "rank";
+    default: return "default";
+  }
+}
+
+}  // namespace
+
+Napi::Function Context::Init(Napi::Env env) {
+  return DefineClass(env, "Context",
+                     {
+                         InstanceMethod<&Context::Generate>("generate"),
+                         InstanceMethod<&Context::Embed>("embed"),
+                         InstanceMethod<&Context::Info>("info"),
+                         InstanceMethod<&Context::CachedTokens>("cachedTokens"),
+                         InstanceMethod<&Context::ClearCache>("clearCache"),
+                         InstanceMethod<&Context::Dispose>("dispose"),
+                         InstanceAccessor<&Context::GetDisposed>("disposed"),
+                         StaticMethod<&Context::Create>("create"),
+                     });
+}
+
+Napi::Value Context::Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !HasTag(env, info[0], kModelTag)) Throw(env, ErrorKind::Type, "model must be a Model");
+  ModelHandlePtr model = Model::Unwrap(info[0].As<Napi::Object>())->Handle(env);
+  if (model->vocab_only) {
+    Throw(env, ErrorKind::Generic, "this model was loaded with vocabOnly: true and has no weights; load it again without vocabOnly to create a context");
+  }
+  Napi::Object o = ArgObject(info, 1, "options");
+  llama_context_params p = llama_context_default_params();
+  const int32_t n_ctx_train = llama_model_n_ctx_train(model->model);
+  p.n_ctx = static_cast<uint32_t>(OptInt(o, "contextSize", std::min<int32_t>(n_ctx_train > 0 ? n_ctx_train : 4096, 4096), 1, 1 << 24));
+  p.embeddings = OptBool(o, "embeddings", false);
+  p.n_batch = static_cast<uint32_t>(OptInt(o, "batchSize", p.embeddings ? p.n_ctx : std::min<uint32_t>(512, p.n_ctx), 1, 1 << 24));
+  p.n_ubatch = static_cast<uint32_t>(OptInt(o, "ubatchSize", p.embeddings ? p.n_batch : std::min<uint32_t>(512, p.n_batch), 1, p.n_batch));
+  p.n_seq_max = static_cast<uint32_t>(OptInt(o, "sequences", p.embeddings ? 64 : 1, 1, static_cast<int64_t>(llama_max_parallel_sequences())));
+  int32_t hw = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
+  p.n_threads = static_cast<int32_t>(OptInt(o, "threads", hw, 1, 1024));
+  p.n_threads_batch = static_cast<int32_t>(OptInt(o, "batchThreads", p.n_threads, 1, 1024));
+  p.pooling_type = ParsePooling(env, OptString(o, "pooling", ""));
+  p.kv_unified = p.embeddings || OptBool(o, "unifiedKvCache", p.n_seq_max > 1);
+  p.no_perf = true;
+  if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
+  if (p.n_ubatch > p.n_batch) p.n_ubatch = p.n_batch;
+  uint32_t poll = static_cast<uint32_t>(OptInt(o, "threadPoll", 50, 0, 100));
+  return ThreadTask::Start(env, new CreateTask(model, p, poll), Napi::Function());
+}
+
+Napi::Object Context::NewInstance(Napi::Env env, ContextHandlePtr handle) {
+  auto* holder = new ContextHandlePtr(std::move(handle));
+  auto ext = Napi::External<ContextHandlePtr>::New(env, holder, [](Napi::Env, ContextHandlePtr* p) { delete p; });
+  return GetAddonData(env)->context_ctor.New({ext});
+}
+
+Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    Throw(env, ErrorKind::Type, "Context cannot be constructed directly; use model.createContext()");
+  }
+  handle_ = *info[0].As<Napi::External<ContextHandlePtr>>().Data();
+  TagObject(env, info.This().As<Napi::Object>(), kContextTag);
+}
+
+ContextHandlePtr Context::Claim(Napi::Env env, const char* what) {
+  if (!handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
+  bool expected = false;
+  if (!handle_->busy.compare_exchange_strong(expected, true)) {
+    Throw(env, ErrorKind::Generic, std::string("cannot ") + what + ": another operation is running on this context");
+  }
+  return handle_;
+}
+
+Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
+  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
+  GenerationRequest req = GenerationRequest::FromJs(info, *self->handle_);
+  Napi::Function on_chunk = info.Length() > 3 && info[3].IsFunction() ? info[3].As<Napi::Function>() : Napi::Function();
+  AbortFlagPtr abort = AbortFlag::FromArg(env, info.Length() > 2 ? info[2] : env.Undefined());
+  ContextHandlePtr h = self->Claim(env, "generate");
+  return StartGeneration(env, std::move(h), std::move(req), std::move(abort), on_chunk);
+}
+
+Napi::Value Context::Embed(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
+  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
+  ContextHandle& h = *self->handle_;
+  if (!h.embeddings) {
+    Throw(env, ErrorKind::Generic, "this context was created without embeddings: true; create one with model.createContext({ embeddings: true })");
+  }
+  if (info.Length() < 1 || !info[0].IsArray()) Throw(env, ErrorKind::Type, "inputs must be an array of token arrays");
+  auto arr = info[0].As<Napi::Array>();
+  std::vector<std::vector<llama_token>> inputs;
+  inputs.reserve(arr.Length());
+  const uint32_t n_ubatch = llama_n_ubatch(h.ctx);
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    auto toks = ArgTokens(env, arr.Get(i), "input", h.model->n_vocab);
+    if (toks.empty()) Throw(env, ErrorKind::Range, "input " + std::to_string(i) + " is empty: nothing to embed");
+    int32_t limit = std::min<int32_t>({h.n_batch, static_cast<int32_t>(n_ubatch), h.n_ctx});
+    if (static_cast<int64_t>(toks.size()) > limit) {
+      Throw(env, ErrorKind::ContextFull,
+            "input " + std::to_string(i) + " is " + std::to_string(toks.size()) + " tokens; this embedding context takes at most " +
+                std::to_string(limit) + " per input (contextSize " + std::to_string(h.n_ctx) + ", batchSize " +
+                std::to_string(h.n_batch) + ")");
+    }
+    int32_t n_train = llama_model_n_ctx_train(h.model->model);
+    if (n_train > 0 && static_cast<int64_t>(toks.size()) > n_train) {
+      Throw(env, ErrorKind::ContextFull, "input " + std::to_string(i) + " is " + std::to_string(toks.size()) +
+                                             " tokens; the model was trained on at most " + std::to_string(n_train));
+    }
+    inputs.push_back(std::move(toks));
+  }
+  bool normalize = info.Length() < 2 || info[1].ToBoolean().Value();
+  AbortFlagPtr abort = AbortFlag::FromArg(env, info.Length() > 2 ? info[2] : env.Undefined());
+  ContextHandlePtr hp = self->Claim(env, "embed");
+  auto* task = new EmbedTask(abort, hp, std::move(inputs), normalize);
+  task->Keep(info.This().As<Napi::Object>());
+  return ThreadTask::Start(env, task, Napi::Function());
+}
+
+Napi::Value Context::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
+  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
+  ContextHandle& h = *self->handle_;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("contextSize", static_cast<double>(h.n_ctx));
+  o.Set("batchSize", static_cast<double>(h.n_batch));
+  o.Set("ubatchSize", static_cast<double>(llama_n_ubatch(h.ctx)));
+  o.Set("sequences", static_cast<double>(h.n_seq_max));
+  o.Set("threads", static_cast<double>(llama_n_threads(h.ctx)));
+  o.Set("batchThreads", static_cast<double>(llama_n_threads_batch(h.ctx)));
+  o.Set("embeddings", h.embeddings);
+  o.Set("pooling", PoolingName(h.pooling));
+  o.Set("canShift", llama_memory_can_shift(llama_get_memory(h.ctx)));
+  return o;
+}
+
+Napi::Value Context::CachedTokens(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
+  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
+  if (self->handle_->busy.load()) Throw(env, ErrorKind::Generic, "cannot read the cache while an operation is running");
+  const auto& t = self->handle_->tokens;
+  auto out = Napi::Int32Array::New(env, t.size());
+  std::copy(t.begin(), t.end(), out.Data());
+  return out;
+}
+
+Napi::Value Context::ClearCache(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
+  ContextHandlePtr h = self->Claim(env, "clear the cache");
+  llama_memory_clear(llama_get_memory(h->ctx), true);
+  h->tokens.clear();
+  h->busy.store(false);
+  return env.Undefined();
+}
+
+Napi::Value Context::Dispose(const Napi::CallbackInfo& info) {
+  auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
+  if (self->handle_) {
+    // Running work holds its own reference: raise its flag; the memory goes when it returns.
+    std::atomic<bool>* running = self->handle_->abort_now.load();
+    if (running != nullptr) running->store(true);
+    self->handle_.reset();
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Context::GetDisposed(const Napi::CallbackInfo& info) {
+  auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
+  return Napi::Boolean::New(info.Env(), !self->handle_);
+}
+
+}  // namespace llama_native

@@ -1,0 +1,307 @@
+#include "model.h"
+
+#include <climits>
+#include <cmath>
+
+#include "abort_flag.h"
+#include "addon.h"
+#include "log.h"
+#include "task.h"
+
+namespace llama_native {
+
+ModelHandle::~ModelHandle() {
+  if (model != nullptr) llama_model_free(model);
+}
+
+namespace {
+
+class LoadTask : public ThreadTask {
+ public:
+  LoadTask(AbortFlagPtr abort, std::string path, llama_model_params params, bool report_progress)
+      : ThreadTask(std::move(abort)), path_(std::move(path)), params_(params), report_progress_(report_progress) {}
+
+ protected:
+  void Execute() override {
+    params_.progress_callback = &LoadTask::Progress;
+    params_.progress_callback_user_data = this;
+    LogCapture capture;
+    llama_model* model = llama_model_load_from_file(path_.c_str(), params_);
+    if (model == nullptr) {
+      if (Aborted()) throw NativeError(ErrorKind::Aborted, "model load was aborted");
+      std::string why = capture.Text();
+      throw NativeError(ErrorKind::Load,
+                        "failed to load model from " + path_ + (why.empty() ? "" : ": " + why));
+    }
+    handle_ = std::make_shared<ModelHandle>();
+    handle_->model = model;
+    handle_->vocab = llama_model_get_vocab(model);
+    handle_->n_vocab = llama_vocab_n_tokens(handle_->vocab);
+    handle_->vocab_only = params_.vocab_only;
+    handle_->path = path_;
+    if (Aborted()) {  // aborted after the last progress step: honour it, free what was loaded
+      handle_.reset();
+      throw NativeError(ErrorKind::Aborted, "model load was aborted");
+    }
+  }
+
+  Napi::Value Result(Napi::Env env) override { return Model::NewInstance(env, handle_); }
+
+ private:
+  static bool Progress(float progress, void* data) {
+    auto* self = static_cast<LoadTask*>(data);
+    if (self->Aborted()) return false;
+    if (self->report_progress_ && (progress >= 1.0f || progress - self->last_progress_ >= 0.01f)) {
+      self->last_progress_ = progress;
+      self->Post([progress](Napi::Env env, Napi::Function cb) { cb.Call({Napi::Number::New(env, progress)}); });
+    }
+    return true;
+  }
+
+  std::string path_;
+  llama_model_params params_;
+  bool report_progress_;
+  float last_progress_ = -1.0f;
+  ModelHandlePtr handle_;
+};
+
+}  // namespace
+
+Napi::Function Model::Init(Napi::Env env) {
+  return DefineClass(env, "Model",
+                     {
+                         InstanceMethod<&Model::Tokenize>("tokenize"),
+                         InstanceMethod<&Model::Detokenize>("detokenize"),
+                         InstanceMethod<&Model::TokenToPiece>("tokenToPiece"),
+                         InstanceMethod<&Model::IsEog>("isEog"),
+                         InstanceMethod<&Model::Info>("info"),
+                         InstanceMethod<&Model::Vocab>("vocab"),
+                         InstanceMethod<&Model::Dispose>("dispose"),
+                         InstanceAccessor<&Model::GetDisposed>("disposed"),
+                         StaticMethod<&Model::Load>("load"),
+                     });
+}
+
+Napi::Value Model::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgString(info, 0, "path");
+  Napi::Object opts = ArgObject(info, 1, "options");
+  AbortFlagPtr abort = AbortFlag::FromArg(env, info.Length() > 2 ? info[2] : env.Undefined());
+  Napi::Function on_progress;
+  if (info.Length() > 3 && info[3].IsFunction()) on_progress = info[3].As<Napi::Function>();
+
+  llama_model_params params = llama_model_default_params();
+  params.n_gpu_layers = static_cast<int32_t>(OptInt(opts, "gpuLayers", params.n_gpu_layers, -1, INT32_MAX));
+  Napi::Value mmap = opts.Get("useMmap");
+  if (!mmap.IsUndefined()) params.load_mode = OptBool(opts, "useMmap", true) ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
+  params.vocab_only = OptBool(opts, "vocabOnly", false);
+  params.check_tensors = OptBool(opts, "checkTensors", false);
+
+  auto* task = new LoadTask(abort, path, params, !on_progress.IsEmpty());
+  return ThreadTask::Start(env, task, on_progress);
+}
+
+Napi::Object Model::NewInstance(Napi::Env env, ModelHandlePtr handle) {
+  auto* holder = new ModelHandlePtr(std::move(handle));
+  auto ext = Napi::External<ModelHandlePtr>::New(env, holder, [](Napi::Env, ModelHandlePtr* p) { delete p; });
+  return GetAddonData(env)->model_ctor.New({ext});
+}
+
+Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsExternal()) {
+    Throw(env, ErrorKind::Type, "Model cannot be constructed directly; use loadModel()");
+  }
+  handle_ = *info[0].As<Napi::External<ModelHandlePtr>>().Data();
+  TagObject(env, info.This().As<Napi::Object>(), kModelTag);
+  // Tell V8 what this object really weighs, so the GC does not treat a 4 GB model as a few bytes.
+  external_bytes_ = static_cast<int64_t>(llama_model_size(handle_->model));
+  if (external_bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, external_bytes_);
+}
+
+Model::~Model() {
+  // The finalizer is a backstop: the handle is shared, contexts still holding it keep it alive.
+  // AdjustExternalMemory needs an env; by now V8 has accounted the object as freed anyway.
+  handle_.reset();
+}
+
+void Model::ReleaseHandle(Napi::Env env) {
+  if (!handle_) return;
+  handle_.reset();
+  if (external_bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
+  external_bytes_ = 0;
+}
+
+const ModelHandlePtr& Model::Handle(Napi::Env env) const {
+  if (!handle_) Throw(env, ErrorKind::Disposed, "the model has been disposed");
+  return handle_;
+}
+
+Napi::Value Model::Tokenize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Model>(info, kModelTag, "Model");
+  const ModelHandlePtr& h = self->Handle(env);
+  std::string text = ArgString(info, 0, "text");
+  bool add_special = info.Length() > 1 && info[1].ToBoolean().Value();
+  bool parse_special = info.Length() > 2 && info[2].ToBoolean().Value();
+  if (text.size() > static_cast<size_t>(INT32_MAX) / 2) {
+    Throw(env, ErrorKind::Range, "text is too long to tokenize: " + std::to_string(text.size()) +
+                                     " bytes (llama.cpp counts in 32-bit integers)");
+  }
+  std::vector<llama_token> tokens(text.size() + 4);
+  int32_t n = llama_tokenize(h->vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                             static_cast<int32_t>(tokens.size()), add_special, parse_special);
+  if (n == INT32_MIN) Throw(env, ErrorKind::Range, "tokenization overflowed a 32-bit token count");
+  if (n < 0) {
+    tokens.resize(static_cast<size_t>(-static_cast<int64_t>(n)));
+    n = llama_tokenize(h->vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
+                       static_cast<int32_t>(tokens.size()), add_special, parse_special);
+    if (n < 0) Throw(env, ErrorKind::Generic, "tokenization failed");
+  }
+  auto out = Napi::Int32Array::New(env, static_cast<size_t>(n));
+  std::copy(tokens.begin(), tokens.begin() + n, out.Data());
+  return out;
+}
+
+Napi::Value Model::Detokenize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Model>(info, kModelTag, "Model");
+  const ModelHandlePtr& h = self->Handle(env);
+  if (info.Length() < 1) Throw(env, ErrorKind::Type, "tokens must be an Int32Array or an array of token ids");
+  std::vector<llama_token> tokens = ArgTokens(env, info[0], "tokens", h->n_vocab);
+  bool remove_special = info.Length() > 1 && info[1].ToBoolean().Value();
+  bool unparse_special = info.Length() > 2 && info[2].ToBoolean().Value();
+  if (tokens.empty()) return Napi::String::New(env, "");
+  if (tokens.size() > static_cast<size_t>(INT32_MAX)) Throw(env, ErrorKind::Range, "too many tokens");
+  std::string text(tokens.size() * 4 + 16, '\0');
+  auto call = [&] {
+    return llama_detokenize(h->vocab, tokens.data(), static_cast<int32_t>(tokens.size()), text.data(),
+                            static_cast<int32_t>(std::min<size_t>(text.size(), INT32_MAX)), remove_special,
+                            unparse_special);
+  };
+  int32_t n = call();
+  if (n < 0) {
+    if (n == INT32_MIN) Throw(env, ErrorKind::Range, "detokenized text would exceed 2 GiB");
+    text.resize(static_cast<size_t>(-static_cast<int64_t>(n)));
+    n = call();
+    if (n < 0) Throw(env, ErrorKind::Generic, "detokenization failed");
+  }
+  return Napi::String::New(env, text.data(), static_cast<size_t>(n));
+}
+
+Napi::Value Model::TokenToPiece(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Model>(info, kModelTag, "Model");
+  const ModelHandlePtr& h = self->Handle(env);
+  if (info.Length() < 1) Throw(env, ErrorKind::Type, "token must be a number");
+  Napi::Array one = Napi::Array::New(env, 1);
+  one.Set(uint32_t(0), info[0]);
+  if (!info[0].IsNumber()) Throw(env, ErrorKind::Type, "token must be a number");
+  llama_token token = ArgTokens(env, one, "token", h->n_vocab)[0];
+  bool special = info.Length() > 1 && info[1].ToBoolean().Value();
+  char buf[256];
+  int32_t n = llama_token_to_piece(h->vocab, token, buf, sizeof(buf), 0, special);
+  if (n >= 0) return Napi::String::New(env, buf, static_cast<size_t>(n));
+  std::string big(static_cast<size_t>(-n), '\0');
+  n = llama_token_to_piece(h->vocab, token, big.data(), static_cast<int32_t>(big.size()), 0, special);
+  if (n < 0) Throw(env, ErrorKind::Generic, "token_to_piece failed");
+  return Napi::String::New(env, big.data(), static_cast<size_t>(n));
+}
+
+Napi::Value Model::IsEog(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Model>(info, kModelTag, "Model");
+  const ModelHandlePtr& h = self->Handle(env);
+  if (info.Length() < 1 || !info[0].IsNumber()) Throw(env, ErrorKind::Type, "token must be a number");
+  double d = info[0].As<Napi::Number>().DoubleValue();
+  if (!(std::floor(d) == d) || d < 0 || d >= h->n_vocab) return Napi::Boolean::New(env, false);
+  return Napi::Boolean::New(env, llama_vocab_is_eog(h->vocab, static_cast<llama_token>(d)));
+}
+
+static std::string MetaString(llama_model* model, const char* key) {
+  char buf[512];
+  int32_t n = llama_model_meta_val_str(model, key, buf, sizeof(buf));
+  if (n < 0) return "";
+  if (static_cast<size_t>(n) < sizeof(buf)) return std::string(buf, static_cast<size_t>(n));
+  std::string big(static_cast<size_t>(n) + 1, '\0');
+  llama_model_meta_val_str(model, key, big.data(), big.size());
+  big.resize(static_cast<size_t>(n));
+  return big;
+}
+
+Napi::Value Model::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Model>(info, kModelTag, "Model");
+  const ModelHandlePtr& h = self->Handle(env);
+  llama_model* m = h->model;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("architecture", MetaString(m, "general.architecture"));
+  o.Set("name", MetaString(m, "general.name"));
+  char desc[256];
+  int32_t dn = llama_model_desc(m, desc, sizeof(desc));
+  o.Set("description", dn > 0 ? std::string(desc, std::min<size_t>(dn, sizeof(desc) - 1)) : std::string());
+  o.Set("nParams", static_cast<double>(llama_model_n_params(m)));
+  o.Set("sizeBytes", static_cast<double>(llama_model_size(m)));
+  o.Set("contextLength", llama_model_n_ctx_train(m));
+  o.Set("embeddingLength", llama_model_n_embd(m));
+  o.Set("embeddingOutputLength", llama_model_n_embd_out(m));
+  o.Set("layers", llama_model_n_layer(m));
+  o.Set("heads", llama_model_n_head(m));
+  o.Set("headsKv", llama_model_n_head_kv(m));
+  o.Set("vocabSize", h->n_vocab);
+  o.Set("hasEncoder", llama_model_has_encoder(m));
+  o.Set("hasDecoder", llama_model_has_decoder(m));
+  const char* tmpl = llama_model_chat_template(m, nullptr);
+  if (tmpl != nullptr) o.Set("chatTemplate", tmpl);
+  Napi::Object meta = Napi::Object::New(env);
+  int32_t count = llama_model_meta_count(m);
+  for (int32_t i = 0; i < count; i++) {
+    char key[256];
+    int32_t kn = llama_model_meta_key_by_index(m, i, key, sizeof(key));
+    if (kn < 0) continue;
+    std::string k(key, std::min<size_t>(kn, sizeof(key) - 1));
+    char val[1024];
+    int32_t vn = llama_model_meta_val_str_by_index(m, i, val, sizeof(val));
+    std::string v;
+    if (vn >= 0 && static_cast<size_t>(vn) < sizeof(val)) {
+      v.assign(val, static_cast<size_t>(vn));
+    } else if (vn >= 0) {
+      v.assign(static_cast<size_t>(vn) + 1, '\0');
+      llama_model_meta_val_str_by_index(m, i, v.data(), v.size());
+      v.resize(static_cast<size_t>(vn));
+    }
+    meta.Set(k, Napi::String::New(env, v));
+  }
+  o.Set("metadata", meta);
+  return o;
+}
+
+Napi::Value Model::Vocab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Model>(info, kModelTag, "Model");
+  const ModelHandlePtr& h = self->Handle(env);
+  const llama_vocab* v = h->vocab;
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bos", llama_vocab_bos(v));
+  o.Set("eos", llama_vocab_eos(v));
+  o.Set("eot", llama_vocab_eot(v));
+  o.Set("nl", llama_vocab_nl(v));
+  o.Set("size", h->n_vocab);
+  o.Set("addBos", llama_vocab_get_add_bos(v));
+  o.Set("addEos", llama_vocab_get_add_eos(v));
+  o.Set("vocabOnly", h->vocab_only);
+  return o;
+}
+
+Napi::Value Model::Dispose(const Napi::CallbackInfo& info) {
+  auto* self = UnwrapTagged<Model>(info, kModelTag, "Model");
+  self->ReleaseHandle(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value Model::GetDisposed(const Napi::CallbackInfo& info) {
+  auto* self = UnwrapTagged<Model>(info, kModelTag, "Model");
+  return Napi::Boolean::New(info.Env(), !self->handle_);
+}
+
+}  // namespace llama_native

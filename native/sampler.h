@@ -1,0 +1,57 @@
+// SamplerChain: a llama_sampler chain built from one generation's options.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace llama_native {
+
+struct SamplingParams {
+  float temperature = 0.8f;  // <= 0: greedy
+  int32_t top_k = 40;         // <= 0: off
+  float top_p = 0.95f;        // 1: off
+  float min_p = 0.05f;        // 0: off
+  float typical_p = 1.0f;     // 1: off
+  float repeat_penalty = 1.0f;
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
+  int32_t penalty_last_n = 64;
+  uint32_t seed = LLAMA_DEFAULT_SEED;
+  std::vector<llama_logit_bias> logit_bias;
+  std::string grammar;  // GBNF; empty: none
+  std::string grammar_root = "root";
+
+  // Reads and range-checks the options object on the JS thread (TypeError/RangeError naming the key).
+  static SamplingParams FromJs(Napi::Env env, Napi::Object opts, int32_t n_vocab);
+  bool Greedy() const { return temperature <= 0.0f; }
+  bool HasPenalties() const {
+    return penalty_last_n != 0 && (repeat_penalty != 1.0f || frequency_penalty != 0.0f || presence_penalty != 0.0f);
+  }
+};
+
+class SamplerChain {
+ public:
+  // Throws NativeError when the grammar does not parse. Call from the worker thread: grammar parsing
+  // of hostile input is recursive and belongs on the task's own stack.
+  SamplerChain(const llama_vocab* vocab, int32_t n_vocab, const SamplingParams& params);
+  ~SamplerChain();
+  SamplerChain(const SamplerChain&) = delete;
+  SamplerChain& operator=(const SamplerChain&) = delete;
+
+  // Feeds prompt tokens to the repetition penalties only (the grammar must not see the prompt).
+  void AcceptPrompt(const std::vector<llama_token>& tokens);
+  // Samples from output `idx` of the last decode and accepts the token into every sampler.
+  llama_token Sample(llama_context* ctx, int32_t idx);
+
+ private:
+  llama_sampler* chain_ = nullptr;
+  llama_sampler* penalties_ = nullptr;  // owned by chain_
+  int32_t penalty_last_n_ = 0;
+};
+
+}  // namespace llama_native

@@ -1,0 +1,88 @@
+#!/usr/bin/env node
+// Source build of the addon: cmake-js over CMakeLists.txt and the vendored llama.cpp.
+//   node scripts/build.mjs [--gpu cpu|cuda|metal|vulkan] [--cuda-arch 90] [--debug] [--sanitize] [--out DIR]
+// Environment: LLAMA_NATIVE_GPU (same values as --gpu), LLAMA_NATIVE_JOBS (parallel jobs).
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(path.join(root, "package.json"));
+
+export function parseBuildArgs(argv, env = process.env) {
+  const opts = { gpu: env.LLAMA_NATIVE_GPU || "", cudaArch: "", debug: false, sanitize: false, out: "" };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === "--gpu") opts.gpu = next();
+    else if (a.startsWith("--gpu=")) opts.gpu = a.slice(6);
+    else if (a === "--cuda-arch") opts.cudaArch = next();
+    else if (a.startsWith("--cuda-arch=")) opts.cudaArch = a.slice(12);
+    else if (a === "--debug") opts.debug = true;
+    else if (a === "--sanitize") opts.sanitize = true;
+    else if (a === "--out") opts.out = next();
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (opts.gpu === "0" || opts.gpu === "none") opts.gpu = "cpu";
+  if (opts.gpu && !["cpu", "cuda", "metal", "vulkan"].includes(opts.gpu)) {
+    throw new Error(`--gpu must be one of cpu, cuda, metal, vulkan; got '${opts.gpu}'`);
+  }
+  if (opts.cudaArch && !/^[0-9]+[a-z]?(;[0-9]+[a-z]?)*$/.test(opts.cudaArch)) {
+    throw new Error(`--cuda-arch takes CUDA architectures such as 90 or "86;89"; got '${opts.cudaArch}'`);
+  }
+  return opts;
+}
+
+export function build(opts) {
+  const fetch = spawnSync(process.execPath, [path.join(root, "vendor", "fetch.mjs")], { stdio: "inherit" });
+  if (fetch.status !== 0) process.exit(fetch.status ?? 1);
+
+  let cmakeJs;
+  try {
+    cmakeJs = require.resolve("cmake-js/bin/cmake-js");
+  } catch {
+    console.error("llama-native build: cmake-js is not installed. Run: npm install cmake-js@8 node-addon-api@8");
+    process.exit(1);
+  }
+  const jobs = process.env.LLAMA_NATIVE_JOBS || String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+  const args = [cmakeJs, "compile", "--directory", root, "--parallel", jobs, "--log-level", "warn"];
+  args.push("--out", opts.out || path.join(root, "build"));
+  if (opts.debug) args.push("--debug");
+  if (opts.gpu) args.push(`--CDLLAMA_NATIVE_GPU=${opts.gpu}`);
+  if (opts.cudaArch) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${opts.cudaArch}`);
+  if (opts.sanitize) args.push("--CDLLAMA_NATIVE_SANITIZE=ON");
+  const ccache = spawnSync("ccache", ["--version"]);
+  if (ccache.status === 0) {
+    args.push("--CDCMAKE_C_COMPILER_LAUNCHER=ccache", "--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache");
+  }
+  console.error(`llama-native build: backend ${opts.gpu || "default"}, ${jobs} jobs`);
+  const r = spawnSync(process.execPath, args, { stdio: "inherit", cwd: root });
+  if (r.status !== 0) {
+    console.error(
+      `llama-native build failed (exit ${r.status}). It needs cmake >= 3.19 and a C++17 compiler` +
+        (opts.gpu === "cuda" ? ", plus the CUDA toolkit with cuBLAS" : "") +
+        (opts.gpu === "vulkan" ? ", plus the Vulkan SDK (headers newer than 1.3.239) and glslc" : "") +
+        ".",
+    );
+    process.exit(r.status ?? 1);
+  }
+  return path.join(opts.out || path.join(root, "build"), "Release", "llama_native.node");
+}
+
+if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
+  let opts;
+  try {
+    opts = parseBuildArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(`llama-native build: ${e.message}`);
+    process.exit(2);
+  }
+  const out = build(opts);
+  console.error(`llama-native build: wrote ${path.relative(process.cwd(), out)}`);
+}

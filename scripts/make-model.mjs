@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Writes a llama-architecture GGUF with random normal weights (fixed seed) and a real vocabulary
+// copied from one of llama.cpp's ggml-vocab-*.gguf files. Used by the tests (a model that exists
+// on every fresh clone), the quick start (when the real model is absent) and the benchmarks.
+//
+//   node scripts/make-model.mjs OUT.gguf [--embd 64] [--layers 2] [--heads 4] [--heads-kv 2]
+//        [--ff 128] [--ctx 256] [--type f32|f16] [--seed 1] [--vocab PATH]
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+const { writeGguf, readGgufInfo, GgufValueType } = require(path.join(root, "dist", "index.js"));
+
+export const DEFAULT_VOCAB = path.join(root, "vendor", "llama.cpp", "models", "ggml-vocab-llama-spm.gguf");
+
+// mulberry32 + Box-Muller: a small, fixed, portable generator (the weights only need to be stable).
+function normalSource(seed) {
+  let a = seed >>> 0;
+  const uniform = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => {
+    const u = Math.max(uniform(), 1e-12);
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * uniform());
+  };
+}
+
+/**
+ * @param {object} o
+ * @param {string} o.out
+ * @param {number} [o.embd] @param {number} [o.layers] @param {number} [o.heads] @param {number} [o.headsKv]
+ * @param {number} [o.ff] @param {number} [o.ctx] @param {"f32"|"f16"} [o.type] @param {number} [o.seed]
+ * @param {number} [o.sigma] @param {string} [o.vocab] @param {string} [o.name]
+ */
+export async function makeRandomLlama(o) {
+  const embd = o.embd ?? 64, layers = o.layers ?? 2, heads = o.heads ?? 4, headsKv = o.headsKv ?? 2;
+  const ff = o.ff ?? 128, ctx = o.ctx ?? 256, type = o.type ?? "f32", sigma = o.sigma ?? 0.02;
+  const headDim = embd / heads;
+  const vocabInfo = await readGgufInfo(o.vocab ?? DEFAULT_VOCAB, { tensors: false });
+  const tokens = vocabInfo.metadata["tokenizer.ggml.tokens"];
+  const nVocab = tokens.length;
+  const rand = normalSource(o.seed ?? 1);
+  const randn = (n) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = rand() * sigma;
+    return a;
+  };
+  const ones = (n) => new Float32Array(n).fill(1);
+  const T = GgufValueType;
+  const metadata = [
+    { key: "general.architecture", type: T.STRING, value: "llama" },
+    { key: "general.name", type: T.STRING, value: o.name ?? `random-llama-${embd}x${layers}` },
+    { key: "general.file_type", type: T.UINT32, value: type === "f16" ? 1 : 0 },
+    { key: "llama.context_length", type: T.UINT32, value: ctx },
+    { key: "llama.embedding_length", type: T.UINT32, value: embd },
+    { key: "llama.block_count", type: T.UINT32, value: layers },
+    { key: "llama.feed_forward_length", type: T.UINT32, value: ff },
+    { key: "llama.attention.head_count", type: T.UINT32, value: heads },
+    { key: "llama.attention.head_count_kv", type: T.UINT32, value: headsKv },
+    { key: "llama.rope.dimension_count", type: T.UINT32, value: headDim },
+    { key: "llama.attention.layer_norm_rms_epsilon", type: T.FLOAT32, value: 1e-5 },
+  ];
+  for (const [key, value] of Object.entries(vocabInfo.metadata)) {
+    if (!key.startsWith("tokenizer.")) continue;
+    const vt = vocabInfo.metadataTypes[key];
+    const entry = { key, type: vt, value };
+    if (vt === T.ARRAY) {
+      const v0 = value[0];
+      entry.arrayType = key.endsWith(".tokens") || key.endsWith(".merges") ? T.STRING
+        : key.endsWith(".scores") ? T.FLOAT32
+        : key.endsWith(".token_type") ? T.INT32
+        : typeof v0 === "string" ? T.STRING : T.INT32;
+    }
+    metadata.push(entry);
+  }
+  const wt = type; // matrices in the requested type, norms in f32 (as llama.cpp's converters write them)
+  const tensors = [
+    { name: "token_embd.weight", shape: [embd, nVocab], type: wt, data: randn(embd * nVocab) },
+    { name: "output_norm.weight", shape: [embd], type: "f32", data: ones(embd) },
+    { name: "output.weight", shape: [embd, nVocab], type: wt, data: randn(embd * nVocab) },
+  ];
+  for (let i = 0; i < layers; i++) {
+    const p = `blk.${i}.`;
+    tensors.push(
+      { name: p + "attn_norm.weight", shape: [embd], type: "f32", data: ones(embd) },
+      { name: p + "attn_q.weight", shape: [embd, embd], type: wt, data: randn(embd * embd) },
+      { name: p + "attn_k.weight", shape: [embd, headDim * headsKv], type: wt, data: randn(embd * headDim * headsKv) },
+      { name: p + "attn_v.weight", shape: [embd, headDim * headsKv], type: wt, data: randn(embd * headDim * headsKv) },
+      { name: p + "attn_output.weight", shape: [embd, embd], type: wt, data: randn(embd * embd) },
+      { name: p + "ffn_norm.weight", shape: [embd], type: "f32", data: ones(embd) },
+      { name: p + "ffn_gate.weight", shape: [embd, ff], type: wt, data: randn(embd * ff) },
+      { name: p + "ffn_up.weight", shape: [embd, ff], type: wt, data: randn(embd * ff) },
+      { name: p + "ffn_down.weight", shape: [ff, embd], type: wt, data: randn(ff * embd) },
+    );
+  }
+  fs.mkdirSync(path.dirname(o.out), { recursive: true });
+  const tmp = `${o.out}.${process.pid}.tmp`;
+  await writeGguf(tmp, { metadata, tensors });
+  fs.renameSync(tmp, o.out);
+  return o.out;
+}
+
+if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const out = args.shift();
+  if (!out) {
+    console.error("usage: node scripts/make-model.mjs OUT.gguf [--embd N] [--layers N] [--heads N] [--heads-kv N] [--ff N] [--ctx N] [--type f32|f16] [--seed N] [--vocab PATH]");
+    process.exit(2);
+  }
+  const o = { out };
+  const keys = { "--embd": "embd", "--layers": "layers", "--heads": "heads", "--heads-kv": "headsKv", "--ff": "ff", "--ctx": "ctx", "--seed": "seed", "--sigma": "sigma" };
+  for (let i = 0; i < args.length; i += 2) {
+    const k = args[i], v = args[i + 1];
+    if (k === "--type") o.type = v;
+    else if (k === "--vocab") o.vocab = v;
+    else if (keys[k]) o[keys[k]] = Number(v);
+    else {
+      console.error(`unknown option ${k}`);
+      process.exit(2);
+    }
+  }
+  await makeRandomLlama(o);
+  console.error(`wrote ${out}`);
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Builds llama.cpp's own command-line tools from the vendored tree into vendor/tools/build/bin
+// (cached; git-ignored). They are the oracles the tests were recorded against and the baselines
+// the benchmarks compare with.
+//   node scripts/native-tools.mjs [target ...]   (default: the tools listed below)
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const src = path.join(root, "vendor", "llama.cpp");
+const build = path.join(root, "vendor", "tools", "build");
+export const toolsBin = path.join(build, "bin");
+export const DEFAULT_TOOLS = ["llama-simple", "llama-embedding", "llama-tokenize", "llama-bench", "llama-batched-bench", "llama-quantize"];
+
+function run(cmd, args) {
+  const r = spawnSync(cmd, args, { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed with exit ${r.status}`);
+}
+
+export function buildTools(targets = DEFAULT_TOOLS) {
+  run(process.execPath, [path.join(root, "vendor", "fetch.mjs")]);
+  const missing = targets.filter((t) => !fs.existsSync(path.join(toolsBin, t)));
+  if (missing.length === 0) return toolsBin;
+  const ccache = spawnSync("ccache", ["--version"]).status === 0;
+  if (!fs.existsSync(path.join(build, "CMakeCache.txt"))) {
+    run("cmake", [
+      "-S", src, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
+      "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_APP=OFF",
+      "-DLLAMA_OPENSSL=OFF", "-DGGML_NATIVE=ON",
+      // the same threading as the addon, so comparisons measure the binding, not OpenMP vs ggml's pool
+      "-DGGML_OPENMP=OFF",
+      ...(ccache ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : []),
+    ]);
+  }
+  const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+  run("cmake", ["--build", build, "-j", jobs, "--target", ...missing]);
+  return toolsBin;
+}
+
+if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
+  const targets = process.argv.slice(2);
+  const bin = buildTools(targets.length ? targets : DEFAULT_TOOLS);
+  console.error(`llama.cpp tools in ${path.relative(process.cwd(), bin)}`);
+}

@@ -1,0 +1,318 @@
+// Context: a KV cache and its native generation loop, embeddings, and the per-context queue.
+import os from "node:os";
+import { binding, type NativeAbortFlag, type NativeContext, type NativeContextInfo } from "./binding";
+import { AbortError, DisposedError, callSite, toLlamaError } from "./errors";
+import type { Model } from "./model";
+import { type GenerationOptions, toNativeGenerationOptions } from "./sampling";
+import { checkBool, checkInt, checkObject, checkOneOf, checkSignal, checkTokens, describe } from "./validate";
+
+export type Pooling = "default" | "none" | "mean" | "cls" | "last";
+
+export interface ContextOptions {
+  /** KV cache size in tokens. Default: the model's training context, at most 4096. */
+  contextSize?: number;
+  /** Most tokens decoded in one llama_decode call (prompts are split into such chunks). Default 512 (embeddings: contextSize). */
+  batchSize?: number;
+  /** Threads for generation. Default: the number of CPU cores (os.availableParallelism()). */
+  threads?: number;
+  /** Threads for prompt processing. Default: `threads`. */
+  batchThreads?: number;
+  /** Create an embedding context (ctx.embed) instead of a generation context. Default false. */
+  embeddings?: boolean;
+  /** How token embeddings are pooled into one vector. Default: the model's own (llama.cpp's default). */
+  pooling?: Pooling;
+  /** Default seed for this context's sampling (generation options may override). Default: random. */
+  seed?: number;
+  /** Parallel sequences the KV cache holds (embeddings: inputs per batch). Default 1 (embeddings 64). */
+  sequences?: number;
+}
+
+export interface GenerationChunk {
+  /** New text; always whole UTF-8 characters (a character split across tokens arrives whole). */
+  text: string;
+  /** The last token sampled for this chunk. */
+  token: number;
+  /** Every token sampled since the previous chunk (usually one). */
+  tokens: Int32Array;
+}
+
+export type StopReason = "eog" | "maxTokens" | "stop" | "abort" | "contextFull";
+
+export interface Timings {
+  /** tokens in the prompt */
+  promptTokens: number;
+  /** prompt tokens decoded by this call (the rest were reused from the KV cache) */
+  evaluatedPromptTokens: number;
+  /** prompt tokens reused from the KV cache */
+  reusedTokens: number;
+  promptMs: number;
+  generatedTokens: number;
+  generateMs: number;
+}
+
+export interface GenerationResult {
+  stopReason: StopReason;
+  timings: Timings;
+}
+
+export interface CompletionResult extends GenerationResult {
+  text: string;
+  tokens: Int32Array;
+}
+
+export interface EmbedOptions {
+  /** L2-normalize each vector (default true). */
+  normalize?: boolean;
+  signal?: AbortSignal;
+}
+
+const CONTEXT_TOKEN = Symbol("Context");
+
+/** @internal */
+export async function createContextInternal(model: Model, options: ContextOptions, site: Error): Promise<Context> {
+  const o = checkObject("options", options) as ContextOptions;
+  const native: Record<string, unknown> = {};
+  const set = (k: string, v: unknown) => {
+    if (v !== undefined) native[k] = v;
+  };
+  const max = 1 << 24;
+  set("contextSize", checkInt("contextSize", o.contextSize, 1, max));
+  set("batchSize", checkInt("batchSize", o.batchSize, 1, max));
+  set("threads", checkInt("threads", o.threads, 1, 1024) ?? defaultThreads());
+  set("batchThreads", checkInt("batchThreads", o.batchThreads, 1, 1024));
+  set("embeddings", checkBool("embeddings", o.embeddings));
+  set("pooling", checkOneOf<Pooling>("pooling", o.pooling, ["default", "none", "mean", "cls", "last"]));
+  set("sequences", checkInt("sequences", o.sequences, 1, 256));
+  const seed = checkInt("seed", o.seed, 0, 0xffffffff);
+  try {
+    const handle = await binding().Context.create(model.native, native);
+    return new Context(model, handle, seed, CONTEXT_TOKEN);
+  } catch (e) {
+    throw toLlamaError(e, site);
+  }
+}
+
+/** Default thread count: every core the process may use. */
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+export class Context {
+  readonly model: Model;
+  readonly info: Readonly<NativeContextInfo>;
+  readonly seed: number | undefined;
+  #native: NativeContext | undefined;
+  #tail: Promise<unknown> = Promise.resolve();
+  #current: NativeAbortFlag | undefined;
+  #disposing: Promise<void> | undefined;
+
+  /** @internal use model.createContext() */
+  constructor(model: Model, native: NativeContext, seed: number | undefined, token: symbol) {
+    if (token !== CONTEXT_TOKEN) throw new TypeError("use model.createContext() to create a Context");
+    this.model = model;
+    this.#native = native;
+    this.seed = seed;
+    this.info = Object.freeze(native.info());
+  }
+
+  get disposed(): boolean {
+    return this.#native === undefined || this.#disposing !== undefined;
+  }
+
+  #live(): NativeContext {
+    if (!this.#native || this.#disposing) throw new DisposedError("context");
+    return this.#native;
+  }
+
+  /** Runs `op` after every earlier operation on this context has settled (one at a time). */
+  #enqueue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(op);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  #promptTokens(prompt: string | Int32Array | readonly number[]): Int32Array {
+    if (typeof prompt === "string") {
+      if (prompt.length === 0) throw new RangeError("prompt is empty");
+      return this.model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
+    }
+    return checkTokens("prompt", prompt, this.model.vocab.size);
+  }
+
+  /** The tokens the KV cache holds for the next call to extend (for inspection and tests). */
+  cachedTokens(): Int32Array {
+    return this.#live().cachedTokens();
+  }
+
+  /**
+   * Streams a generation. The loop (prompt decode, sampling, detokenization) runs natively on its own
+   * thread; chunks arrive as they are produced. Calls on one context run one at a time, in call order.
+   * A prompt that extends what the context already holds reuses that prefix of the KV cache.
+   * The generator's return value is the GenerationResult. Breaking out of the loop stops the generation.
+   */
+  async *generate(
+    prompt: string | Int32Array | readonly number[],
+    options: GenerationOptions = {},
+  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+    const site = callSite();
+    this.#live();
+    const tokens = this.#promptTokens(prompt);
+    if (tokens.length === 0) throw new RangeError("prompt is empty: it tokenized to no tokens");
+    const { native: nativeOptions, signal } = toNativeGenerationOptions(options, this.model.vocab.size, this.info.contextSize, this.seed);
+
+    const queue: GenerationChunk[] = [];
+    let head = 0;
+    let wake: (() => void) | undefined;
+    let settled = false;
+    let result: GenerationResult | undefined;
+    let failure: unknown;
+    const flag = new (binding().AbortFlag)();
+    const onAbort = () => flag.abort();
+
+    let started!: () => void;
+    const startedP = new Promise<void>((r) => (started = r));
+    const done = this.#enqueue(async () => {
+      started();
+      const native = this.#live();
+      if (signal?.aborted) flag.abort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#current = flag;
+      try {
+        const r = await native.generate(tokens, nativeOptions, flag, (text, toks) => {
+          queue.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
+          wake?.();
+        });
+        const { stopReason, ...timings } = r;
+        result = { stopReason, timings };
+      } finally {
+        this.#current = undefined;
+        signal?.removeEventListener("abort", onAbort);
+      }
+    });
+    done.then(
+      () => {
+        settled = true;
+        wake?.();
+      },
+      (e) => {
+        failure = toLlamaError(e, site);
+        settled = true;
+        wake?.();
+      },
+    );
+    try {
+      while (true) {
+        if (head < queue.length) {
+          const chunk = queue[head]!;
+          queue[head++] = undefined as unknown as GenerationChunk;
+          yield chunk;
+          continue;
+        }
+        if (settled) break;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+      if (failure !== undefined) throw failure;
+      return result!;
+    } finally {
+      if (!settled) {
+        // The consumer stopped early (break/return/throw): stop the native loop and wait for it, so
+        // the next call on this context starts from a consistent KV cache.
+        flag.abort();
+        await startedP.then(() => done).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Runs a generation to the end and returns its text, tokens, stop reason and timings. */
+  async complete(prompt: string | Int32Array | readonly number[], options: GenerationOptions = {}): Promise<CompletionResult> {
+    let text = "";
+    const parts: Int32Array[] = [];
+    let n = 0;
+    const it = this.generate(prompt, options);
+    while (true) {
+      const r = await it.next();
+      if (r.done) {
+        const tokens = new Int32Array(n);
+        let at = 0;
+        for (const p of parts) {
+          tokens.set(p, at);
+          at += p.length;
+        }
+        return { text, tokens, stopReason: r.value.stopReason, timings: r.value.timings };
+      }
+      text += r.value.text;
+      parts.push(r.value.tokens);
+      n += r.value.tokens.length;
+    }
+  }
+
+  /**
+   * Embeds one text (→ Float32Array) or several (→ Float32Array[], in one batched native call).
+   * Needs a context created with `embeddings: true`. With pooling "none" each result holds every
+   * token's vector, one after another.
+   */
+  embed(input: string, options?: EmbedOptions): Promise<Float32Array>;
+  embed(input: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  async embed(input: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
+    const site = callSite();
+    this.#live();
+    const single = typeof input === "string";
+    if (!single && !Array.isArray(input)) throw new TypeError(`input must be a string or an array of strings; got ${describe(input)}`);
+    const texts = single ? [input] : (input as readonly string[]);
+    const inputs = texts.map((t, i) => {
+      if (typeof t !== "string") throw new TypeError(`input[${i}] must be a string; got ${describe(t)}`);
+      const toks = this.model.tokenize(t, { addSpecial: true, parseSpecial: true });
+      if (toks.length === 0) throw new RangeError(`input[${i}] is empty: nothing to embed`);
+      return toks;
+    });
+    const o = checkObject("options", options) as EmbedOptions;
+    const normalize = checkBool("normalize", o.normalize) ?? true;
+    const signal = checkSignal("signal", o.signal);
+    if (inputs.length === 0) return [];
+    const flag = new (binding().AbortFlag)();
+    const onAbort = () => flag.abort();
+    try {
+      const out = await this.#enqueue(async () => {
+        const native = this.#live();
+        if (signal?.aborted) throw new AbortError("embedding was aborted", { cause: signal.reason });
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.#current = flag;
+        try {
+          return await native.embed(inputs, normalize, flag);
+        } finally {
+          this.#current = undefined;
+          signal?.removeEventListener("abort", onAbort);
+        }
+      });
+      return single ? out[0]! : out;
+    } catch (e) {
+      throw toLlamaError(e, site);
+    }
+  }
+
+  /** Empties the KV cache (the next prompt is decoded from the start). Waits for running work. */
+  clearCache(): Promise<void> {
+    this.#live();
+    return this.#enqueue(async () => this.#live().clearCache());
+  }
+
+  /**
+   * Frees the KV cache. Running work is cancelled (a generation ends with stopReason "abort"), queued
+   * work rejects with DisposedError. Idempotent; later calls return the same promise.
+   */
+  dispose(): Promise<void> {
+    this.#disposing ??= (async () => {
+      this.#current?.abort();
+      await this.#tail;
+      this.#native?.dispose();
+      this.#native = undefined;
+      this.model.forgetContext(this);
+    })();
+    return this.#disposing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+}

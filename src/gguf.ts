@@ -1,0 +1,349 @@
+// GGUF header reader and structural validator, in plain TypeScript (no weights are read).
+//
+// Every count, length, offset and type is checked against the file before it is trusted, so a
+// hostile header produces an InvalidModelFileError here rather than a huge allocation or an
+// assertion inside llama.cpp. loadModel() runs this before handing a file to llama.cpp.
+import fs from "node:fs/promises";
+import { InvalidModelFileError } from "./errors";
+
+export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
+
+export enum GgufValueType {
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
+}
+
+/** ggml tensor types: [name, elements per block, bytes per block], read off ggml at the vendored revision. */
+export const GGML_TYPES: Readonly<Record<number, readonly [string, number, number]>> = {
+  0: ["f32", 1, 4],
+  1: ["f16", 1, 2],
+  2: ["q4_0", 32, 18],
+  3: ["q4_1", 32, 20],
+  6: ["q5_0", 32, 22],
+  7: ["q5_1", 32, 24],
+  8: ["q8_0", 32, 34],
+  9: ["q8_1", 32, 36],
+  10: ["q2_K", 256, 84],
+  11: ["q3_K", 256, 110],
+  12: ["q4_K", 256, 144],
+  13: ["q5_K", 256, 176],
+  14: ["q6_K", 256, 210],
+  15: ["q8_K", 256, 292],
+  16: ["iq2_xxs", 256, 66],
+  17: ["iq2_xs", 256, 74],
+  18: ["iq3_xxs", 256, 98],
+  19: ["iq1_s", 256, 50],
+  20: ["iq4_nl", 32, 18],
+  21: ["iq3_s", 256, 110],
+  22: ["iq2_s", 256, 82],
+  23: ["iq4_xs", 256, 136],
+  24: ["i8", 1, 1],
+  25: ["i16", 1, 2],
+  26: ["i32", 1, 4],
+  27: ["i64", 1, 8],
+  28: ["f64", 1, 8],
+  29: ["iq1_m", 256, 56],
+  30: ["bf16", 1, 2],
+  34: ["tq1_0", 256, 54],
+  35: ["tq2_0", 256, 66],
+  39: ["mxfp4", 32, 17],
+  40: ["nvfp4", 64, 36],
+  41: ["q1_0", 128, 18],
+  42: ["q2_0", 64, 18],
+};
+
+export const GGML_MAX_DIMS = 4;
+const GGUF_DEFAULT_ALIGNMENT = 32;
+const MAX_KEY_BYTES = 65536;
+
+export type GgufValue = number | bigint | boolean | string | GgufValue[];
+
+export interface GgufTensorInfo {
+  name: string;
+  /** dimensions, innermost first (ggml order) */
+  shape: number[];
+  type: number;
+  typeName: string;
+  /** offset from the start of the data section */
+  offset: number;
+  sizeBytes: number;
+}
+
+export interface GgufInfo {
+  path: string;
+  version: number;
+  fileSize: number;
+  alignment: number;
+  /** absolute file offset of the tensor data section */
+  dataOffset: number;
+  metadata: Record<string, GgufValue>;
+  /** the GGUF value type of each metadata key, for callers that check types */
+  metadataTypes: Record<string, GgufValueType>;
+  tensors: GgufTensorInfo[];
+  architecture?: string;
+}
+
+export interface ReadGgufOptions {
+  /** Read the tensor table too (default true). */
+  tensors?: boolean;
+}
+
+class Reader {
+  private buf = Buffer.alloc(0);
+  private bufStart = 0;
+  pos = 0;
+
+  constructor(
+    private readonly fh: fs.FileHandle,
+    readonly size: number,
+    private readonly fail: (msg: string) => never,
+  ) {}
+
+  remaining(): number {
+    return this.size - this.pos;
+  }
+
+  private async ensure(n: number, what: string): Promise<void> {
+    if (n > this.remaining()) {
+      this.fail(`${what} at offset ${this.pos} needs ${n} bytes but the file ends after ${this.remaining()}`);
+    }
+    const end = this.bufStart + this.buf.length;
+    if (this.pos >= this.bufStart && this.pos + n <= end) return;
+    const want = Math.min(Math.max(n, 1 << 20), this.size - this.pos);
+    const b = Buffer.allocUnsafe(want);
+    const { bytesRead } = await this.fh.read(b, 0, want, this.pos);
+    if (bytesRead < n) this.fail(`short read at offset ${this.pos}`);
+    this.buf = b.subarray(0, bytesRead);
+    this.bufStart = this.pos;
+  }
+
+  private at(): number {
+    return this.pos - this.bufStart;
+  }
+
+  async u8(what: string) {
+    await this.ensure(1, what);
+    const v = this.buf.readUInt8(this.at());
+    this.pos += 1;
+    return v;
+  }
+  async u32(what: string) {
+    await this.ensure(4, what);
+    const v = this.buf.readUInt32LE(this.at());
+    this.pos += 4;
+    return v;
+  }
+  async u64(what: string): Promise<bigint> {
+    await this.ensure(8, what);
+    const v = this.buf.readBigUInt64LE(this.at());
+    this.pos += 8;
+    return v;
+  }
+  /** A u64 count that must fit in the rest of the file at `minBytesEach` bytes per item. */
+  async count(what: string, minBytesEach: number): Promise<number> {
+    const at = this.pos;
+    const v = await this.u64(what);
+    const max = BigInt(Math.floor(this.remaining() / Math.max(1, minBytesEach)));
+    if (v > max) this.fail(`${what} at offset ${at} is ${v}, more than the ${this.remaining()} bytes left can hold`);
+    return Number(v);
+  }
+  async str(what: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<string> {
+    const at = this.pos;
+    const n = await this.count(`${what} length`, 1);
+    if (n > maxBytes) this.fail(`${what} at offset ${at} is ${n} bytes long (at most ${maxBytes})`);
+    if (n === 0) return "";
+    if (n > 1 << 26) {
+      const b = Buffer.allocUnsafe(n);
+      await this.fh.read(b, 0, n, this.pos);
+      this.pos += n;
+      return b.toString("utf8");
+    }
+    await this.ensure(n, what);
+    const s = this.buf.toString("utf8", this.at(), this.at() + n);
+    this.pos += n;
+    return s;
+  }
+  async scalar(type: GgufValueType, what: string): Promise<GgufValue> {
+    const sizes: Partial<Record<GgufValueType, number>> = {
+      [GgufValueType.UINT8]: 1,
+      [GgufValueType.INT8]: 1,
+      [GgufValueType.BOOL]: 1,
+      [GgufValueType.UINT16]: 2,
+      [GgufValueType.INT16]: 2,
+      [GgufValueType.UINT32]: 4,
+      [GgufValueType.INT32]: 4,
+      [GgufValueType.FLOAT32]: 4,
+      [GgufValueType.UINT64]: 8,
+      [GgufValueType.INT64]: 8,
+      [GgufValueType.FLOAT64]: 8,
+    };
+    if (type === GgufValueType.STRING) return this.str(what);
+    const n = sizes[type];
+    if (n === undefined) this.fail(`${what} has unknown value type ${type}`);
+    await this.ensure(n, what);
+    const o = this.at();
+    this.pos += n;
+    switch (type) {
+      case GgufValueType.UINT8: return this.buf.readUInt8(o);
+      case GgufValueType.INT8: return this.buf.readInt8(o);
+      case GgufValueType.BOOL: {
+        const b = this.buf.readUInt8(o);
+        if (b > 1) this.fail(`${what} is a bool stored as ${b}`);
+        return b === 1;
+      }
+      case GgufValueType.UINT16: return this.buf.readUInt16LE(o);
+      case GgufValueType.INT16: return this.buf.readInt16LE(o);
+      case GgufValueType.UINT32: return this.buf.readUInt32LE(o);
+      case GgufValueType.INT32: return this.buf.readInt32LE(o);
+      case GgufValueType.FLOAT32: return this.buf.readFloatLE(o);
+      case GgufValueType.UINT64: return narrow(this.buf.readBigUInt64LE(o));
+      case GgufValueType.INT64: return narrow(this.buf.readBigInt64LE(o));
+      case GgufValueType.FLOAT64: return this.buf.readDoubleLE(o);
+    }
+    return this.fail(`${what} has unknown value type ${type}`);
+  }
+}
+
+function narrow(v: bigint): number | bigint {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+const MIN_VALUE_BYTES: Record<number, number> = {
+  0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8,
+};
+
+async function readValue(r: Reader, type: number, what: string): Promise<GgufValue> {
+  if (type !== GgufValueType.ARRAY) return r.scalar(type as GgufValueType, what); // fails on unknown types
+  const elemType = await r.u32(`${what} element type`);
+  if (!(elemType in MIN_VALUE_BYTES)) return r.scalar(elemType as GgufValueType, `${what} element`);
+  if (elemType === GgufValueType.ARRAY) {
+    // llama.cpp's gguf reader does not support arrays of arrays either.
+    return r.scalar(255 as GgufValueType, `${what} (an array of arrays)`);
+  }
+  const n = await r.count(`${what} array length`, MIN_VALUE_BYTES[elemType]!);
+  const out: GgufValue[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = await r.scalar(elemType as GgufValueType, what);
+  return out;
+}
+
+/**
+ * Reads a GGUF file's header, metadata and tensor table without loading weights, and checks that
+ * they describe a file llama.cpp can read: magic, version, bounded counts and lengths, known value
+ * and tensor types, at most 4 dimensions, no element-count overflow, tensors inside the file,
+ * a power-of-two alignment stored as u32. Throws InvalidModelFileError naming the problem.
+ */
+export async function readGgufInfo(path: string, options: ReadGgufOptions = {}): Promise<GgufInfo> {
+  if (typeof path !== "string" || path.length === 0) throw new TypeError("path must be a non-empty string");
+  const fail = (msg: string): never => {
+    throw new InvalidModelFileError(path, msg);
+  };
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(path, "r");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT") return fail("no such file");
+    if (err.code === "EISDIR") return fail("it is a directory");
+    return fail(err.message);
+  }
+  try {
+    const stat = await fh.stat();
+    if (!stat.isFile()) fail("not a regular file");
+    const r = new Reader(fh, stat.size, fail);
+    if (stat.size < 24) fail(`the file is ${stat.size} bytes, too short for a GGUF header (24 bytes)`);
+    const magic = await r.u32("magic");
+    if (magic !== GGUF_MAGIC) {
+      fail(`bad magic 0x${magic.toString(16).padStart(8, "0")} (a GGUF file starts with "GGUF")`);
+    }
+    const version = await r.u32("version");
+    if (version !== 2 && version !== 3) {
+      fail(`GGUF version ${version} is not supported (versions 2 and 3 are)`);
+    }
+    const nTensors = await r.count("tensor count", 8 + 4 + 8 + 4 + 8);
+    const nKv = await r.count("metadata key/value count", 8 + 1 + 4 + 1);
+
+    const metadata: Record<string, GgufValue> = Object.create(null);
+    const metadataTypes: Record<string, GgufValueType> = Object.create(null);
+    for (let i = 0; i < nKv; i++) {
+      const key = await r.str(`metadata key #${i}`, MAX_KEY_BYTES);
+      if (key in metadata) fail(`duplicate metadata key '${key}'`);
+      const type = await r.u32(`type of '${key}'`);
+      metadata[key] = await readValue(r, type, `metadata '${key}'`);
+      metadataTypes[key] = type as GgufValueType;
+    }
+
+    let alignment = GGUF_DEFAULT_ALIGNMENT;
+    if ("general.alignment" in metadata) {
+      if (metadataTypes["general.alignment"] !== GgufValueType.UINT32) {
+        fail(`general.alignment must be stored as a u32 (found value type ${metadataTypes["general.alignment"]})`);
+      }
+      alignment = metadata["general.alignment"] as number;
+      if (alignment === 0 || (alignment & (alignment - 1)) !== 0) fail(`general.alignment ${alignment} is not a power of two`);
+    }
+
+    const tensors: GgufTensorInfo[] = [];
+    const ends: bigint[] = []; // end of each tensor relative to the data section
+    const wantTensors = options.tensors !== false;
+    const names = new Set<string>();
+    for (let i = 0; i < nTensors; i++) {
+      const name = await r.str(`tensor #${i} name`, 64 * 1024);
+      if (names.has(name)) fail(`duplicate tensor '${name}'`);
+      names.add(name);
+      const nDims = await r.u32(`tensor '${name}' dimension count`);
+      if (nDims > GGML_MAX_DIMS) fail(`tensor '${name}' has ${nDims} dimensions (at most ${GGML_MAX_DIMS})`);
+      const shape: number[] = [];
+      let elements = 1n;
+      for (let d = 0; d < nDims; d++) {
+        const dim = await r.u64(`tensor '${name}' dimension ${d}`);
+        if (dim > BigInt(Number.MAX_SAFE_INTEGER)) fail(`tensor '${name}' dimension ${d} is ${dim}`);
+        elements *= dim;
+        if (elements > BigInt(Number.MAX_SAFE_INTEGER)) fail(`tensor '${name}' element count overflows`);
+        shape.push(Number(dim));
+      }
+      const type = await r.u32(`tensor '${name}' type`);
+      const traits = GGML_TYPES[type];
+      if (!traits) fail(`tensor '${name}' has unknown ggml type ${type}`);
+      const [typeName, blck, typeSize] = traits!;
+      if (shape.length > 0 && shape[0]! % blck !== 0) {
+        fail(`tensor '${name}' row of ${shape[0]} elements is not a multiple of ${typeName}'s block size ${blck}`);
+      }
+      const sizeBytes = (elements / BigInt(blck)) * BigInt(typeSize);
+      const offset = await r.u64(`tensor '${name}' offset`);
+      if (offset % BigInt(alignment) !== 0n) fail(`tensor '${name}' offset ${offset} is not a multiple of the alignment ${alignment}`);
+      tensors.push({ name, shape, type, typeName, offset: Number(narrow(offset)), sizeBytes: Number(narrow(sizeBytes)) });
+      ends.push(offset + sizeBytes);
+    }
+    const dataOffset = Math.ceil(r.pos / alignment) * alignment;
+    tensors.forEach((t, i) => {
+      const end = BigInt(dataOffset) + ends[i]!;
+      if (end > BigInt(stat.size)) {
+        fail(`tensor '${t.name}' (${t.typeName}, ${t.shape.join("x")}) ends at byte ${end}, past the end of the file (${stat.size} bytes)`);
+      }
+    });
+    const arch = metadata["general.architecture"];
+    return {
+      path,
+      version,
+      fileSize: stat.size,
+      alignment,
+      dataOffset,
+      metadata,
+      metadataTypes,
+      tensors: wantTensors ? tensors : [],
+      architecture: typeof arch === "string" ? arch : undefined,
+    };
+  } finally {
+    await fh.close();
+  }
+}

@@ -1,0 +1,31 @@
+// Public API: re-exports only.
+export { loadModel, Model } from "./model";
+export type { LoadModelOptions, ModelInfo, Vocab, TokenizeOptions, DetokenizeOptions } from "./model";
+export { Context, defaultThreads } from "./context";
+export type {
+  ContextOptions,
+  Pooling,
+  GenerationChunk,
+  GenerationResult,
+  CompletionResult,
+  StopReason,
+  Timings,
+  EmbedOptions,
+} from "./context";
+export type { GenerationOptions, SamplingOptions } from "./sampling";
+export { readGgufInfo, GgufValueType, GGML_TYPES } from "./gguf";
+export type { GgufInfo, GgufTensorInfo, GgufValue, ReadGgufOptions } from "./gguf";
+export { writeGguf } from "./gguf-writer";
+export type { GgufWriteInput, GgufWriteTensor, GgufWriteValue } from "./gguf-writer";
+export {
+  LlamaError,
+  InvalidModelFileError,
+  ModelLoadError,
+  ContextFullError,
+  DisposedError,
+  AbortError,
+} from "./errors";
+export type { LlamaErrorCode } from "./errors";
+export { setLogLevel, setLogger } from "./log";
+export type { LogLevel, Logger } from "./log";
+export { systemInfo } from "./system";
