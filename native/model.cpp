@@ -45,7 +45,15 @@ class LoadTask : public ThreadTask {
     }
   }
 
-  Napi::Value Result(Napi::Env env) override { return Model::NewInstance(env, handle_); }
+  Napi::Value Result(Napi::Env env) override {
+    // An abort raised after the weights were in but before the promise settled still wins: the
+    // caller asked for no model, so none is handed out (the handle frees the weights).
+    if (Aborted()) {
+      handle_.reset();
+      Throw(env, ErrorKind::Aborted, "model load was aborted");
+    }
+    return Model::NewInstance(env, handle_);
+  }
 
  private:
   static bool Progress(float progress, void* data) {
@@ -242,13 +250,16 @@ Napi::Value Model::Info(const Napi::CallbackInfo& info) {
   o.Set("description", dn > 0 ? std::string(desc, std::min<size_t>(dn, sizeof(desc) - 1)) : std::string());
   o.Set("nParams", static_cast<double>(llama_model_n_params(m)));
   o.Set("sizeBytes", static_cast<double>(llama_model_size(m)));
-  o.Set("contextLength", llama_model_n_ctx_train(m));
-  o.Set("embeddingLength", llama_model_n_embd(m));
-  o.Set("embeddingOutputLength", llama_model_n_embd_out(m));
-  o.Set("layers", llama_model_n_layer(m));
-  o.Set("heads", llama_model_n_head(m));
-  o.Set("headsKv", llama_model_n_head_kv(m));
-  o.Set("vocabSize", h->n_vocab);
+  o.Set("contextLength", static_cast<double>(llama_model_n_ctx_train(m)));
+  o.Set("embeddingLength", static_cast<double>(llama_model_n_embd(m)));
+  o.Set("embeddingOutputLength", static_cast<double>(llama_model_n_embd_out(m)));
+  const int32_t n_layer = llama_model_n_layer(m);
+  o.Set("layers", static_cast<double>(n_layer));
+  // Per-layer getters abort (GGML_ABORT in llama-hparams.cpp) on a model without layers, such as a
+  // vocab-only load: only ask when there is a layer 0.
+  o.Set("heads", static_cast<double>(n_layer > 0 ? llama_model_n_head(m) : 0));
+  o.Set("headsKv", static_cast<double>(n_layer > 0 ? llama_model_n_head_kv(m) : 0));
+  o.Set("vocabSize", static_cast<double>(h->n_vocab));
   o.Set("hasEncoder", llama_model_has_encoder(m));
   o.Set("hasDecoder", llama_model_has_decoder(m));
   const char* tmpl = llama_model_chat_template(m, nullptr);
@@ -282,11 +293,11 @@ Napi::Value Model::Vocab(const Napi::CallbackInfo& info) {
   const ModelHandlePtr& h = self->Handle(env);
   const llama_vocab* v = h->vocab;
   Napi::Object o = Napi::Object::New(env);
-  o.Set("bos", llama_vocab_bos(v));
-  o.Set("eos", llama_vocab_eos(v));
-  o.Set("eot", llama_vocab_eot(v));
-  o.Set("nl", llama_vocab_nl(v));
-  o.Set("size", h->n_vocab);
+  o.Set("bos", static_cast<double>(llama_vocab_bos(v)));
+  o.Set("eos", static_cast<double>(llama_vocab_eos(v)));
+  o.Set("eot", static_cast<double>(llama_vocab_eot(v)));
+  o.Set("nl", static_cast<double>(llama_vocab_nl(v)));
+  o.Set("size", static_cast<double>(h->n_vocab));
   o.Set("addBos", llama_vocab_get_add_bos(v));
   o.Set("addEos", llama_vocab_get_add_eos(v));
   o.Set("vocabOnly", h->vocab_only);

@@ -37,19 +37,22 @@ function normalSource(seed) {
  * @param {string} o.out
  * @param {number} [o.embd] @param {number} [o.layers] @param {number} [o.heads] @param {number} [o.headsKv]
  * @param {number} [o.ff] @param {number} [o.ctx] @param {"f32"|"f16"} [o.type] @param {number} [o.seed]
- * @param {number} [o.sigma] @param {string} [o.vocab] @param {string} [o.name]
+ * @param {number} [o.sigma] @param {number} [o.outputSigma] @param {string} [o.vocab] @param {string} [o.name]
  */
 export async function makeRandomLlama(o) {
   const embd = o.embd ?? 64, layers = o.layers ?? 2, heads = o.heads ?? 4, headsKv = o.headsKv ?? 2;
   const ff = o.ff ?? 128, ctx = o.ctx ?? 256, type = o.type ?? "f32", sigma = o.sigma ?? 0.02;
+  // Output projection scale: 0.02 (like the rest) gives near-uniform logits, where the last bit of a
+  // float decides greedy ties; test fixtures use ~1 so greedy results are stable across batch shapes.
+  const outSigma = o.outputSigma ?? sigma;
   const headDim = embd / heads;
   const vocabInfo = await readGgufInfo(o.vocab ?? DEFAULT_VOCAB, { tensors: false });
   const tokens = vocabInfo.metadata["tokenizer.ggml.tokens"];
   const nVocab = tokens.length;
   const rand = normalSource(o.seed ?? 1);
-  const randn = (n) => {
+  const randn = (n, scale = sigma) => {
     const a = new Float32Array(n);
-    for (let i = 0; i < n; i++) a[i] = rand() * sigma;
+    for (let i = 0; i < n; i++) a[i] = rand() * scale;
     return a;
   };
   const ones = (n) => new Float32Array(n).fill(1);
@@ -84,7 +87,7 @@ export async function makeRandomLlama(o) {
   const tensors = [
     { name: "token_embd.weight", shape: [embd, nVocab], type: wt, data: randn(embd * nVocab) },
     { name: "output_norm.weight", shape: [embd], type: "f32", data: ones(embd) },
-    { name: "output.weight", shape: [embd, nVocab], type: wt, data: randn(embd * nVocab) },
+    { name: "output.weight", shape: [embd, nVocab], type: wt, data: randn(embd * nVocab, outSigma) },
   ];
   for (let i = 0; i < layers; i++) {
     const p = `blk.${i}.`;
@@ -115,7 +118,7 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
     process.exit(2);
   }
   const o = { out };
-  const keys = { "--embd": "embd", "--layers": "layers", "--heads": "heads", "--heads-kv": "headsKv", "--ff": "ff", "--ctx": "ctx", "--seed": "seed", "--sigma": "sigma" };
+  const keys = { "--embd": "embd", "--layers": "layers", "--heads": "heads", "--heads-kv": "headsKv", "--ff": "ff", "--ctx": "ctx", "--seed": "seed", "--sigma": "sigma", "--output-sigma": "outputSigma" };
   for (let i = 0; i < args.length; i += 2) {
     const k = args[i], v = args[i + 1];
     if (k === "--type") o.type = v;

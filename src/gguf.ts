@@ -99,13 +99,17 @@ export interface ReadGgufOptions {
   tensors?: boolean;
 }
 
+/** Thrown when the parse needs more of the file than has been read; the caller reads more and retries. */
+class NeedMore {
+  constructor(readonly upTo: number) {}
+}
+
+/** Synchronous reader over the first `buf.length` bytes of a file of `size` bytes. */
 class Reader {
-  private buf = Buffer.alloc(0);
-  private bufStart = 0;
   pos = 0;
 
   constructor(
-    private readonly fh: fs.FileHandle,
+    private readonly buf: Buffer,
     readonly size: number,
     private readonly fail: (msg: string) => never,
   ) {}
@@ -114,106 +118,83 @@ class Reader {
     return this.size - this.pos;
   }
 
-  private async ensure(n: number, what: string): Promise<void> {
+  private ensure(n: number, what: string): void {
     if (n > this.remaining()) {
       this.fail(`${what} at offset ${this.pos} needs ${n} bytes but the file ends after ${this.remaining()}`);
     }
-    const end = this.bufStart + this.buf.length;
-    if (this.pos >= this.bufStart && this.pos + n <= end) return;
-    const want = Math.min(Math.max(n, 1 << 20), this.size - this.pos);
-    const b = Buffer.allocUnsafe(want);
-    const { bytesRead } = await this.fh.read(b, 0, want, this.pos);
-    if (bytesRead < n) this.fail(`short read at offset ${this.pos}`);
-    this.buf = b.subarray(0, bytesRead);
-    this.bufStart = this.pos;
+    if (this.pos + n > this.buf.length) throw new NeedMore(this.pos + n);
   }
 
-  private at(): number {
-    return this.pos - this.bufStart;
-  }
-
-  async u8(what: string) {
-    await this.ensure(1, what);
-    const v = this.buf.readUInt8(this.at());
-    this.pos += 1;
-    return v;
-  }
-  async u32(what: string) {
-    await this.ensure(4, what);
-    const v = this.buf.readUInt32LE(this.at());
+  u32(what: string): number {
+    this.ensure(4, what);
+    const v = this.buf.readUInt32LE(this.pos);
     this.pos += 4;
     return v;
   }
-  async u64(what: string): Promise<bigint> {
-    await this.ensure(8, what);
-    const v = this.buf.readBigUInt64LE(this.at());
+  u64(what: string): bigint {
+    this.ensure(8, what);
+    const v = this.buf.readBigUInt64LE(this.pos);
     this.pos += 8;
     return v;
   }
   /** A u64 count that must fit in the rest of the file at `minBytesEach` bytes per item. */
-  async count(what: string, minBytesEach: number): Promise<number> {
+  count(what: string, minBytesEach: number): number {
     const at = this.pos;
-    const v = await this.u64(what);
+    const v = this.u64(what);
     const max = BigInt(Math.floor(this.remaining() / Math.max(1, minBytesEach)));
     if (v > max) this.fail(`${what} at offset ${at} is ${v}, more than the ${this.remaining()} bytes left can hold`);
     return Number(v);
   }
-  async str(what: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<string> {
+  str(what: string, maxBytes = Number.MAX_SAFE_INTEGER): string {
     const at = this.pos;
-    const n = await this.count(`${what} length`, 1);
+    const n = this.count(`${what} length`, 1);
     if (n > maxBytes) this.fail(`${what} at offset ${at} is ${n} bytes long (at most ${maxBytes})`);
-    if (n === 0) return "";
-    if (n > 1 << 26) {
-      const b = Buffer.allocUnsafe(n);
-      await this.fh.read(b, 0, n, this.pos);
-      this.pos += n;
-      return b.toString("utf8");
-    }
-    await this.ensure(n, what);
-    const s = this.buf.toString("utf8", this.at(), this.at() + n);
+    this.ensure(n, what);
+    const s = this.buf.toString("utf8", this.pos, this.pos + n);
     this.pos += n;
     return s;
   }
-  async scalar(type: GgufValueType, what: string): Promise<GgufValue> {
-    const sizes: Partial<Record<GgufValueType, number>> = {
-      [GgufValueType.UINT8]: 1,
-      [GgufValueType.INT8]: 1,
-      [GgufValueType.BOOL]: 1,
-      [GgufValueType.UINT16]: 2,
-      [GgufValueType.INT16]: 2,
-      [GgufValueType.UINT32]: 4,
-      [GgufValueType.INT32]: 4,
-      [GgufValueType.FLOAT32]: 4,
-      [GgufValueType.UINT64]: 8,
-      [GgufValueType.INT64]: 8,
-      [GgufValueType.FLOAT64]: 8,
-    };
+  scalar(type: GgufValueType, what: string): GgufValue {
     if (type === GgufValueType.STRING) return this.str(what);
-    const n = sizes[type];
-    if (n === undefined) this.fail(`${what} has unknown value type ${type}`);
-    await this.ensure(n, what);
-    const o = this.at();
+    const n = SCALAR_BYTES[type];
+    if (n === undefined) return this.fail(`${what} has unknown value type ${type}`);
+    this.ensure(n, what);
+    const o = this.pos;
     this.pos += n;
+    const b = this.buf;
     switch (type) {
-      case GgufValueType.UINT8: return this.buf.readUInt8(o);
-      case GgufValueType.INT8: return this.buf.readInt8(o);
+      case GgufValueType.UINT8: return b.readUInt8(o);
+      case GgufValueType.INT8: return b.readInt8(o);
       case GgufValueType.BOOL: {
-        const b = this.buf.readUInt8(o);
-        if (b > 1) this.fail(`${what} is a bool stored as ${b}`);
-        return b === 1;
+        const v = b.readUInt8(o);
+        if (v > 1) this.fail(`${what} is a bool stored as ${v}`);
+        return v === 1;
       }
-      case GgufValueType.UINT16: return this.buf.readUInt16LE(o);
-      case GgufValueType.INT16: return this.buf.readInt16LE(o);
-      case GgufValueType.UINT32: return this.buf.readUInt32LE(o);
-      case GgufValueType.INT32: return this.buf.readInt32LE(o);
-      case GgufValueType.FLOAT32: return this.buf.readFloatLE(o);
-      case GgufValueType.UINT64: return narrow(this.buf.readBigUInt64LE(o));
-      case GgufValueType.INT64: return narrow(this.buf.readBigInt64LE(o));
-      case GgufValueType.FLOAT64: return this.buf.readDoubleLE(o);
+      case GgufValueType.UINT16: return b.readUInt16LE(o);
+      case GgufValueType.INT16: return b.readInt16LE(o);
+      case GgufValueType.UINT32: return b.readUInt32LE(o);
+      case GgufValueType.INT32: return b.readInt32LE(o);
+      case GgufValueType.FLOAT32: return b.readFloatLE(o);
+      case GgufValueType.UINT64: return narrow(b.readBigUInt64LE(o));
+      case GgufValueType.INT64: return narrow(b.readBigInt64LE(o));
+      default: return b.readDoubleLE(o);
     }
-    return this.fail(`${what} has unknown value type ${type}`);
   }
 }
+
+const SCALAR_BYTES: Partial<Record<number, number>> = {
+  [GgufValueType.UINT8]: 1,
+  [GgufValueType.INT8]: 1,
+  [GgufValueType.BOOL]: 1,
+  [GgufValueType.UINT16]: 2,
+  [GgufValueType.INT16]: 2,
+  [GgufValueType.UINT32]: 4,
+  [GgufValueType.INT32]: 4,
+  [GgufValueType.FLOAT32]: 4,
+  [GgufValueType.UINT64]: 8,
+  [GgufValueType.INT64]: 8,
+  [GgufValueType.FLOAT64]: 8,
+};
 
 function narrow(v: bigint): number | bigint {
   return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
@@ -223,18 +204,103 @@ const MIN_VALUE_BYTES: Record<number, number> = {
   0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8,
 };
 
-async function readValue(r: Reader, type: number, what: string): Promise<GgufValue> {
+function readValue(r: Reader, type: number, what: string): GgufValue {
   if (type !== GgufValueType.ARRAY) return r.scalar(type as GgufValueType, what); // fails on unknown types
-  const elemType = await r.u32(`${what} element type`);
+  const elemType = r.u32(`${what} element type`);
   if (!(elemType in MIN_VALUE_BYTES)) return r.scalar(elemType as GgufValueType, `${what} element`);
   if (elemType === GgufValueType.ARRAY) {
     // llama.cpp's gguf reader does not support arrays of arrays either.
     return r.scalar(255 as GgufValueType, `${what} (an array of arrays)`);
   }
-  const n = await r.count(`${what} array length`, MIN_VALUE_BYTES[elemType]!);
+  const n = r.count(`${what} array length`, MIN_VALUE_BYTES[elemType]!);
   const out: GgufValue[] = new Array(n);
-  for (let i = 0; i < n; i++) out[i] = await r.scalar(elemType as GgufValueType, what);
+  for (let i = 0; i < n; i++) out[i] = r.scalar(elemType as GgufValueType, what);
   return out;
+}
+
+function parse(path: string, buf: Buffer, size: number, wantTensors: boolean, fail: (msg: string) => never): GgufInfo {
+  const r = new Reader(buf, size, fail);
+  if (size < 24) fail(`the file is ${size} bytes, too short for a GGUF header (24 bytes)`);
+  const magic = r.u32("magic");
+  if (magic !== GGUF_MAGIC) {
+    fail(`bad magic 0x${magic.toString(16).padStart(8, "0")} (a GGUF file starts with "GGUF")`);
+  }
+  const version = r.u32("version");
+  if (version !== 2 && version !== 3) {
+    fail(`GGUF version ${version} is not supported (versions 2 and 3 are)`);
+  }
+  const nTensors = r.count("tensor count", 8 + 4 + 8 + 4 + 8);
+  const nKv = r.count("metadata key/value count", 8 + 1 + 4 + 1);
+
+  const metadata: Record<string, GgufValue> = Object.create(null);
+  const metadataTypes: Record<string, GgufValueType> = Object.create(null);
+  for (let i = 0; i < nKv; i++) {
+    const key = r.str(`metadata key #${i}`, MAX_KEY_BYTES);
+    if (key in metadata) fail(`duplicate metadata key '${key}'`);
+    const type = r.u32(`type of '${key}'`);
+    metadata[key] = readValue(r, type, `metadata '${key}'`);
+    metadataTypes[key] = type as GgufValueType;
+  }
+
+  let alignment = GGUF_DEFAULT_ALIGNMENT;
+  if ("general.alignment" in metadata) {
+    if (metadataTypes["general.alignment"] !== GgufValueType.UINT32) {
+      fail(`general.alignment must be stored as a u32 (found value type ${metadataTypes["general.alignment"]})`);
+    }
+    alignment = metadata["general.alignment"] as number;
+    if (alignment === 0 || (alignment & (alignment - 1)) !== 0) fail(`general.alignment ${alignment} is not a power of two`);
+  }
+
+  const tensors: GgufTensorInfo[] = [];
+  const ends: bigint[] = []; // end of each tensor relative to the data section
+  const names = new Set<string>();
+  for (let i = 0; i < nTensors; i++) {
+    const name = r.str(`tensor #${i} name`, 64 * 1024);
+    if (names.has(name)) fail(`duplicate tensor '${name}'`);
+    names.add(name);
+    const nDims = r.u32(`tensor '${name}' dimension count`);
+    if (nDims > GGML_MAX_DIMS) fail(`tensor '${name}' has ${nDims} dimensions (at most ${GGML_MAX_DIMS})`);
+    const shape: number[] = [];
+    let elements = 1n;
+    for (let d = 0; d < nDims; d++) {
+      const dim = r.u64(`tensor '${name}' dimension ${d}`);
+      if (dim > BigInt(Number.MAX_SAFE_INTEGER)) fail(`tensor '${name}' dimension ${d} is ${dim}`);
+      elements *= dim;
+      if (elements > BigInt(Number.MAX_SAFE_INTEGER)) fail(`tensor '${name}' element count overflows`);
+      shape.push(Number(dim));
+    }
+    const type = r.u32(`tensor '${name}' type`);
+    const traits = GGML_TYPES[type];
+    if (!traits) fail(`tensor '${name}' has unknown ggml type ${type}`);
+    const [typeName, blck, typeSize] = traits!;
+    if (shape.length > 0 && shape[0]! % blck !== 0) {
+      fail(`tensor '${name}' row of ${shape[0]} elements is not a multiple of ${typeName}'s block size ${blck}`);
+    }
+    const sizeBytes = (elements / BigInt(blck)) * BigInt(typeSize);
+    const offset = r.u64(`tensor '${name}' offset`);
+    if (offset % BigInt(alignment) !== 0n) fail(`tensor '${name}' offset ${offset} is not a multiple of the alignment ${alignment}`);
+    tensors.push({ name, shape, type, typeName, offset: Number(narrow(offset)), sizeBytes: Number(narrow(sizeBytes)) });
+    ends.push(offset + sizeBytes);
+  }
+  const dataOffset = Math.ceil(r.pos / alignment) * alignment;
+  tensors.forEach((t, i) => {
+    const end = BigInt(dataOffset) + ends[i]!;
+    if (end > BigInt(size)) {
+      fail(`tensor '${t.name}' (${t.typeName}, ${t.shape.join("x")}) ends at byte ${end}, past the end of the file (${size} bytes)`);
+    }
+  });
+  const arch = metadata["general.architecture"];
+  return {
+    path,
+    version,
+    fileSize: size,
+    alignment,
+    dataOffset,
+    metadata,
+    metadataTypes,
+    tensors: wantTensors ? tensors : [],
+    architecture: typeof arch === "string" ? arch : undefined,
+  };
 }
 
 /**
@@ -260,89 +326,18 @@ export async function readGgufInfo(path: string, options: ReadGgufOptions = {}):
   try {
     const stat = await fh.stat();
     if (!stat.isFile()) fail("not a regular file");
-    const r = new Reader(fh, stat.size, fail);
-    if (stat.size < 24) fail(`the file is ${stat.size} bytes, too short for a GGUF header (24 bytes)`);
-    const magic = await r.u32("magic");
-    if (magic !== GGUF_MAGIC) {
-      fail(`bad magic 0x${magic.toString(16).padStart(8, "0")} (a GGUF file starts with "GGUF")`);
-    }
-    const version = await r.u32("version");
-    if (version !== 2 && version !== 3) {
-      fail(`GGUF version ${version} is not supported (versions 2 and 3 are)`);
-    }
-    const nTensors = await r.count("tensor count", 8 + 4 + 8 + 4 + 8);
-    const nKv = await r.count("metadata key/value count", 8 + 1 + 4 + 1);
-
-    const metadata: Record<string, GgufValue> = Object.create(null);
-    const metadataTypes: Record<string, GgufValueType> = Object.create(null);
-    for (let i = 0; i < nKv; i++) {
-      const key = await r.str(`metadata key #${i}`, MAX_KEY_BYTES);
-      if (key in metadata) fail(`duplicate metadata key '${key}'`);
-      const type = await r.u32(`type of '${key}'`);
-      metadata[key] = await readValue(r, type, `metadata '${key}'`);
-      metadataTypes[key] = type as GgufValueType;
-    }
-
-    let alignment = GGUF_DEFAULT_ALIGNMENT;
-    if ("general.alignment" in metadata) {
-      if (metadataTypes["general.alignment"] !== GgufValueType.UINT32) {
-        fail(`general.alignment must be stored as a u32 (found value type ${metadataTypes["general.alignment"]})`);
+    // Parse synchronously over a prefix of the file; read a larger prefix when the header is longer.
+    let want = Math.min(stat.size, 8 << 20);
+    for (;;) {
+      const buf = Buffer.allocUnsafe(want);
+      const { bytesRead } = await fh.read(buf, 0, want, 0);
+      try {
+        return parse(path, buf.subarray(0, bytesRead), stat.size, options.tensors !== false, fail);
+      } catch (e) {
+        if (!(e instanceof NeedMore) || bytesRead < want) throw e;
+        want = Math.min(stat.size, Math.max(want * 4, e.upTo + (1 << 20)));
       }
-      alignment = metadata["general.alignment"] as number;
-      if (alignment === 0 || (alignment & (alignment - 1)) !== 0) fail(`general.alignment ${alignment} is not a power of two`);
     }
-
-    const tensors: GgufTensorInfo[] = [];
-    const ends: bigint[] = []; // end of each tensor relative to the data section
-    const wantTensors = options.tensors !== false;
-    const names = new Set<string>();
-    for (let i = 0; i < nTensors; i++) {
-      const name = await r.str(`tensor #${i} name`, 64 * 1024);
-      if (names.has(name)) fail(`duplicate tensor '${name}'`);
-      names.add(name);
-      const nDims = await r.u32(`tensor '${name}' dimension count`);
-      if (nDims > GGML_MAX_DIMS) fail(`tensor '${name}' has ${nDims} dimensions (at most ${GGML_MAX_DIMS})`);
-      const shape: number[] = [];
-      let elements = 1n;
-      for (let d = 0; d < nDims; d++) {
-        const dim = await r.u64(`tensor '${name}' dimension ${d}`);
-        if (dim > BigInt(Number.MAX_SAFE_INTEGER)) fail(`tensor '${name}' dimension ${d} is ${dim}`);
-        elements *= dim;
-        if (elements > BigInt(Number.MAX_SAFE_INTEGER)) fail(`tensor '${name}' element count overflows`);
-        shape.push(Number(dim));
-      }
-      const type = await r.u32(`tensor '${name}' type`);
-      const traits = GGML_TYPES[type];
-      if (!traits) fail(`tensor '${name}' has unknown ggml type ${type}`);
-      const [typeName, blck, typeSize] = traits!;
-      if (shape.length > 0 && shape[0]! % blck !== 0) {
-        fail(`tensor '${name}' row of ${shape[0]} elements is not a multiple of ${typeName}'s block size ${blck}`);
-      }
-      const sizeBytes = (elements / BigInt(blck)) * BigInt(typeSize);
-      const offset = await r.u64(`tensor '${name}' offset`);
-      if (offset % BigInt(alignment) !== 0n) fail(`tensor '${name}' offset ${offset} is not a multiple of the alignment ${alignment}`);
-      tensors.push({ name, shape, type, typeName, offset: Number(narrow(offset)), sizeBytes: Number(narrow(sizeBytes)) });
-      ends.push(offset + sizeBytes);
-    }
-    const dataOffset = Math.ceil(r.pos / alignment) * alignment;
-    tensors.forEach((t, i) => {
-      const end = BigInt(dataOffset) + ends[i]!;
-      if (end > BigInt(stat.size)) {
-        fail(`tensor '${t.name}' (${t.typeName}, ${t.shape.join("x")}) ends at byte ${end}, past the end of the file (${stat.size} bytes)`);
-      }
-    });
-    const arch = metadata["general.architecture"];
-    return {
-      path,
-      version,
-      fileSize: stat.size,
-      alignment,
-      dataOffset,
-      metadata,
-      metadataTypes,
-      tensors: wantTensors ? tensors : [],
-      architecture: typeof arch === "string" ? arch : undefined,
-    };
   } finally {
     await fh.close();
   }
