@@ -1,0 +1,182 @@
+// The native boundary: every case runs in a child process, so an abort or a segfault fails that
+// test (with the child's exit signal in the message) instead of the whole run.
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { describe, expect, inject, it } from "vitest";
+import { realModelPath, root } from "../helpers";
+
+const dist = path.join(root, "dist", "index.js");
+const bindingPath = path.join(root, "dist", "binding.js");
+
+function child(code: string, timeout = 60_000) {
+  const r = spawnSync(process.execPath, ["-e", code], {
+    encoding: "utf8",
+    timeout,
+    env: { ...process.env, LN_DIST: dist, LN_BINDING: bindingPath, LN_MODEL: inject("tinyModel") },
+  });
+  const summary = `exit ${r.status} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr.slice(-3000)}`;
+  return { ...r, summary };
+}
+
+const prelude = `
+const ln = require(process.env.LN_DIST);
+const { binding } = require(process.env.LN_BINDING);
+const out = (...a) => console.log(...a);
+`;
+
+describe("native boundary (child processes)", () => {
+  it("the raw binding rejects bad token ids with RangeError, not an abort", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const n = m.native;
+  for (const bad of [[-1], [m.vocab.size], [2 ** 31], [1.5], [NaN], new Int32Array([-5])]) {
+    try { n.detokenize(bad, false, false); out("no error", bad); } catch (e) { out(e.constructor.name); }
+  }
+  try { n.tokenToPiece(-1, true); } catch (e) { out(e.constructor.name); }
+  const raw = await binding().Context.create(n, { contextSize: 64 });
+  const flag = new (binding().AbortFlag)();
+  for (const bad of [new Int32Array([m.vocab.size]), [-1]]) {
+    try { await raw.generate(bad, {}, flag, () => {}); out("no error"); } catch (e) { out(e.constructor.name); }
+  }
+  raw.dispose();
+  await m.dispose();
+  out("alive");
+})().catch((e) => { console.error(e); process.exit(3); });
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual([...Array(9).fill("RangeError"), "alive"]);
+  });
+
+  it("foreign receivers on native prototypes throw TypeError", () => {
+    const r = child(`${prelude}
+const b = binding();
+const calls = [
+  () => b.Model.prototype.tokenize.call({}, "x", true, false),
+  () => b.Model.prototype.info.call(Object.create(b.Model.prototype)),
+  () => b.Context.prototype.generate.call({}, new Int32Array([1]), {}, undefined, () => {}),
+  () => b.Context.prototype.dispose.call(new b.AbortFlag()),
+  () => b.AbortFlag.prototype.abort.call({}),
+  () => new b.Model(),
+  () => new b.Context({}),
+];
+for (const c of calls) { try { c(); out("no error"); } catch (e) { out(e instanceof TypeError ? "TypeError" : e.constructor.name + ": " + e.message); } }
+out("alive");
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual([...Array(7).fill("TypeError"), "alive"]);
+  });
+
+  it("a vocab-only model reports its info without touching per-layer state", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL, { vocabOnly: true });
+  out(m.info.layers, m.info.heads, m.info.vocabSize);
+  try { await m.createContext(); } catch (e) { out(e.name); }
+})();
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual(["0 0 32000", "LlamaError"]);
+  });
+
+  it("generates in two worker_threads at once, each with its own model and context", () => {
+    const r = child(`${prelude}
+const { Worker } = require("node:worker_threads");
+const src = \`
+  const { parentPort, workerData } = require("node:worker_threads");
+  const ln = require(workerData.dist);
+  (async () => {
+    const m = await ln.loadModel(workerData.model);
+    const c = await m.createContext({ contextSize: 128, threads: 1 });
+    const r = await c.complete("Once upon a time", { temperature: 0, maxTokens: 32 });
+    await m.dispose();
+    parentPort.postMessage(Array.from(r.tokens).join(","));
+  })();
+\`;
+const run = () => new Promise((resolve, reject) => {
+  const w = new Worker(src, { eval: true, workerData: { dist: process.env.LN_DIST, model: process.env.LN_MODEL } });
+  w.once("message", resolve); w.once("error", reject);
+});
+(async () => {
+  const [a, b] = await Promise.all([run(), run()]);
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const c = await m.createContext({ contextSize: 128, threads: 1 });
+  const mine = Array.from((await c.complete("Once upon a time", { temperature: 0, maxTokens: 32 })).tokens).join(",");
+  out(a === b && a === mine ? "same" : "different", a.split(",").length);
+})().catch((e) => { console.error(e); process.exit(3); });
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim()).toBe("same 32");
+  });
+
+  it("terminating a worker in the middle of a generation leaves the process healthy", () => {
+    const r = child(`${prelude}
+const { Worker } = require("node:worker_threads");
+const src = \`
+  const { parentPort, workerData } = require("node:worker_threads");
+  const ln = require(workerData.dist);
+  (async () => {
+    const m = await ln.loadModel(workerData.model);
+    const c = await m.createContext({ contextSize: 256 });
+    let n = 0;
+    for await (const _ of c.generate("Once", { maxTokens: 1e6 })) if (++n === 5) parentPort.postMessage("running");
+  })();
+\`;
+const w = new Worker(src, { eval: true, workerData: { dist: process.env.LN_DIST, model: process.env.LN_MODEL } });
+w.once("message", async () => {
+  await w.terminate();
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const c = await m.createContext({ contextSize: 64 });
+  const r = await c.complete("Hi", { maxTokens: 3 });
+  out("alive", r.tokens.length);
+});
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim()).toBe("alive 3");
+  });
+
+  it("process.exit during a generation exits cleanly", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const c = await m.createContext({ contextSize: 256 });
+  let n = 0;
+  for await (const _ of c.generate("Once", { maxTokens: 1e6 })) if (++n === 5) { out("exiting"); process.exit(0); }
+})();
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.signal).toBeNull();
+    expect(r.stdout.trim()).toBe("exiting");
+  });
+
+  it("contexts and models dropped without dispose are finalized by the GC in either order", () => {
+    const r = child(`${prelude}
+(async () => {
+  for (let i = 0; i < 20; i++) {
+    let m = await ln.loadModel(process.env.LN_MODEL);
+    let c = await m.createContext({ contextSize: 64 });
+    await c.complete("Hi", { maxTokens: 2 });
+    if (i % 2) { m = null; global.gc(); c = null; } else { c = null; global.gc(); m = null; }
+    global.gc();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  global.gc();
+  out("alive");
+})();
+`.replace("process.env.LN_DIST);", "process.env.LN_DIST); if (!global.gc) { require('v8').setFlagsFromString('--expose-gc'); global.gc = require('vm').runInNewContext('gc'); }"));
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim()).toBe("alive");
+  });
+
+  it.runIf(realModelPath())("the real model generates in a child and exits 0", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(${JSON.stringify(realModelPath() ?? "")});
+  const c = await m.createContext();
+  out((await c.complete("Once upon a time", { temperature: 0, maxTokens: 8 })).text);
+})();
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout).toContain("there was a little girl");
+  });
+});

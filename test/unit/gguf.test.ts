@@ -1,0 +1,130 @@
+// The GGUF reader/validator and writer, without loading anything into llama.cpp.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { GgufValueType, InvalidModelFileError, readGgufInfo, writeGguf } from "../../dist/index.mjs";
+import { realModelPath, vocabDir } from "../helpers";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-gguf-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function u32(v: number) {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v);
+  return b;
+}
+function u64(v: bigint | number) {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(v));
+  return b;
+}
+function str(s: string) {
+  return Buffer.concat([u64(Buffer.byteLength(s)), Buffer.from(s)]);
+}
+function file(name: string, ...parts: Buffer[]) {
+  const p = path.join(tmp, name);
+  fs.writeFileSync(p, Buffer.concat(parts));
+  return p;
+}
+const header = (version: number, nTensors: bigint | number, nKv: bigint | number) =>
+  Buffer.concat([Buffer.from("GGUF"), u32(version), u64(nTensors), u64(nKv)]);
+
+describe("readGgufInfo", () => {
+  it("reads llama.cpp's vocabulary files", async () => {
+    const info = await readGgufInfo(path.join(vocabDir, "ggml-vocab-llama-spm.gguf"));
+    expect(info.version).toBe(3);
+    expect(info.metadata["tokenizer.ggml.model"]).toBe("llama");
+    expect((info.metadata["tokenizer.ggml.tokens"] as string[]).length).toBe(32000);
+    expect(info.metadataTypes["tokenizer.ggml.scores"]).toBe(GgufValueType.ARRAY);
+  });
+
+  it.runIf(realModelPath())("reads the real model's tensor table", async () => {
+    const info = await readGgufInfo(realModelPath()!);
+    expect(info.architecture).toBe("llama");
+    expect(info.tensors.length).toBe(48);
+    const emb = info.tensors.find((t) => t.name === "token_embd.weight")!;
+    expect(emb.shape).toEqual([64, 512]);
+    expect(emb.typeName).toBe("f32");
+    expect(emb.sizeBytes).toBe(64 * 512 * 4);
+  });
+
+  it("round-trips what writeGguf writes", async () => {
+    const p = path.join(tmp, "rt.gguf");
+    const data = Float32Array.from({ length: 64 }, (_, i) => i / 7);
+    await writeGguf(p, {
+      metadata: [
+        { key: "general.architecture", type: GgufValueType.STRING, value: "llama" },
+        { key: "a.u32", type: GgufValueType.UINT32, value: 7 },
+        { key: "a.f32", type: GgufValueType.FLOAT32, value: 0.5 },
+        { key: "a.bool", type: GgufValueType.BOOL, value: true },
+        { key: "a.i64", type: GgufValueType.INT64, value: -3 },
+        { key: "a.arr", type: GgufValueType.ARRAY, arrayType: GgufValueType.STRING, value: ["x", "yz", ""] },
+      ],
+      tensors: [
+        { name: "t32", shape: [16, 4], type: "f32", data },
+        { name: "t16", shape: [64], type: "f16", data },
+      ],
+    });
+    const info = await readGgufInfo(p);
+    expect(info.metadata["a.u32"]).toBe(7);
+    expect(info.metadata["a.f32"]).toBe(0.5);
+    expect(info.metadata["a.bool"]).toBe(true);
+    expect(info.metadata["a.i64"]).toBe(-3);
+    expect(info.metadata["a.arr"]).toEqual(["x", "yz", ""]);
+    expect(info.tensors.map((t) => [t.name, t.typeName, t.sizeBytes])).toEqual([
+      ["t32", "f32", 256],
+      ["t16", "f16", 128],
+    ]);
+    // F16 data is IEEE half: 1/7 ≈ 0.142822265625 in half precision
+    const raw = fs.readFileSync(p);
+    const t16 = info.tensors[1]!;
+    expect(raw.readUInt16LE(info.dataOffset + t16.offset + 2)).toBe(0x3092);
+  });
+
+  const bad: [string, () => string, RegExp][] = [
+    ["an empty file", () => file("empty.gguf"), /too short/],
+    ["a truncated header", () => file("trunc.gguf", header(3, 0, 1).subarray(0, 20), Buffer.alloc(4)), /key\/value count .* more than the 0 bytes left/],
+    ["a file cut inside a value", () => file("cut.gguf", header(3, 0, 1), str("k"), u32(GgufValueType.UINT64), Buffer.alloc(3)), /needs 8 bytes but the file ends after 3/],
+    ["bad magic", () => file("magic.gguf", Buffer.from("GGML"), u32(3), u64(0), u64(0)), /bad magic/],
+    ["version 0", () => file("v0.gguf", header(0, 0, 0)), /version 0/],
+    ["version 1", () => file("v1.gguf", header(1, 0, 0)), /version 1/],
+    ["version 999", () => file("v999.gguf", header(999, 0, 0)), /version 999/],
+    ["a tensor count of 2^63", () => file("nt.gguf", header(3, 2n ** 63n, 0)), /tensor count/],
+    ["a key/value count of 2^63", () => file("nkv.gguf", header(3, 0, 2n ** 63n)), /key\/value count/],
+    ["a string length of 2^63", () => file("sl.gguf", header(3, 0, 1), u64(2n ** 63n), Buffer.alloc(64)), /key #0 length at offset 24 is 9223372036854775808/],
+    [
+      "an array length of 2^63",
+      () => file("al.gguf", header(3, 0, 1), str("k"), u32(GgufValueType.ARRAY), u32(GgufValueType.UINT32), u64(2n ** 63n)),
+      /array length/,
+    ],
+    ["an unknown value type", () => file("vt.gguf", header(3, 0, 1), str("k"), u32(77), u32(0)), /unknown value type/],
+    [
+      "alignment stored as a string",
+      () => file("al1.gguf", header(3, 0, 1), str("general.alignment"), u32(GgufValueType.STRING), str("32")),
+      /u32/,
+    ],
+    [
+      "alignment not a power of two",
+      () => file("al2.gguf", header(3, 0, 1), str("general.alignment"), u32(GgufValueType.UINT32), u32(24)),
+      /power of two/,
+    ],
+    ["5 dimensions", () => file("nd.gguf", header(3, 1, 0), str("t"), u32(5), u64(1), u64(1), u64(1), u64(1), u64(1), u32(0), u64(0)), /dimensions/],
+    ["an unknown ggml type", () => file("gt.gguf", header(3, 1, 0), str("t"), u32(1), u64(32), u32(99), u64(0)), /unknown ggml type/],
+    [
+      "an element count that overflows",
+      () => file("ov.gguf", header(3, 1, 0), str("t"), u32(2), u64(2n ** 40n), u64(2n ** 40n), u32(0), u64(0)),
+      /overflow/,
+    ],
+    ["a tensor past the end of the file", () => file("end.gguf", header(3, 1, 0), str("t"), u32(1), u64(1024), u32(0), u64(0)), /past the end/],
+  ];
+  for (const [what, make, msg] of bad) {
+    it(`rejects ${what} with InvalidModelFileError`, async () => {
+      const p = make();
+      const err = await readGgufInfo(p).catch((e) => e);
+      expect(err).toBeInstanceOf(InvalidModelFileError);
+      expect(err.message).toMatch(msg);
+      expect(err.path).toBe(p);
+    });
+  }
+});
