@@ -62,7 +62,9 @@ export function build(opts) {
     args.push("--CDCMAKE_C_COMPILER_LAUNCHER=ccache", "--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache");
   }
   console.error(`llama-native build: backend ${opts.gpu || "default"}, ${jobs} jobs`);
-  const r = spawnSync(process.execPath, args, { stdio: "inherit", cwd: root });
+  // CCACHE_BASEDIR makes cached objects reusable across checkouts in different folders (CI clones).
+  const env = { ...process.env, CCACHE_BASEDIR: process.env.CCACHE_BASEDIR ?? root };
+  const r = spawnSync(process.execPath, args, { stdio: "inherit", cwd: root, env });
   if (r.status !== 0) {
     console.error(
       `llama-native build failed (exit ${r.status}). It needs cmake >= 3.19 and a C++17 compiler` +

@@ -13,6 +13,7 @@ import {
   type Context,
   type Model,
 } from "../../dist/index.mjs";
+import { binding } from "../../dist/binding.js";
 import { ticksDuring } from "../helpers";
 
 const tiny = inject("tinyModel");
@@ -75,6 +76,11 @@ describe("model", () => {
     expect(ticks).toBeGreaterThan(0);
     expect(progress.at(-1)).toBe(1);
     await result.dispose();
+    // the native load alone (no TypeScript header read around it) also leaves the loop free
+    const b = binding();
+    const raw = await ticksDuring(b.Model.load(tiny, {}, new b.AbortFlag()));
+    expect(raw.ticks).toBeGreaterThan(0);
+    raw.result.dispose();
 
     const ac = new AbortController();
     const p = loadModel(tiny, { signal: ac.signal, onProgress: () => ac.abort() });
