@@ -3,6 +3,16 @@
 #include <napi.h>
 
 #include <mutex>
+#include <string>
+
+#ifdef LLAMA_NATIVE_BACKEND_DL
+#ifdef _WIN32
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#include <sys/stat.h>
+#endif
+#endif
 
 #include "abort_flag.h"
 #include "addon.h"
@@ -14,12 +24,67 @@
 namespace llama_native {
 
 static std::once_flag g_backend_once;
+static std::string g_backend_error;
+
+#ifdef LLAMA_NATIVE_BACKEND_DL
+// The folder this .node was loaded from (the backends of a portable build sit there).
+static std::string AddonDir() {
+#ifdef _WIN32
+  HMODULE mod = nullptr;
+  char path[MAX_PATH];
+  if (!GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                          reinterpret_cast<LPCSTR>(&AddonDir), &mod) ||
+      GetModuleFileNameA(mod, path, MAX_PATH) == 0) {
+    return ".";
+  }
+  std::string p(path);
+  return p.substr(0, p.find_last_of("\\/"));
+#else
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&AddonDir), &info) == 0 || info.dli_fname == nullptr) return ".";
+  std::string p(info.dli_fname);
+  size_t slash = p.find_last_of('/');
+  return slash == std::string::npos ? "." : p.substr(0, slash);
+#endif
+}
+
+static bool IsDir(const std::string& p) {
+#ifdef _WIN32
+  DWORD a = GetFileAttributesA(p.c_str());
+  return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
+#else
+  struct stat st;
+  return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+#endif
+}
+
+// Loads the backend modules (the best CPU variant for this CPU, and any GPU backend present).
+static void LoadBackends() {
+  std::string dir = AddonDir();
+  std::string libdir = dir + "/" LLAMA_NATIVE_LIBDIR;
+  ggml_backend_load_all_from_path(IsDir(libdir) ? libdir.c_str() : dir.c_str());
+  if (ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU) == nullptr) {
+    g_backend_error = "no CPU backend could be loaded from " + (IsDir(libdir) ? libdir : dir) +
+                      " (the libggml-cpu-*.so variants must sit there, and one must suit this CPU)";
+  }
+}
+#endif
 
 static Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("llamaCppSystemInfo", llama_print_system_info());
   o.Set("gpu", LLAMA_NATIVE_GPU);
+#ifdef LLAMA_NATIVE_BACKEND_DL
+  o.Set("portable", true);
+#else
+  o.Set("portable", false);
+#endif
+  Napi::Array regs = Napi::Array::New(env);
+  for (size_t i = 0; i < ggml_backend_reg_count(); i++) {
+    regs.Set(static_cast<uint32_t>(i), ggml_backend_reg_name(ggml_backend_reg_get(i)));
+  }
+  o.Set("backends", regs);
   o.Set("supportsGpuOffload", llama_supports_gpu_offload());
   o.Set("supportsMmap", llama_supports_mmap());
   o.Set("maxSequences", static_cast<double>(llama_max_parallel_sequences()));
@@ -38,8 +103,12 @@ static Napi::Value SystemInfo(const Napi::CallbackInfo& info) {
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   std::call_once(g_backend_once, [] {
     LogInstall();
+#ifdef LLAMA_NATIVE_BACKEND_DL
+    LoadBackends();
+#endif
     llama_backend_init();
   });
+  if (!g_backend_error.empty()) Throw(env, ErrorKind::Generic, "llama-native: " + g_backend_error);
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);  // deleted by node-addon-api at environment teardown
 

@@ -377,6 +377,7 @@ Napi::Value Context::Info(const Napi::CallbackInfo& info) {
   o.Set("embeddings", h.embeddings);
   o.Set("pooling", PoolingName(h.pooling));
   o.Set("canShift", llama_memory_can_shift(llama_get_memory(h.ctx)));
+  o.Set("threadpool", h.threadpool != nullptr);
   return o;
 }
 

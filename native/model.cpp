@@ -128,8 +128,9 @@ Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
 }
 
 Model::~Model() {
-  // The finalizer is a backstop: the handle is shared, contexts still holding it keep it alive.
-  // AdjustExternalMemory needs an env; by now V8 has accounted the object as freed anyway.
+  // The finalizer is a backstop for a model that was never disposed: the handle is shared, so
+  // contexts still holding it keep the weights alive; V8's external-memory count drops now.
+  if (external_bytes_ > 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_);
   handle_.reset();
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Source build of the addon: cmake-js over CMakeLists.txt and the vendored llama.cpp.
-//   node scripts/build.mjs [--gpu cpu|cuda|metal|vulkan] [--cuda-arch 90] [--debug] [--sanitize] [--out DIR]
+//   node scripts/build.mjs [--gpu cpu|cuda|metal|vulkan] [--cuda-arch 90] [--debug] [--sanitize] [--portable] [--out DIR]
+// --portable builds every CPU variant as a run-time-selected backend (the prebuild configuration).
 // Environment: LLAMA_NATIVE_GPU (same values as --gpu), LLAMA_NATIVE_JOBS (parallel jobs).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -13,7 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(path.join(root, "package.json"));
 
 export function parseBuildArgs(argv, env = process.env) {
-  const opts = { gpu: env.LLAMA_NATIVE_GPU || "", cudaArch: "", debug: false, sanitize: false, out: "" };
+  const opts = { gpu: env.LLAMA_NATIVE_GPU || "", cudaArch: "", debug: false, sanitize: false, portable: false, out: "" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -26,6 +27,8 @@ export function parseBuildArgs(argv, env = process.env) {
     else if (a.startsWith("--cuda-arch=")) opts.cudaArch = a.slice(12);
     else if (a === "--debug") opts.debug = true;
     else if (a === "--sanitize") opts.sanitize = true;
+    else if (a === "--portable") opts.portable = true;
+    else if (a === "--libdir") opts.libdir = next();
     else if (a === "--out") opts.out = next();
     else throw new Error(`unknown option ${a}`);
   }
@@ -37,6 +40,15 @@ export function parseBuildArgs(argv, env = process.env) {
     throw new Error(`--cuda-arch takes CUDA architectures such as 90 or "86;89"; got '${opts.cudaArch}'`);
   }
   return opts;
+}
+
+// GPU builds go to build-<gpu>/ so that a CPU build in build/ stays usable beside them; the loader
+// prefers a GPU build that finds a device and falls back to build/ (LLAMA_NATIVE_GPU=0 skips GPU builds).
+export function outDir(opts) {
+  if (opts.out) return path.resolve(opts.out);
+  if (opts.portable) return path.join(root, "build-portable");
+  if (opts.gpu && opts.gpu !== "cpu") return path.join(root, `build-${opts.gpu}`);
+  return path.join(root, "build");
 }
 
 export function build(opts) {
@@ -51,12 +63,14 @@ export function build(opts) {
     process.exit(1);
   }
   const jobs = process.env.LLAMA_NATIVE_JOBS || String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
-  const args = [cmakeJs, "compile", "--directory", root, "--parallel", jobs, "--log-level", "warn"];
-  args.push("--out", opts.out || path.join(root, "build"));
+  const args = ["--directory", root, "--parallel", jobs, "--log-level", "warn"];
+  args.push("--out", outDir(opts));
   if (opts.debug) args.push("--debug");
   if (opts.gpu) args.push(`--CDLLAMA_NATIVE_GPU=${opts.gpu}`);
   if (opts.cudaArch) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${opts.cudaArch}`);
   if (opts.sanitize) args.push("--CDLLAMA_NATIVE_SANITIZE=ON");
+  if (opts.portable) args.push("--CDLLAMA_NATIVE_PORTABLE=ON");
+  if (opts.libdir) args.push(`--CDLLAMA_NATIVE_LIBDIR=${opts.libdir}`);
   const ccache = spawnSync("ccache", ["--version"]);
   if (ccache.status === 0) {
     args.push("--CDCMAKE_C_COMPILER_LAUNCHER=ccache", "--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache");
@@ -64,7 +78,10 @@ export function build(opts) {
   console.error(`llama-native build: backend ${opts.gpu || "default"}, ${jobs} jobs`);
   // CCACHE_BASEDIR makes cached objects reusable across checkouts in different folders (CI clones).
   const env = { ...process.env, CCACHE_BASEDIR: process.env.CCACHE_BASEDIR ?? root };
-  const r = spawnSync(process.execPath, args, { stdio: "inherit", cwd: root, env });
+  // Configure every time (seconds, with a cache): an incremental `build` alone would keep the options
+  // of the previous configure and silently ignore changed --gpu/--portable/--libdir values.
+  let r = spawnSync(process.execPath, [cmakeJs, "configure", ...args], { stdio: "inherit", cwd: root, env });
+  if (r.status === 0) r = spawnSync(process.execPath, [cmakeJs, "build", ...args], { stdio: "inherit", cwd: root, env });
   if (r.status !== 0) {
     console.error(
       `llama-native build failed (exit ${r.status}). It needs cmake >= 3.19 and a C++17 compiler` +
@@ -74,7 +91,8 @@ export function build(opts) {
     );
     process.exit(r.status ?? 1);
   }
-  return path.join(opts.out || path.join(root, "build"), "Release", "llama_native.node");
+  const out = outDir(opts);
+  return opts.portable ? path.join(out, "bin", "llama_native.node") : path.join(out, "Release", "llama_native.node");
 }
 
 if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {

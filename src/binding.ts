@@ -1,8 +1,15 @@
 // The one place that loads the native addon and types its surface.
 //
-// Load order: LLAMA_NATIVE_BINARY (an explicit path), then a local source build (build/Release),
-// then the prebuild for this platform under prebuilds/. Every candidate that fails is recorded, and
-// if none loads, one error lists them with the platform facts and the command that fixes it.
+// Load order, first that works wins:
+//   1. LLAMA_NATIVE_BINARY (an explicit path);
+//   2. a local GPU source build (build-cuda/, build-vulkan/, build-metal/) that finds a GPU device,
+//      unless LLAMA_NATIVE_GPU=0;
+//   3. the local source build (build/Release);
+//   4. the prebuild for this platform under prebuilds/<platform>-<arch>/, chosen by node-gyp-build's
+//      tag rules (N-API, libc).
+// Every candidate that fails is recorded, and if none loads, one error lists them with the platform
+// facts and the command that fixes it. There is no silent fallback: what was skipped is in
+// loadedBinary().skipped.
 import fs from "node:fs";
 import path from "node:path";
 import { LlamaError } from "./errors";
@@ -47,6 +54,8 @@ export interface NativeContextInfo {
   embeddings: boolean;
   pooling: string;
   canShift: boolean;
+  /** a persistent ggml thread pool is attached (else ggml starts threads for every evaluation) */
+  threadpool: boolean;
 }
 
 export interface NativeGenerationResult {
@@ -93,6 +102,10 @@ export interface NativeContext {
 export interface NativeSystemInfo {
   llamaCppSystemInfo: string;
   gpu: string;
+  /** a portable build: CPU variants and backends are loaded at run time */
+  portable: boolean;
+  /** ggml backends registered (CPU, CUDA, ...) */
+  backends: string[];
   supportsGpuOffload: boolean;
   supportsMmap: boolean;
   maxSequences: number;
@@ -134,52 +147,97 @@ function libc(): string {
   return report.header?.glibcVersionRuntime ? `glibc ${report.header.glibcVersionRuntime}` : "musl";
 }
 
-function candidates(): string[] {
-  const list: string[] = [];
-  if (process.env.LLAMA_NATIVE_BINARY) list.push(path.resolve(process.env.LLAMA_NATIVE_BINARY));
-  list.push(path.join(packageRoot, "build", "Release", ADDON));
+interface Candidate {
+  file: string;
+  /** a GPU build only counts if it sees a GPU device */
+  gpu: boolean;
+}
+
+function prebuildCandidates(): string[] {
   const dir = path.join(packageRoot, "prebuilds", `${process.platform}-${process.arch}`);
-  if (fs.existsSync(dir)) {
-    const isMusl = libc() === "musl";
-    for (const f of fs.readdirSync(dir).sort()) {
-      if (!f.endsWith(".node")) continue;
-      if (process.platform === "linux" && f.includes(".musl") !== isMusl) continue;
-      list.push(path.join(dir, f));
+  if (!fs.existsSync(dir)) return [path.join(dir, "*.node")];
+  // node-gyp-build's own tag parsing and ordering, so the layout is the one it resolves.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ngb = require("node-gyp-build") as {
+    parseTags(file: string): { file: string } | undefined;
+    matchTags(runtime: string, abi: string): (t: unknown) => boolean;
+    compareTags(runtime: string): (a: never, b: never) => number;
+  };
+  const files = fs
+    .readdirSync(dir)
+    .map((f) => ngb.parseTags(f))
+    .filter(ngb.matchTags("node", process.versions.modules))
+    .sort(ngb.compareTags("node") as (a: unknown, b: unknown) => number) as { file: string }[];
+  return files.length ? files.map((t) => path.join(dir, t.file)) : [path.join(dir, "*.node")];
+}
+
+function candidates(): Candidate[] {
+  const list: Candidate[] = [];
+  // An explicitly named binary is the only candidate: if it does not load, that is the error.
+  if (process.env.LLAMA_NATIVE_BINARY) return [{ file: path.resolve(process.env.LLAMA_NATIVE_BINARY), gpu: false }];
+  if (process.env.LLAMA_NATIVE_GPU !== "0") {
+    for (const gpu of ["cuda", "vulkan", "metal"]) {
+      const file = path.join(packageRoot, `build-${gpu}`, "Release", ADDON);
+      if (fs.existsSync(file)) list.push({ file, gpu: true });
     }
-  } else {
-    list.push(dir + path.sep + "*.node");
   }
+  list.push({ file: path.join(packageRoot, "build", "Release", ADDON), gpu: false });
+  for (const file of prebuildCandidates()) list.push({ file, gpu: false });
   return list;
 }
 
+export interface LoadedBinary {
+  /** the .node file that was loaded */
+  file: string;
+  /** candidates tried before it, and why each was passed over */
+  skipped: { file: string; reason: string }[];
+}
+
+let loaded: LoadedBinary | undefined;
+
 function load(): NativeBinding {
   const attempts: Attempt[] = [];
-  for (const file of candidates()) {
+  for (const { file, gpu } of candidates()) {
     if (!fs.existsSync(file)) {
       attempts.push({ candidate: file, reason: "not found" });
       continue;
     }
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const b = require(file) as NativeBinding;
+      // process.dlopen, not require: the file is loaded as a native addon whatever its name
+      const mod = { exports: {} as NativeBinding };
+      process.dlopen(mod, file);
+      const b = mod.exports;
       if (typeof b?.Model?.load !== "function") throw new Error("not a llama-native addon");
+      if (gpu && !b.systemInfo().devices.some((d) => d.name !== "CPU")) {
+        attempts.push({ candidate: file, reason: "a GPU build, but it found no GPU device" });
+        continue;
+      }
+      loaded = { file, skipped: attempts.map((a) => ({ file: a.candidate, reason: a.reason })) };
       return b;
     } catch (e) {
       attempts.push({ candidate: file, reason: (e as Error).message.split("\n")[0] ?? String(e) });
     }
   }
-  const lines = attempts.map((a) => `  - ${path.relative(process.cwd(), a.candidate) || a.candidate}: ${a.reason}`);
+  const lines = attempts.map((a) => `  - ${a.candidate}: ${a.reason}`);
   throw new LlamaError(
     [
       "llama-native: could not load the native addon. Tried:",
       ...lines,
       `Platform: ${process.platform}-${process.arch}${libc() ? ` (${libc()})` : ""}, Node ${process.versions.node}, ` +
         `N-API ${process.versions.napi}.`,
-      "Fix: build it from source for this machine with `npx llama-native build` (needs cmake >= 3.19 and a C++17",
-      "compiler), or set LLAMA_NATIVE_BINARY to a llama_native.node built for this platform.",
+      process.env.LLAMA_NATIVE_BINARY
+        ? "Fix: point LLAMA_NATIVE_BINARY at a llama_native.node built for this platform, or unset it."
+        : "Fix: build it from source for this machine with `npx llama-native build` (needs cmake >= 3.19 and a C++17 " +
+          "compiler), or set LLAMA_NATIVE_BINARY to a llama_native.node built for this platform.",
     ].join("\n"),
     "ERR_LLAMA_BINDING",
   );
+}
+
+/** Which .node file was loaded, and which candidates were passed over (loads the addon). */
+export function loadedBinary(): LoadedBinary {
+  binding();
+  return loaded!;
 }
 
 let cached: NativeBinding | undefined;

@@ -29,3 +29,4 @@ export type { LlamaErrorCode } from "./errors";
 export { setLogLevel, setLogger } from "./log";
 export type { LogLevel, Logger } from "./log";
 export { systemInfo } from "./system";
+export type { SystemInfo } from "./system";

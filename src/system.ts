@@ -1,6 +1,14 @@
-import { binding, type NativeSystemInfo } from "./binding";
+import { binding, loadedBinary, type NativeSystemInfo } from "./binding";
 
-/** What the loaded addon was built with and sees: backend, devices, CPU features. */
-export function systemInfo(): NativeSystemInfo {
-  return binding().systemInfo();
+export interface SystemInfo extends NativeSystemInfo {
+  /** the .node file that was loaded */
+  binary: string;
+  /** candidates the loader passed over before it, with the reason */
+  skipped: { file: string; reason: string }[];
+}
+
+/** What the loaded addon was built with and sees: backend, devices, CPU features, which binary. */
+export function systemInfo(): SystemInfo {
+  const { file, skipped } = loadedBinary();
+  return { ...binding().systemInfo(), binary: file, skipped };
 }

@@ -237,6 +237,51 @@ describe("generation", () => {
     expect(ok.tokens.length).toBe(2);
   });
 
+  it("emits a character split over several byte tokens whole, in one chunk", async () => {
+    // The llama-spm vocabulary has byte-fallback tokens <0x00>..<0xFF>. Forcing the three bytes of
+    // "日" (E6 97 A5) makes the model produce one character across three tokens.
+    const gguf = await readGgufInfo(tiny, { tensors: false });
+    const vocab = gguf.metadata["tokenizer.ggml.tokens"] as string[];
+    const ids = ["<0xE6>", "<0x97>", "<0xA5>"].map((t) => vocab.indexOf(t));
+    expect(ids.every((i) => i > 0)).toBe(true);
+    const chunks: { text: string; tokens: number[] }[] = [];
+    const grammar = 'root ::= [\\x00-\\x7F]* "日"';
+    for await (const c of ctx.generate("Once", {
+      temperature: 0,
+      maxTokens: 3,
+      logitBias: ids.map((t) => [t, 100] as [number, number]),
+      grammar,
+    })) {
+      chunks.push({ text: c.text, tokens: Array.from(c.tokens) });
+    }
+    expect(chunks).toEqual([{ text: "日", tokens: ids }]);
+  });
+
+  it("stops at an end-of-generation token without emitting it", async () => {
+    const r = await ctx.complete("Once upon a time", { temperature: 0, maxTokens: 50, logitBias: [[model.vocab.eos, 100]] });
+    expect(r.stopReason).toBe("eog");
+    expect(r.tokens.length).toBe(0);
+    expect(r.text).toBe("");
+  });
+
+  it("an abort during a long prompt decode ends it promptly and leaves a consistent cache", async () => {
+    const big = await model.createContext({ contextSize: 4096, batchSize: 64 });
+    const prompt = Int32Array.from({ length: 4000 }, (_, i) => 1000 + (i % 500));
+    const ac = new AbortController();
+    const p = big.complete(prompt, { maxTokens: 5, signal: ac.signal });
+    setTimeout(() => ac.abort(), 5);
+    const r = await p;
+    expect(r.stopReason).toBe("abort");
+    expect(r.timings.evaluatedPromptTokens).toBeLessThan(4000);
+    const cached = big.cachedTokens();
+    expect(Array.from(cached)).toEqual(Array.from(prompt.slice(0, cached.length)));
+    // the next call reuses what was decoded and finishes the job
+    const again = await big.complete(prompt, { temperature: 0, maxTokens: 2 });
+    expect(again.timings.reusedTokens).toBe(cached.length);
+    expect(again.tokens.length).toBe(2);
+    await big.dispose();
+  });
+
   it("logitBias can ban the greedy choice", async () => {
     const a = await ctx.complete("Once upon a time", { temperature: 0, maxTokens: 1 });
     const banned = a.tokens[0]!;

@@ -180,3 +180,34 @@ w.once("message", async () => {
     expect(r.stdout).toContain("there was a little girl");
   });
 });
+
+describe("loader", () => {
+  const load = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ["-e", `try { require(${JSON.stringify(dist)}).systemInfo(); console.log("loaded"); } catch (e) { console.log(e.name + "|" + e.code + "|" + e.message); }`], {
+      encoding: "utf8",
+      env: { ...process.env, ...env },
+    });
+
+  it("an explicit LLAMA_NATIVE_BINARY that does not load is the error, listing why and the fix", () => {
+    for (const [file, why] of [
+      ["/nonexistent/llama_native.node", "not found"],
+      [path.join(root, "README.md"), "invalid ELF header"],
+    ]) {
+      const r = load({ LLAMA_NATIVE_BINARY: file });
+      expect(r.status).toBe(0);
+      const [name, code, message] = r.stdout.trim().split("|");
+      expect(name).toBe("LlamaError");
+      expect(code).toBe("ERR_LLAMA_BINDING");
+      expect(message).toContain(file);
+      expect(message).toContain(why);
+      expect(message).toMatch(/Platform: linux-x64 \(glibc [\d.]+\), Node 20/);
+      expect(message).toContain("Fix:");
+    }
+  });
+
+  it("reports which binary it loaded", () => {
+    const r = spawnSync(process.execPath, ["-e", `console.log(require(${JSON.stringify(dist)}).systemInfo().binary)`], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/\.node$/);
+  });
+});

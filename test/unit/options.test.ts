@@ -1,5 +1,5 @@
 // Option validation happens in TypeScript, before anything crosses into native code.
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { loadModel, setLogLevel, setLogger } from "../../dist/index.mjs";
 
 describe("loadModel argument checks", () => {
@@ -13,6 +13,23 @@ describe("loadModel argument checks", () => {
 });
 
 describe("logging", () => {
+  it("routes llama.cpp's log to a listener at the chosen level", async () => {
+    const lines: [string, string][] = [];
+    setLogLevel("info");
+    setLogger((level, text) => lines.push([level, text]));
+    try {
+      const m = await loadModel(inject("tinyModel"));
+      await m.dispose();
+      await new Promise((r) => setTimeout(r, 20)); // log lines arrive through the event loop
+      expect(lines.length).toBeGreaterThan(5);
+      expect(lines.some(([, t]) => t.includes("llama_model_loader"))).toBe(true);
+      expect(lines.every(([l]) => ["error", "warn", "info"].includes(l))).toBe(true);
+    } finally {
+      setLogger(null);
+      setLogLevel("error");
+    }
+  });
+
   it("validates the level and the logger", () => {
     expect(() => setLogLevel("loud" as never)).toThrow(RangeError);
     expect(() => setLogger(42 as never)).toThrow(TypeError);
