@@ -4,7 +4,7 @@
 // on every fresh clone), the quick start (when the real model is absent) and the benchmarks.
 //
 //   node scripts/make-model.mjs OUT.gguf [--embd 64] [--layers 2] [--heads 4] [--heads-kv 2]
-//        [--ff 128] [--ctx 256] [--type f32|f16] [--seed 1] [--vocab PATH]
+//        [--ff 128] [--ctx 256] [--type f32|f16|q8_0|q4_0] [--seed 1] [--vocab PATH]
 import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
@@ -13,6 +13,9 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
 const { writeGguf, readGgufInfo, GgufValueType } = require(path.join(root, "dist", "index.js"));
+
+/** The test suite's small fixture: real llama-spm vocabulary, 2 layers of 64, random weights. */
+export const TINY_FIXTURE = Object.freeze({ embd: 64, layers: 2, heads: 4, headsKv: 2, ff: 128, ctx: 256, seed: 7, outputSigma: 1 });
 
 export const DEFAULT_VOCAB = path.join(root, "vendor", "llama.cpp", "models", "ggml-vocab-llama-spm.gguf");
 
@@ -36,7 +39,7 @@ function normalSource(seed) {
  * @param {object} o
  * @param {string} o.out
  * @param {number} [o.embd] @param {number} [o.layers] @param {number} [o.heads] @param {number} [o.headsKv]
- * @param {number} [o.ff] @param {number} [o.ctx] @param {"f32"|"f16"} [o.type] @param {number} [o.seed]
+ * @param {number} [o.ff] @param {number} [o.ctx] @param {"f32"|"f16"|"q8_0"|"q4_0"} [o.type] @param {number} [o.seed]
  * @param {number} [o.sigma] @param {number} [o.outputSigma] @param {string} [o.vocab] @param {string} [o.name]
  */
 export async function makeRandomLlama(o) {
@@ -60,7 +63,7 @@ export async function makeRandomLlama(o) {
   const metadata = [
     { key: "general.architecture", type: T.STRING, value: "llama" },
     { key: "general.name", type: T.STRING, value: o.name ?? `random-llama-${embd}x${layers}` },
-    { key: "general.file_type", type: T.UINT32, value: type === "f16" ? 1 : 0 },
+    { key: "general.file_type", type: T.UINT32, value: { f32: 0, f16: 1, q4_0: 2, q8_0: 7 }[type] },
     { key: "llama.context_length", type: T.UINT32, value: ctx },
     { key: "llama.embedding_length", type: T.UINT32, value: embd },
     { key: "llama.block_count", type: T.UINT32, value: layers },

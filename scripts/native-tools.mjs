@@ -22,16 +22,19 @@ function run(cmd, args) {
 
 export function buildTools(targets = DEFAULT_TOOLS) {
   run(process.execPath, [path.join(root, "vendor", "fetch.mjs")]);
-  const missing = targets.filter((t) => !fs.existsSync(path.join(toolsBin, t)));
-  if (missing.length === 0) return toolsBin;
+  const missing = targets;  // ninja decides what is out of date (cheap when nothing is)
   const ccache = spawnSync("ccache", ["--version"]).status === 0;
-  if (!fs.existsSync(path.join(build, "CMakeCache.txt"))) {
+  const cache = path.join(build, "CMakeCache.txt");
+  if (fs.existsSync(cache) && !fs.readFileSync(cache, "utf8").includes("GGML_CPU_NO_AMX_BUFFER")) fs.rmSync(cache);
+  if (!fs.existsSync(cache)) {
     run("cmake", [
       "-S", src, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
       "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_APP=OFF",
       "-DLLAMA_OPENSSL=OFF", "-DGGML_NATIVE=ON",
       // the same threading as the addon, so comparisons measure the binding, not OpenMP vs ggml's pool
       "-DGGML_OPENMP=OFF",
+      // and the same CPU backend (see vendor/patches/0001-ggml-cpu-optional-amx-buffer.patch)
+      "-DCMAKE_C_FLAGS=-DGGML_CPU_NO_AMX_BUFFER", "-DCMAKE_CXX_FLAGS=-DGGML_CPU_NO_AMX_BUFFER",
       ...(ccache ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : []),
     ]);
   }

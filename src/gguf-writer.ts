@@ -15,8 +15,8 @@ export interface GgufWriteTensor {
   name: string;
   /** dimensions, innermost first (ggml order) */
   shape: number[];
-  /** "f32" or "f16"; data is converted from the Float32Array */
-  type: "f32" | "f16";
+  /** data is converted from the Float32Array: f32, f16, or quantized q8_0 / q4_0 (rows of 32-multiples) */
+  type: "f32" | "f16" | "q8_0" | "q4_0";
   data: Float32Array;
 }
 
@@ -97,9 +97,59 @@ export function f32ToF16(v: number): number {
   return sign | h;
 }
 
+// Block quantization as ggml's reference code defines the formats (ggml-quants.c,
+// quantize_row_q8_0_ref / quantize_row_q4_0_ref): 32 values per block behind an f16 scale. The
+// arithmetic is done in float32 (Math.fround) with C's rounding, so the bytes match llama-quantize's.
+const f = Math.fround;
+const roundf = (v: number) => Math.sign(v) * Math.round(Math.abs(v));
+function quantizeQ8_0(x: Float32Array): Buffer {
+  const nb = x.length / 32;
+  const out = Buffer.alloc(nb * 34);
+  for (let b = 0; b < nb; b++) {
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(x[b * 32 + j]!));
+    const d = f(amax / 127);
+    const id = d ? f(1 / d) : 0;
+    out.writeUInt16LE(f32ToF16(d), b * 34);
+    for (let j = 0; j < 32; j++) out.writeInt8(roundf(f(x[b * 32 + j]! * id)), b * 34 + 2 + j);
+  }
+  return out;
+}
+
+function quantizeQ4_0(x: Float32Array): Buffer {
+  const nb = x.length / 32;
+  const out = Buffer.alloc(nb * 18);
+  for (let b = 0; b < nb; b++) {
+    let amax = 0;
+    let max = 0;
+    for (let j = 0; j < 32; j++) {
+      const v = x[b * 32 + j]!;
+      if (Math.abs(v) > amax) {
+        amax = Math.abs(v);
+        max = v;
+      }
+    }
+    const d = f(max / -8);
+    const id = d ? f(1 / d) : 0;
+    out.writeUInt16LE(f32ToF16(d), b * 18);
+    for (let j = 0; j < 16; j++) {
+      const x0 = f(x[b * 32 + j]! * id);
+      const x1 = f(x[b * 32 + 16 + j]! * id);
+      const q0 = Math.min(15, Math.trunc(f(x0 + 8.5)));
+      const q1 = Math.min(15, Math.trunc(f(x1 + 8.5)));
+      out.writeUInt8(q0 | (q1 << 4), b * 18 + 2 + j);
+    }
+  }
+  return out;
+}
+
 function tensorBytes(t: GgufWriteTensor): Buffer {
   const n = t.shape.reduce((a, b) => a * b, 1);
   if (t.data.length !== n) throw new RangeError(`tensor ${t.name}: data has ${t.data.length} values, shape needs ${n}`);
+  if (t.type === "q8_0" || t.type === "q4_0") {
+    if (t.shape[0]! % 32 !== 0) throw new RangeError(`tensor ${t.name}: ${t.type} rows must be a multiple of 32 values`);
+    return t.type === "q8_0" ? quantizeQ8_0(t.data) : quantizeQ4_0(t.data);
+  }
   if (t.type === "f32") return Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
   const out = Buffer.alloc(n * 2);
   for (let i = 0; i < n; i++) out.writeUInt16LE(f32ToF16(t.data[i]!), i * 2);

@@ -8,18 +8,24 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const fixtureDir = path.join(root, "test", "fixtures", "generated");
 
 export default async function setup(project: TestProject) {
-  const { makeRandomLlama } = await import(path.join(root, "scripts", "make-model.mjs"));
-  const tiny = path.join(fixtureDir, "tiny-llama-f32-v2.gguf");
-  if (!fs.existsSync(tiny)) await makeRandomLlama({ out: tiny, embd: 64, layers: 2, heads: 4, headsKv: 2, ff: 128, ctx: 256, type: "f32", seed: 7, outputSigma: 1 });
-  const tiny16 = path.join(fixtureDir, "tiny-llama-f16-v2.gguf");
-  if (!fs.existsSync(tiny16)) await makeRandomLlama({ out: tiny16, embd: 64, layers: 2, heads: 4, headsKv: 2, ff: 128, ctx: 256, type: "f16", seed: 7, outputSigma: 1 });
-  project.provide("tinyModel", tiny);
-  project.provide("tinyModelF16", tiny16);
+  const { makeRandomLlama, TINY_FIXTURE } = await import(path.join(root, "scripts", "make-model.mjs"));
+  const files: Record<string, string> = {};
+  for (const type of ["f32", "f16", "q8_0", "q4_0"]) {
+    const file = path.join(fixtureDir, `tiny-llama-${type}-v2.gguf`);
+    if (!fs.existsSync(file)) await makeRandomLlama({ ...TINY_FIXTURE, out: file, type });
+    files[type] = file;
+  }
+  project.provide("tinyModel", files.f32!);
+  project.provide("tinyModelF16", files.f16!);
+  project.provide("tinyModelQ8_0", files.q8_0!);
+  project.provide("tinyModelQ4_0", files.q4_0!);
 }
 
 declare module "vitest" {
   export interface ProvidedContext {
     tinyModel: string;
     tinyModelF16: string;
+    tinyModelQ8_0: string;
+    tinyModelQ4_0: string;
   }
 }

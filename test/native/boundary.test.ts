@@ -12,7 +12,14 @@ function child(code: string, timeout = 60_000) {
   const r = spawnSync(process.execPath, ["-e", code], {
     encoding: "utf8",
     timeout,
-    env: { ...process.env, LN_DIST: dist, LN_BINDING: bindingPath, LN_MODEL: inject("tinyModel") },
+    env: {
+      ...process.env,
+      LN_DIST: dist,
+      LN_BINDING: bindingPath,
+      LN_MODEL: inject("tinyModel"),
+      LN_Q8: inject("tinyModelQ8_0"),
+      LN_Q4: inject("tinyModelQ4_0"),
+    },
   });
   const summary = `exit ${r.status} signal ${r.signal}\nstdout: ${r.stdout}\nstderr: ${r.stderr.slice(-3000)}`;
   return { ...r, summary };
@@ -166,6 +173,22 @@ w.once("message", async () => {
 `.replace("process.env.LN_DIST);", "process.env.LN_DIST); if (!global.gc) { require('v8').setFlagsFromString('--expose-gc'); global.gc = require('vm').runInNewContext('gc'); }"));
     expect(r.status, r.summary).toBe(0);
     expect(r.stdout.trim()).toBe("alive");
+  });
+
+  it("quantized models (Q8_0, Q4_0) decode multi-token prompts (ggml's AMX kernel crashed here)", () => {
+    const r = child(`${prelude}
+(async () => {
+  for (const file of [process.env.LN_Q8, process.env.LN_Q4]) {
+    const m = await ln.loadModel(file);
+    const c = await m.createContext({ contextSize: 256, batchSize: 64 });
+    const r = await c.complete("Once upon a time there was a little girl", { temperature: 0, maxTokens: 8 });
+    out(m.info.description.split(" ").pop() === "Q4_0" || m.info.description.includes("Q"), r.tokens.length);
+    await m.dispose();
+  }
+})().catch((e) => { console.error(e); process.exit(3); });
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual(["true 8", "true 8"]);
   });
 
   it.runIf(realModelPath())("the real model generates in a child and exits 0", () => {
