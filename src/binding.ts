@@ -15,13 +15,20 @@ import path from "node:path";
 import { LlamaError } from "./errors";
 
 export interface NativeModelInfo {
+  /** general.architecture, e.g. "llama" */
   architecture: string;
+  /** general.name */
   name: string;
+  /** llama.cpp's one-line description: architecture, size class, file type */
   description: string;
+  /** parameter count */
   nParams: number;
+  /** bytes of weights */
   sizeBytes: number;
+  /** the context length the model was trained with */
   contextLength: number;
   embeddingLength: number;
+  /** length of the vectors ctx.embed() returns */
   embeddingOutputLength: number;
   layers: number;
   heads: number;
@@ -29,7 +36,9 @@ export interface NativeModelInfo {
   vocabSize: number;
   hasEncoder: boolean;
   hasDecoder: boolean;
+  /** the model's default chat template (Jinja), when it has one */
   chatTemplate?: string;
+  /** every metadata key as llama.cpp renders it (long arrays are summarized) */
   metadata: Record<string, string>;
 }
 

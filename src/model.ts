@@ -1,6 +1,6 @@
 // Model: loadModel(), tokenization, model facts, child contexts.
 import fs from "node:fs/promises";
-import { binding, type NativeModel } from "./binding";
+import { binding, type NativeModel, type NativeModelInfo } from "./binding";
 import { Context, type ContextOptions, createContextInternal } from "./context";
 import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, toLlamaError } from "./errors";
 import { readGgufInfo } from "./gguf";
@@ -19,22 +19,8 @@ export interface LoadModelOptions {
   signal?: AbortSignal;
 }
 
-export interface ModelInfo {
-  architecture: string;
-  name: string;
-  description: string;
-  nParams: number;
-  sizeBytes: number;
-  contextLength: number;
-  embeddingLength: number;
-  layers: number;
-  heads: number;
-  headsKv: number;
-  vocabSize: number;
-  chatTemplate?: string;
-  /** every metadata key as llama.cpp renders it (long arrays are summarized) */
-  metadata: Readonly<Record<string, string>>;
-}
+/** Facts about a loaded model, as llama.cpp reports them (see NativeModelInfo for each field). */
+export type ModelInfo = Readonly<NativeModelInfo>;
 
 export interface Vocab {
   /** beginning-of-sequence token, or -1 when the vocabulary has none */
@@ -138,21 +124,7 @@ export class Model {
     this.#native = native;
     this.path = path;
     const i = native.info();
-    this.info = Object.freeze({
-      architecture: i.architecture,
-      name: i.name,
-      description: i.description,
-      nParams: i.nParams,
-      sizeBytes: i.sizeBytes,
-      contextLength: i.contextLength,
-      embeddingLength: i.embeddingLength,
-      layers: i.layers,
-      heads: i.heads,
-      headsKv: i.headsKv,
-      vocabSize: i.vocabSize,
-      ...(i.chatTemplate !== undefined ? { chatTemplate: i.chatTemplate } : {}),
-      metadata: Object.freeze(i.metadata),
-    });
+    this.info = Object.freeze({ ...i, metadata: Object.freeze(i.metadata) });
     const v = native.vocab();
     this.vocab = Object.freeze({
       bos: v.bos,
