@@ -202,11 +202,10 @@ Napi::Value Model::TokenToPiece(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* self = UnwrapTagged<Model>(info, kModelTag, "Model");
   const ModelHandlePtr& h = self->Handle(env);
-  if (info.Length() < 1) Throw(env, ErrorKind::Type, "token must be a number");
+  if (info.Length() < 1 || !info[0].IsNumber()) Throw(env, ErrorKind::Type, "token must be a number");
   Napi::Array one = Napi::Array::New(env, 1);
   one.Set(uint32_t(0), info[0]);
-  if (!info[0].IsNumber()) Throw(env, ErrorKind::Type, "token must be a number");
-  llama_token token = ArgTokens(env, one, "token", h->n_vocab)[0];
+  llama_token token = ArgTokens(env, one, "token", h->n_vocab)[0];  // range check with the shared message
   bool special = info.Length() > 1 && info[1].ToBoolean().Value();
   char buf[256];
   int32_t n = llama_token_to_piece(h->vocab, token, buf, sizeof(buf), 0, special);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Source build of the addon: cmake-js over CMakeLists.txt and the vendored llama.cpp.
-//   node scripts/build.mjs [--gpu cpu|cuda|metal|vulkan] [--cuda-arch 90] [--debug] [--sanitize] [--portable] [--out DIR]
+//   node scripts/build.mjs [--gpu cpu|cuda|metal|vulkan] [--cuda-arch 90] [--debug] [--portable] [--out DIR]
 // --portable builds every CPU variant as a run-time-selected backend (the prebuild configuration).
 // Environment: LLAMA_NATIVE_GPU (same values as --gpu), LLAMA_NATIVE_JOBS (parallel jobs).
 import { spawnSync } from "node:child_process";
@@ -14,7 +14,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(path.join(root, "package.json"));
 
 export function parseBuildArgs(argv, env = process.env) {
-  const opts = { gpu: env.LLAMA_NATIVE_GPU || "", cudaArch: "", debug: false, sanitize: false, portable: false, out: "" };
+  const opts = { gpu: env.LLAMA_NATIVE_GPU || "", cudaArch: "", debug: false, portable: false, out: "" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -26,7 +26,6 @@ export function parseBuildArgs(argv, env = process.env) {
     else if (a === "--cuda-arch") opts.cudaArch = next();
     else if (a.startsWith("--cuda-arch=")) opts.cudaArch = a.slice(12);
     else if (a === "--debug") opts.debug = true;
-    else if (a === "--sanitize") opts.sanitize = true;
     else if (a === "--portable") opts.portable = true;
     else if (a === "--libdir") opts.libdir = next();
     else if (a === "--out") opts.out = next();
@@ -68,7 +67,6 @@ export function build(opts) {
   if (opts.debug) args.push("--debug");
   if (opts.gpu) args.push(`--CDLLAMA_NATIVE_GPU=${opts.gpu}`);
   if (opts.cudaArch) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${opts.cudaArch}`);
-  if (opts.sanitize) args.push("--CDLLAMA_NATIVE_SANITIZE=ON");
   if (opts.portable) args.push("--CDLLAMA_NATIVE_PORTABLE=ON");
   if (opts.libdir) args.push(`--CDLLAMA_NATIVE_LIBDIR=${opts.libdir}`);
   const ccache = spawnSync("ccache", ["--version"]);
