@@ -90,6 +90,8 @@ export interface GgufInfo {
   metadata: Record<string, GgufValue>;
   /** the GGUF value type of each metadata key, for callers that check types */
   metadataTypes: Record<string, GgufValueType>;
+  /** the element type of each array-valued key */
+  metadataArrayTypes: Record<string, GgufValueType>;
   tensors: GgufTensorInfo[];
   architecture?: string;
 }
@@ -204,9 +206,10 @@ const MIN_VALUE_BYTES: Record<number, number> = {
   0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8,
 };
 
-function readValue(r: Reader, type: number, what: string): GgufValue {
+function readValue(r: Reader, type: number, what: string, onArrayType?: (t: GgufValueType) => void): GgufValue {
   if (type !== GgufValueType.ARRAY) return r.scalar(type as GgufValueType, what); // fails on unknown types
   const elemType = r.u32(`${what} element type`);
+  onArrayType?.(elemType as GgufValueType);
   if (!(elemType in MIN_VALUE_BYTES)) return r.scalar(elemType as GgufValueType, `${what} element`);
   if (elemType === GgufValueType.ARRAY) {
     // llama.cpp's gguf reader does not support arrays of arrays either.
@@ -234,11 +237,12 @@ function parse(path: string, buf: Buffer, size: number, wantTensors: boolean, fa
 
   const metadata: Record<string, GgufValue> = Object.create(null);
   const metadataTypes: Record<string, GgufValueType> = Object.create(null);
+  const metadataArrayTypes: Record<string, GgufValueType> = Object.create(null);
   for (let i = 0; i < nKv; i++) {
     const key = r.str(`metadata key #${i}`, MAX_KEY_BYTES);
     if (key in metadata) fail(`duplicate metadata key '${key}'`);
     const type = r.u32(`type of '${key}'`);
-    metadata[key] = readValue(r, type, `metadata '${key}'`);
+    metadata[key] = readValue(r, type, `metadata '${key}'`, (t) => (metadataArrayTypes[key] = t));
     metadataTypes[key] = type as GgufValueType;
   }
 
@@ -298,6 +302,7 @@ function parse(path: string, buf: Buffer, size: number, wantTensors: boolean, fa
     dataOffset,
     metadata,
     metadataTypes,
+    metadataArrayTypes,
     tensors: wantTensors ? tensors : [],
     architecture: typeof arch === "string" ? arch : undefined,
   };
@@ -340,5 +345,71 @@ export async function readGgufInfo(path: string, options: ReadGgufOptions = {}):
     }
   } finally {
     await fh.close();
+  }
+}
+
+// Bounds llama.cpp asserts on (GGML_ASSERT aborts the process) rather than reporting, at the
+// vendored revision: src/llama-hparams.h LLAMA_MAX_LAYERS / LLAMA_MAX_EXPERTS, llama-model.cpp.
+export const LLAMA_MAX_LAYERS = 512;
+export const LLAMA_MAX_EXPERTS = 1024;
+
+const NONE_TOKEN = [0xffffffff, -1]; // how converters store "no such token"
+
+/**
+ * Checks the metadata llama.cpp would abort on instead of rejecting: layer and expert counts out of
+ * range, tokenizer arrays that disagree with the vocabulary, special-token ids outside it.
+ * Throws InvalidModelFileError. loadModel() runs it after readGgufInfo().
+ */
+export function checkModelMetadata(info: GgufInfo): void {
+  const fail = (msg: string): never => {
+    throw new InvalidModelFileError(info.path, msg);
+  };
+  const md = info.metadata;
+  const arch = info.architecture;
+  const int = (key: string): number | undefined => {
+    if (!(key in md)) return undefined;
+    const v = md[key];
+    if (typeof v !== "number" || !Number.isInteger(v)) fail(`${key} must be an integer (found ${typeof v === "object" ? "an array" : typeof v})`);
+    return v as number;
+  };
+  if (arch !== undefined) {
+    const layers = int(`${arch}.block_count`);
+    if (layers !== undefined && (layers < 1 || layers > LLAMA_MAX_LAYERS)) {
+      fail(`${arch}.block_count is ${layers}; llama.cpp supports 1 to ${LLAMA_MAX_LAYERS} layers`);
+    }
+    const experts = int(`${arch}.expert_count`);
+    if (experts !== undefined && (experts < 0 || experts > LLAMA_MAX_EXPERTS)) {
+      fail(`${arch}.expert_count is ${experts}; llama.cpp supports at most ${LLAMA_MAX_EXPERTS} experts`);
+    }
+    const used = int(`${arch}.expert_used_count`);
+    if (used !== undefined && (used < 0 || used > (experts ?? 0))) {
+      fail(`${arch}.expert_used_count is ${used}, more than the ${experts ?? 0} experts`);
+    }
+  }
+  const tokens = md["tokenizer.ggml.tokens"];
+  if (tokens !== undefined) {
+    if (!Array.isArray(tokens) || info.metadataTypes["tokenizer.ggml.tokens"] !== GgufValueType.ARRAY || tokens.some((t) => typeof t !== "string")) {
+      fail("tokenizer.ggml.tokens must be an array of strings");
+    }
+    const n = (tokens as unknown[]).length;
+    // llama.cpp reads these arrays through raw float / int32 pointers, whatever their stored type.
+    for (const [key, elem, name] of [
+      ["tokenizer.ggml.scores", GgufValueType.FLOAT32, "f32"],
+      ["tokenizer.ggml.token_type", GgufValueType.INT32, "i32"],
+    ] as const) {
+      const arr = md[key];
+      if (arr === undefined) continue;
+      if (!Array.isArray(arr) || info.metadataArrayTypes[key] !== elem || arr.length !== n) {
+        fail(`${key} must be an array of ${n} ${name} values, one per token (found ${Array.isArray(arr) ? `${arr.length} entries of value type ${info.metadataArrayTypes[key]}` : typeof arr})`);
+      }
+    }
+    for (const key of Object.keys(md)) {
+      if (!/^tokenizer\.ggml\.[a-z_]+_token_id$/.test(key)) continue;
+      const id = md[key];
+      if (typeof id !== "number" || !Number.isInteger(id)) fail(`${key} must be an integer`);
+      if (!NONE_TOKEN.includes(id as number) && ((id as number) < 0 || (id as number) >= n)) {
+        fail(`${key} is ${id}, outside the vocabulary of ${n} tokens`);
+      }
+    }
   }
 }

@@ -13,7 +13,7 @@ export type {
   EmbedOptions,
 } from "./context";
 export type { GenerationOptions, SamplingOptions } from "./sampling";
-export { readGgufInfo, GgufValueType, GGML_TYPES } from "./gguf";
+export { readGgufInfo, checkModelMetadata, GgufValueType, GGML_TYPES } from "./gguf";
 export type { GgufInfo, GgufTensorInfo, GgufValue, ReadGgufOptions } from "./gguf";
 export { writeGguf } from "./gguf-writer";
 export type { GgufWriteInput, GgufWriteTensor, GgufWriteValue } from "./gguf-writer";

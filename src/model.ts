@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import { binding, type NativeModel, type NativeModelInfo } from "./binding";
 import { Context, type ContextOptions, createContextInternal } from "./context";
 import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, toLlamaError } from "./errors";
-import { readGgufInfo } from "./gguf";
+import { checkModelMetadata, readGgufInfo } from "./gguf";
 import { checkBool, checkFunction, checkInt, checkObject, checkSignal, checkTokens, describe } from "./validate";
 
 export interface LoadModelOptions {
@@ -76,7 +76,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     throw toLlamaError(new ModelLoadError(`model file not found: ${path}`), site);
   }
   try {
-    await readGgufInfo(path, { tensors: !vocabOnly });
+    checkModelMetadata(await readGgufInfo(path, { tensors: !vocabOnly }));
   } catch (e) {
     if (e instanceof InvalidModelFileError) throw toLlamaError(e, site);
     throw e;

@@ -1,8 +1,11 @@
 // The native boundary: every case runs in a child process, so an abort or a segfault fails that
 // test (with the child's exit signal in the message) instead of the whole run.
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, inject, it } from "vitest";
+import { GgufValueType, readGgufInfo, writeGguf } from "../../dist/index.mjs";
 import { realModelPath, root } from "../helpers";
 
 const dist = path.join(root, "dist", "index.js");
@@ -232,5 +235,58 @@ describe("loader", () => {
     const r = spawnSync(process.execPath, ["-e", `console.log(require(${JSON.stringify(dist)}).systemInfo().binary)`], { encoding: "utf8" });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toMatch(/\.node$/);
+  });
+});
+
+describe("model files llama.cpp would abort on are rejected before it sees them", () => {
+  // Each file is the fixture with one metadata value changed; without the TypeScript check the
+  // first three abort the process in llama-model.cpp (GGML_ASSERT), the others make llama.cpp read
+  // arrays through pointers of the wrong type or size.
+  const cases: [string, (set: Setter, md: Record<string, unknown>) => void, RegExp][] = [
+    ["block_count 0", (set) => set("llama.block_count", GgufValueType.UINT32, 0), /block_count is 0/],
+    ["block_count 600", (set) => set("llama.block_count", GgufValueType.UINT32, 600), /block_count is 600/],
+    ["expert_count 2000", (set) => set("llama.expert_count", GgufValueType.UINT32, 2000), /expert_count is 2000/],
+    ["scores shorter than the vocabulary", (set, md) => set("tokenizer.ggml.scores", GgufValueType.ARRAY, (md["tokenizer.ggml.scores"] as number[]).slice(0, 10), GgufValueType.FLOAT32), /scores must be an array of 32000 f32/],
+    ["scores of the wrong element type", (set, md) => set("tokenizer.ggml.scores", GgufValueType.ARRAY, (md["tokenizer.ggml.scores"] as number[]).map(() => 1), GgufValueType.INT32), /scores must be an array of 32000 f32/],
+    ["token types of the wrong element type", (set, md) => set("tokenizer.ggml.token_type", GgufValueType.ARRAY, md["tokenizer.ggml.token_type"] as number[], GgufValueType.UINT8), /token_type must be an array of 32000 i32/],
+    ["a special token id past the vocabulary", (set) => set("tokenizer.ggml.bos_token_id", GgufValueType.UINT32, 999999), /bos_token_id is 999999, outside the vocabulary/],
+  ];
+  type Setter = (key: string, type: GgufValueType, value: unknown, arrayType?: GgufValueType) => void;
+
+  it.each(cases)("%s", async (_name, mutate, message) => {
+    const base = inject("tinyModel");
+    const info = await readGgufInfo(base);
+    const bytes = fs.readFileSync(base);
+    const metadata = Object.entries(info.metadata).map(([key, value]) => ({
+      key,
+      type: info.metadataTypes[key]!,
+      arrayType: info.metadataArrayTypes[key],
+      value,
+    }));
+    const set: Setter = (key, type, value, arrayType) => {
+      const e = { key, type, value: value as never, arrayType };
+      const i = metadata.findIndex((m) => m.key === key);
+      if (i >= 0) metadata[i] = e;
+      else metadata.push(e);
+    };
+    mutate(set, info.metadata);
+    const tensors = info.tensors.map((t) => ({
+      name: t.name,
+      shape: t.shape,
+      type: t.typeName as "f32",
+      data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + info.dataOffset + t.offset, bytes.byteOffset + info.dataOffset + t.offset + t.sizeBytes)),
+    }));
+    const file = path.join(os.tmpdir(), `llama-native-bad-${process.pid}-${Math.random().toString(36).slice(2)}.gguf`);
+    await writeGguf(file, { metadata, tensors });
+    try {
+      const r = child(`${prelude}
+ln.loadModel(${JSON.stringify(file)}).then(() => out("loaded"), (e) => out(e.name + ": " + e.message));
+`);
+      expect(r.status, r.summary).toBe(0);
+      expect(r.stdout).toMatch(/^InvalidModelFileError: /);
+      expect(r.stdout).toMatch(message);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   });
 });
