@@ -290,3 +290,36 @@ ln.loadModel(${JSON.stringify(file)}).then(() => out("loaded"), (e) => out(e.nam
     }
   });
 });
+
+describe("hostile grammars end in errors, not stack overflows", () => {
+  it("60,000 nested parentheses, a 5,000-rule chain, left recursion, malformed GBNF", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const c = await m.createContext({ contextSize: 128 });
+  const grammars = [
+    "root ::= " + "(".repeat(60000) + '"a"' + ")".repeat(60000),
+    Array.from({ length: 5000 }, (_, i) => "r" + i + " ::= r" + (i + 1)).join("\\n").replace("r0 ::=", "root ::=") + '\\nr5000 ::= "a"',
+    'root ::= root "a" | "a"',
+    "root ::= (",
+  ];
+  for (const grammar of grammars) {
+    try {
+      const r = await c.complete("Hi", { grammar, maxTokens: 3, temperature: 0 });
+      out("ok " + JSON.stringify(r.text));
+    } catch (e) {
+      out(e.name + ": " + e.message.split("\\n")[0].slice(0, 80));
+    }
+  }
+  out((await c.complete("Hi", { maxTokens: 2 })).tokens.length);
+})();
+`);
+    expect(r.status, r.summary).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe("LlamaError: invalid grammar: parentheses nest 60000 levels deep; at most 1000 are supported");
+    expect(lines[1]).toBe('ok "a"');
+    expect(lines[2]).toMatch(/^LlamaError: invalid grammar: .*left recursion/);
+    expect(lines[3]).toMatch(/^LlamaError: invalid grammar/);
+    expect(lines[4]).toBe("2");
+  });
+});
