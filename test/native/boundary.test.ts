@@ -323,3 +323,46 @@ describe("hostile grammars end in errors, not stack overflows", () => {
     expect(lines[4]).toBe("2");
   });
 });
+
+describe("concurrency and disposal", () => {
+  it("dispose() during an embedding ends it with AbortError or lets it finish; the process lives", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const e = await m.createContext({ embeddings: true, pooling: "mean", contextSize: 256, sequences: 4 });
+  const texts = Array.from({ length: 400 }, (_, i) => "sentence number " + i + " about embeddings");
+  const p = e.embed(texts).then((v) => "finished " + v.length, (err) => err.name);
+  await new Promise((r) => setTimeout(r, 5));
+  await e.dispose();
+  out(await p);
+  try { await e.embed("x"); } catch (err) { out(err.name); }
+  await m.dispose();
+})();
+`);
+    expect(r.status, r.summary).toBe(0);
+    const [first, second] = r.stdout.trim().split("\n");
+    expect(["AbortError", "finished 400"]).toContain(first);
+    expect(second).toBe("DisposedError");
+  });
+
+  it("32 concurrent requests on one context all complete, in call order, as serial runs would", async () => {
+    const { loadModel } = await import("../../dist/index.mjs");
+    const m = await loadModel(inject("tinyModel"));
+    const c = await m.createContext({ contextSize: 256 });
+    const prompts = Array.from({ length: 32 }, (_, i) => `Prompt number ${i % 8}`);
+    const serial: string[] = [];
+    for (const p of prompts) serial.push(Array.from((await c.complete(p, { temperature: 0, maxTokens: 6 })).tokens).join(","));
+    const order: number[] = [];
+    const parallel = await Promise.all(
+      prompts.map((p, i) =>
+        c.complete(p, { temperature: 0, maxTokens: 6 }).then((r) => {
+          order.push(i);
+          return Array.from(r.tokens).join(",");
+        }),
+      ),
+    );
+    expect(order).toEqual(prompts.map((_, i) => i));
+    expect(parallel).toEqual(serial);
+    await m.dispose();
+  });
+});
