@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // CPU portability and speed of the portable prebuild (issue: prebuilt binaries).
-//   node scripts/cpu-check.mjs [MODEL.gguf] [--assert] [--no-speed]
+//   node scripts/cpu-check.mjs [MODEL.gguf] [--assert] [--no-speed] [--no-qemu]
 // --assert: exit 1 unless the prebuild ran under every emulated CPU. --no-speed: skip part 2.
+// --no-qemu: skip part 1. ROUNDS=N sets the alternating rounds of part 2 (default 5).
 // 1. Under qemu-x86_64 emulating older CPUs (Debian's qemu-user), the prebuild loads, picks a CPU
 //    variant those CPUs have, and generates; the GGML_NATIVE source build (build/Release) is run the
 //    same way for contrast (it is expected to die with SIGILL on a CPU without this host's AVX-512).
@@ -55,7 +56,7 @@ function runNode(binary, code, qemuCpu) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 console.log(`model ${path.basename(model)}; prebuild ${path.relative(root, prebuild)}; native ${path.relative(root, native)}\n`);
-if (process.arch === "x64" && spawnSync("qemu-x86_64", ["--version"]).status === 0) {
+if (!flags.has("--no-qemu") && process.arch === "x64" && spawnSync("qemu-x86_64", ["--version"]).status === 0) {
   console.log("Under emulated older CPUs (qemu-x86_64 -cpu MODEL):");
   for (const cpu of ["Nehalem", "SandyBridge", "Haswell"]) {
     for (const [name, bin] of [["prebuild", prebuild], ["native build", native]]) {
