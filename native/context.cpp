@@ -285,6 +285,15 @@ Napi::Value Context::Create(const Napi::CallbackInfo& info) {
   p.no_perf = true;
   if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
   if (p.n_ubatch > p.n_batch) p.n_ubatch = p.n_batch;
+  // llama.cpp reserves one output per sequence within n_outputs_max (= n_batch) and aborts
+  // (llama-context.cpp GGML_ASSERT(n_outputs_max <= cparams.n_outputs_max)) when sequences exceed it.
+  if (p.n_seq_max > p.n_batch) {
+    if (!o.Get("sequences").IsUndefined()) {
+      Throw(env, ErrorKind::Range, "sequences (" + std::to_string(p.n_seq_max) + ") must not exceed batchSize (" +
+                                       std::to_string(p.n_batch) + "): each sequence needs an output slot in a batch");
+    }
+    p.n_seq_max = p.n_batch;  // the default (64 for embeddings) shrinks to fit a small batch
+  }
   uint32_t poll = static_cast<uint32_t>(OptInt(o, "threadPoll", 50, 0, 100));
   return ThreadTask::Start(env, new CreateTask(model, p, poll), Napi::Function());
 }

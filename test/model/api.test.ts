@@ -227,6 +227,27 @@ describe("generation", () => {
     await expect(ctx.complete("")).rejects.toThrow(RangeError);
     await expect(model.createContext({ contextSize: -5 })).rejects.toThrow(/contextSize/);
     await expect(model.createContext({ threads: 0 })).rejects.toThrow(/threads/);
+    for (const [key, value] of [
+      ["temperature", NaN],
+      ["temperature", Infinity],
+      ["topK", -1],
+      ["topP", 2],
+      ["maxTokens", -1],
+      ["maxTokens", 2 ** 40],
+      ["penaltyLastN", -2],
+      ["seed", 2 ** 33],
+    ] as const) {
+      await expect(ctx.complete("x", { [key]: value })).rejects.toThrow(new RegExp(`^${key} must be`));
+    }
+    for (const [key, value] of [
+      ["contextSize", NaN],
+      ["contextSize", 2 ** 40],
+      ["batchSize", 0],
+      ["threads", 1.5],
+      ["threads", 100000],
+    ] as const) {
+      await expect(model.createContext({ [key]: value })).rejects.toThrow(new RegExp(`^${key} must be`));
+    }
   });
 
   it("applies a GBNF grammar and rejects a malformed one", async () => {
@@ -350,6 +371,14 @@ describe("embeddings", () => {
     const raw = await e.embed("Hello world", { normalize: false });
     expect(Math.hypot(...raw)).not.toBeCloseTo(1, 3);
     await expect(ctx.embed("x")).rejects.toThrow(/embeddings: true/);
+    await e.dispose();
+  });
+
+  it("an input longer than the batch or the trained context is a ContextFullError", async () => {
+    const e = await model.createContext({ embeddings: true, pooling: "mean", contextSize: 256, batchSize: 32 });
+    await expect(e.embed("word ".repeat(100))).rejects.toBeInstanceOf(ContextFullError);
+    await expect(e.embed(["short", "word ".repeat(100)])).rejects.toThrow(/input 1 is \d+ tokens/);
+    expect((await e.embed("short")).length).toBe(64);
     await e.dispose();
   });
 });

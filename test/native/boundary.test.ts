@@ -366,3 +366,23 @@ describe("concurrency and disposal", () => {
     await m.dispose();
   });
 });
+
+describe("context parameters llama.cpp would abort on", () => {
+  it("more sequences than batch slots: shrunk by default, a RangeError when asked for (was SIGABRT)", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const e = await m.createContext({ embeddings: true, pooling: "mean", contextSize: 256, batchSize: 8 });
+  out(e.info.sequences, (await e.embed(["a", "b"])).length);
+  for (const opts of [{ embeddings: true, batchSize: 8, sequences: 16 }, { batchSize: 4, sequences: 8 }]) {
+    try { await m.createContext(opts); out("created"); } catch (err) { out(err.name + ": " + err.message); }
+  }
+})();
+`);
+    expect(r.status, r.summary).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe("8 2");
+    expect(lines[1]).toBe("RangeError: sequences (16) must not exceed batchSize (8): each sequence needs an output slot in a batch");
+    expect(lines[2]).toMatch(/^RangeError: sequences \(8\) must not exceed batchSize \(4\)/);
+  });
+});
