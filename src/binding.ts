@@ -146,7 +146,7 @@ export const packageRoot = path.resolve(__dirname, "..");
 const ADDON = "llama_native.node";
 
 interface Attempt {
-  candidate: string;
+  file: string;
   reason: string;
 }
 
@@ -199,7 +199,7 @@ export interface LoadedBinary {
   /** the .node file that was loaded */
   file: string;
   /** candidates tried before it, and why each was passed over */
-  skipped: { file: string; reason: string }[];
+  skipped: Attempt[];
 }
 
 let loaded: LoadedBinary | undefined;
@@ -208,7 +208,7 @@ function load(): NativeBinding {
   const attempts: Attempt[] = [];
   for (const { file, gpu } of candidates()) {
     if (!fs.existsSync(file)) {
-      attempts.push({ candidate: file, reason: "not found" });
+      attempts.push({ file, reason: "not found" });
       continue;
     }
     try {
@@ -218,16 +218,16 @@ function load(): NativeBinding {
       const b = mod.exports;
       if (typeof b?.Model?.load !== "function") throw new Error("not a llama-native addon");
       if (gpu && !b.systemInfo().devices.some((d) => d.name !== "CPU")) {
-        attempts.push({ candidate: file, reason: "a GPU build, but it found no GPU device" });
+        attempts.push({ file, reason: "a GPU build, but it found no GPU device" });
         continue;
       }
-      loaded = { file, skipped: attempts.map((a) => ({ file: a.candidate, reason: a.reason })) };
+      loaded = { file, skipped: attempts };
       return b;
     } catch (e) {
-      attempts.push({ candidate: file, reason: (e as Error).message.split("\n")[0] ?? String(e) });
+      attempts.push({ file, reason: (e as Error).message.split("\n")[0] ?? String(e) });
     }
   }
-  const lines = attempts.map((a) => `  - ${a.candidate}: ${a.reason}`);
+  const lines = attempts.map((a) => `  - ${a.file}: ${a.reason}`);
   throw new LlamaError(
     [
       "llama-native: could not load the native addon. Tried:",

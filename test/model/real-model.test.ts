@@ -27,6 +27,9 @@ describe("real model present", () => {
 
 describe.runIf(modelPath)("stories260K against llama.cpp's own tools", () => {
   let model: Model;
+  // llama-simple prints each prompt token's piece first (special tokens rendered: BOS is "<s>").
+  const promptPiecesOf = (prompt: string) =>
+    Array.from(model.tokenize(prompt, { parseSpecial: true }), (t) => model.tokenToPiece(t)).join("");
   beforeAll(async () => {
     model = await loadModel(modelPath!);
   });
@@ -50,7 +53,7 @@ describe.runIf(modelPath)("stories260K against llama.cpp's own tools", () => {
       const r = await ctx.complete(g.prompt, { temperature: 0, maxTokens: g.n });
       // llama-simple prints each prompt token's piece (special tokens rendered: BOS is "<s>"),
       // then each generated piece, then a newline.
-      const promptPieces = Array.from(model.tokenize(g.prompt, { parseSpecial: true }), (t) => model.tokenToPiece(t)).join("");
+      const promptPieces = promptPiecesOf(g.prompt);
       expect(promptPieces + r.text + "\n").toBe(g.stdout);
       expect(r.stopReason === "maxTokens" || r.stopReason === "eog").toBe(true);
       await ctx.dispose();
@@ -60,7 +63,7 @@ describe.runIf(modelPath)("stories260K against llama.cpp's own tools", () => {
   it("gives llama-simple's continuation when the prompt is decoded in small chunks and from a warm cache", async () => {
     const g = oracle.generation.at(-1)!;
     const ctx = await model.createContext({ batchSize: 4 });
-    const promptPieces = Array.from(model.tokenize(g.prompt, { parseSpecial: true }), (t) => model.tokenToPiece(t)).join("");
+    const promptPieces = promptPiecesOf(g.prompt);
     const cold = await ctx.complete(g.prompt, { temperature: 0, maxTokens: g.n });
     expect(cold.timings.evaluatedPromptTokens).toBeGreaterThan(4);
     expect(promptPieces + cold.text + "\n").toBe(g.stdout);
@@ -79,7 +82,7 @@ describe.runIf(modelPath)("stories260K against llama.cpp's own tools", () => {
       text += chunk.text;
       n += chunk.tokens.length;
     }
-    const promptPieces = Array.from(model.tokenize(g.prompt, { parseSpecial: true }), (t) => model.tokenToPiece(t)).join("");
+    const promptPieces = promptPiecesOf(g.prompt);
     expect(promptPieces + text + "\n").toBe(g.stdout);
     expect(n).toBe(g.n);
     await ctx.dispose();
