@@ -19,6 +19,7 @@
 #include "common.h"
 #include "context.h"
 #include "log.h"
+#include "quantize.h"
 #include "model.h"
 
 namespace llama_native {
@@ -122,6 +123,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("AbortFlag", AbortFlag::Init(env));
   exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));
   exports.Set("setLogger", Napi::Function::New(env, SetLogger, "setLogger"));
+  exports.Set("quantize", Napi::Function::New(env, Quantize, "quantize"));
   exports.Set("systemInfo", Napi::Function::New(env, SystemInfo, "systemInfo"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;

@@ -40,6 +40,7 @@ const ThreadpoolApi& Threadpools() {
 }  // namespace
 
 ContextHandle::~ContextHandle() {
+  engine.reset();  // joins the engine thread before anything it used goes
   if (batch.token != nullptr) llama_batch_free(batch);
   if (ctx != nullptr) {
     llama_detach_threadpool(ctx);
@@ -49,31 +50,27 @@ ContextHandle::~ContextHandle() {
   if (threadpool_batch != nullptr) Threadpools().destroy(threadpool_batch);
 }
 
-void ContextHandle::ResyncTokens() {
-  llama_pos max = llama_memory_seq_pos_max(llama_get_memory(ctx), 0);
+Engine& ContextHandle::GetEngine() {
+  if (!engine) engine = std::make_unique<Engine>(*this);
+  return *engine;
+}
+
+bool ContextHandle::Idle() { return !busy.load() && (!engine || engine->Idle()); }
+
+void ContextHandle::ResyncTokens(int32_t seq) {
+  auto& tokens = seq_tokens[static_cast<size_t>(seq)];
+  llama_pos max = llama_memory_seq_pos_max(llama_get_memory(ctx), seq);
   size_t held = max < 0 ? 0 : static_cast<size_t>(max) + 1;
   if (held < tokens.size()) tokens.resize(held);
   if (held > tokens.size()) {  // should not happen; do not trust a cache we cannot describe
-    llama_memory_seq_rm(llama_get_memory(ctx), 0, -1, -1);
+    llama_memory_seq_rm(llama_get_memory(ctx), seq, -1, -1);
     tokens.clear();
   }
 }
 
-bool ContextHandle::Decode(const llama_batch& b, const char* what) {
-  int32_t rc = llama_decode(ctx, b);
-  if (rc == 0) return true;
-  ResyncTokens();
-  if (rc == 2) return false;
-  if (rc == 1) {
-    throw NativeError(ErrorKind::ContextFull, std::string(what) + ": the context is full (" + std::to_string(n_ctx) +
-                                                  " tokens; no KV cache slot for " + std::to_string(b.n_tokens) + " more)");
-  }
-  throw NativeError(ErrorKind::Generic, std::string(what) + ": llama_decode failed with code " + std::to_string(rc) +
-                                            (rc == -1 ? " (invalid batch)" : " (compute error)"));
-}
-
 static bool AbortCallback(void* data) {
   auto* h = static_cast<ContextHandle*>(data);
+  if (h->engine && h->engine->BatchAborted()) return true;
   std::atomic<bool>* flag = h->abort_now.load();
   return flag != nullptr && flag->load(std::memory_order_relaxed);
 }
@@ -99,6 +96,8 @@ class CreateTask : public ThreadTask {
     handle_->n_ctx = static_cast<int32_t>(llama_n_ctx(ctx));
     handle_->n_batch = static_cast<int32_t>(llama_n_batch(ctx));
     handle_->n_seq_max = static_cast<int32_t>(llama_n_seq_max(ctx));
+    handle_->n_ctx_seq = static_cast<int32_t>(llama_n_ctx_seq(ctx));
+    handle_->seq_tokens.resize(static_cast<size_t>(handle_->n_seq_max));
     handle_->embeddings = params_.embeddings;
     handle_->pooling = llama_pooling_type(ctx);
     handle_->batch = llama_batch_init(handle_->n_batch, 0, 1);
@@ -145,7 +144,7 @@ class EmbedTask : public ThreadTask {
     const bool encoder_only = llama_model_has_encoder(model) && !llama_model_has_decoder(model);
     outputs_.resize(inputs_.size());
     llama_memory_t mem = llama_get_memory(ctx);
-    h_->tokens.clear();
+    for (auto& t : h_->seq_tokens) t.clear();
 
     size_t next = 0;
     while (next < inputs_.size()) {
@@ -281,7 +280,8 @@ Napi::Value Context::Create(const Napi::CallbackInfo& info) {
   p.n_threads = static_cast<int32_t>(OptInt(o, "threads", hw, 1, 1024));
   p.n_threads_batch = static_cast<int32_t>(OptInt(o, "batchThreads", p.n_threads, 1, 1024));
   p.pooling_type = ParsePooling(env, OptString(o, "pooling", ""));
-  p.kv_unified = p.embeddings || OptBool(o, "unifiedKvCache", p.n_seq_max > 1);
+  // Separate per-sequence caches by default: attention then spans only a stream's own cells.
+  p.kv_unified = p.embeddings || OptBool(o, "unifiedKvCache", false);
   p.no_perf = true;
   if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
   if (p.n_ubatch > p.n_batch) p.n_ubatch = p.n_batch;
@@ -329,8 +329,9 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   GenerationRequest req = GenerationRequest::FromJs(info, *self->handle_);
   Napi::Function on_chunk = info.Length() > 3 && info[3].IsFunction() ? info[3].As<Napi::Function>() : Napi::Function();
   AbortFlagPtr abort = AbortFlag::FromArg(env, info.Length() > 2 ? info[2] : env.Undefined());
-  ContextHandlePtr h = self->Claim(env, "generate");
-  return StartGeneration(env, std::move(h), std::move(req), std::move(abort), on_chunk);
+  if (self->handle_->busy.load()) Throw(env, ErrorKind::Generic, "cannot generate: another operation is running on this context");
+  // Streams wait in the engine's queue when every sequence is busy.
+  return StartGeneration(env, self->handle_, std::move(req), std::move(abort), on_chunk);
 }
 
 Napi::Value Context::Embed(const Napi::CallbackInfo& info) {
@@ -381,6 +382,7 @@ Napi::Value Context::Info(const Napi::CallbackInfo& info) {
   o.Set("batchSize", static_cast<double>(h.n_batch));
   o.Set("ubatchSize", static_cast<double>(llama_n_ubatch(h.ctx)));
   o.Set("sequences", static_cast<double>(h.n_seq_max));
+  o.Set("sequenceContextSize", static_cast<double>(h.n_ctx_seq));
   o.Set("threads", static_cast<double>(llama_n_threads(h.ctx)));
   o.Set("batchThreads", static_cast<double>(llama_n_threads_batch(h.ctx)));
   o.Set("embeddings", h.embeddings);
@@ -390,12 +392,27 @@ Napi::Value Context::Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
+int32_t Context::ArgSequence(const Napi::CallbackInfo& info, size_t i, const ContextHandle& h, int32_t fallback) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || info[i].IsUndefined()) return fallback;
+  Napi::Value v = info[i];
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1.5;
+  if (!v.IsNumber() || d != static_cast<double>(static_cast<int64_t>(d)) || d < 0 || d >= h.n_seq_max) {
+    Throw(env, v.IsNumber() ? ErrorKind::Range : ErrorKind::Type,
+          "sequence must be an integer from 0 to " + std::to_string(h.n_seq_max - 1) + " (this context has " +
+              std::to_string(h.n_seq_max) + " sequences)");
+  }
+  return static_cast<int32_t>(d);
+}
+
 Napi::Value Context::CachedTokens(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
   if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
-  if (self->handle_->busy.load()) Throw(env, ErrorKind::Generic, "cannot read the cache while an operation is running");
-  const auto& t = self->handle_->tokens;
+  ContextHandle& h = *self->handle_;
+  int32_t seq = ArgSequence(info, 0, h, 0);
+  if (!h.Idle()) Throw(env, ErrorKind::Generic, "cannot read the cache while an operation is running");
+  const auto& t = h.seq_tokens[static_cast<size_t>(seq)];
   auto out = Napi::Int32Array::New(env, t.size());
   std::copy(t.begin(), t.end(), out.Data());
   return out;
@@ -404,10 +421,26 @@ Napi::Value Context::CachedTokens(const Napi::CallbackInfo& info) {
 Napi::Value Context::ClearCache(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
-  ContextHandlePtr h = self->Claim(env, "clear the cache");
-  llama_memory_clear(llama_get_memory(h->ctx), true);
-  h->tokens.clear();
-  h->busy.store(false);
+  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
+  ContextHandle& h = *self->handle_;
+  int32_t seq = ArgSequence(info, 0, h, -1);
+  ContextHandlePtr hp = self->Claim(env, "clear the cache");
+  // Holding the engine's lock keeps it from starting a stream while the cache changes.
+  std::unique_lock<std::mutex> lk;
+  if (h.engine) lk = std::unique_lock<std::mutex>(h.engine->mutex());
+  bool idle = !h.engine || h.engine->IdleLocked();
+  if (idle) {
+    llama_memory_t mem = llama_get_memory(h.ctx);
+    if (seq < 0) {
+      llama_memory_clear(mem, true);
+      for (auto& t : h.seq_tokens) t.clear();
+    } else {
+      llama_memory_seq_rm(mem, seq, -1, -1);
+      h.seq_tokens[static_cast<size_t>(seq)].clear();
+    }
+  }
+  h.busy.store(false);
+  if (!idle) Throw(env, ErrorKind::Generic, "cannot clear the cache: a generation is running on this context");
   return env.Undefined();
 }
 
@@ -417,6 +450,7 @@ Napi::Value Context::Dispose(const Napi::CallbackInfo& info) {
     // Running work holds its own reference: raise its flag; the memory goes when it returns.
     std::atomic<bool>* running = self->handle_->abort_now.load();
     if (running != nullptr) running->store(true);
+    if (self->handle_->engine) self->handle_->engine->AbortAll();
     self->handle_.reset();
   }
   return info.Env().Undefined();

@@ -1,5 +1,6 @@
-// Context: wraps llama_context (KV cache, batch, threads). Heavy operations (create, generate,
-// embed) run as ThreadTasks; one at a time per context (the TS layer queues, this layer refuses).
+// Context: wraps llama_context (KV cache, batch, threads). Creation and embedding run as
+// ThreadTasks, one at a time per context (the TS layer queues, this layer refuses); generations run
+// on the context's engine (engine.h), several at once when the context has several sequences.
 #pragma once
 
 #include <napi.h>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "common.h"
+#include "engine.h"
 #include "model.h"
 
 namespace llama_native {
@@ -21,18 +23,21 @@ struct ContextHandle {
   llama_batch batch{};
   int32_t n_batch = 0;
   int32_t n_ctx = 0;
+  int32_t n_ctx_seq = 0;  // positions one sequence may use (n_ctx when the KV cache is unified)
   int32_t n_seq_max = 1;
   bool embeddings = false;
   enum llama_pooling_type pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;
-  std::vector<llama_token> tokens;             // what sequence 0 of the KV cache holds, in order
-  std::atomic<bool> busy{false};               // a task is running on this context
+  std::vector<std::vector<llama_token>> seq_tokens;  // what each sequence of the KV cache holds, in order
+  std::atomic<bool> busy{false};               // a ThreadTask (embed) or clearCache is using this context
   std::atomic<std::atomic<bool>*> abort_now{nullptr};  // read by llama.cpp's abort callback
+  std::unique_ptr<Engine> engine;              // generation scheduler; made on first use (JS thread)
 
   ~ContextHandle();
-  // After a failed or aborted decode: make `tokens` agree with what the KV cache really holds.
-  void ResyncTokens();
-  // llama_decode with return codes turned into sentences; returns false when aborted.
-  bool Decode(const llama_batch& b, const char* what);
+  Engine& GetEngine();
+  // True when nothing runs on this context (no task, no stream). JS thread.
+  bool Idle();
+  // After a failed or aborted decode: make `seq_tokens[seq]` agree with what the KV cache holds.
+  void ResyncTokens(int32_t seq);
 };
 using ContextHandlePtr = std::shared_ptr<ContextHandle>;
 
@@ -65,6 +70,8 @@ class Context : public Napi::ObjectWrap<Context> {
   Napi::Value Embed(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value CachedTokens(const Napi::CallbackInfo& info);
+  // Reads an optional sequence argument at `i` (default 0), checked against the context's sequences.
+  static int32_t ArgSequence(const Napi::CallbackInfo& info, size_t i, const ContextHandle& h, int32_t fallback);
   Napi::Value ClearCache(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);

@@ -1,16 +1,20 @@
-// The native generation loop: decode the prompt in n_batch chunks (reusing the cached prefix),
-// then sample -> decode -> detokenize until end-of-generation, maxTokens, a stop string, a full
-// context or the abort flag, streaming UTF-8-whole text pieces to JS without waiting for it.
+// One generate() call: its request, checked on the JS thread, and its stream state, advanced by the
+// context's engine (engine.h), which decodes every active stream's next token in one shared batch.
+// The stream turns sampled tokens into UTF-8-whole text chunks, applies stop strings (holding back
+// text that could still begin one) and reports why it ended.
 #pragma once
 
 #include <napi.h>
 
+#include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common.h"
 #include "context.h"
 #include "sampler.h"
+#include "task.h"
 
 namespace llama_native {
 
@@ -19,9 +23,65 @@ struct GenerationRequest {
   SamplingParams sampling;
   int32_t max_tokens = -1;  // -1: until the context is full
   std::vector<std::string> stop;
+  int32_t sequence = -1;  // KV cache sequence to run in; -1: the engine picks one
 
   // Reads (promptTokens, options) and checks everything llama.cpp would assert on.
   static GenerationRequest FromJs(const Napi::CallbackInfo& info, const ContextHandle& h);
+};
+
+class Stream : public AsyncOp {
+ public:
+  using Clock = std::chrono::steady_clock;
+  enum class Phase { Pending, Prompt, Generate };
+
+  Stream(ContextHandlePtr h, GenerationRequest req, AbortFlagPtr abort);
+
+  // Engine thread. Builds the sampler and reuses the cached prefix of sequence `seq`.
+  // Throws NativeError (an invalid grammar).
+  void Begin(int32_t seq);
+  // Engine thread, once the prompt is decoded and after each generated token's decode: samples from
+  // output `idx` of the last batch and streams the text. Returns false when the stream has ended.
+  bool Step(int32_t idx);
+  // Engine thread: ends the stream with `reason` (flushing held text unless a stop string ended it).
+  void End(const char* reason);
+  const char* StopReason() const { return stop_reason_; }
+
+  const GenerationRequest& req() const { return req_; }
+  const AbortFlagPtr& abort_flag() const { return abort_; }
+
+  // Engine-thread state.
+  Phase phase = Phase::Pending;
+  int32_t seq = -1;
+  size_t prompt_pos = 0;             // next prompt token to decode
+  llama_token next_token = -1;       // sampled, to be decoded in the next batch
+  int32_t batch_first = -1;          // where this stream's tokens start in the current batch
+  int32_t batch_count = 0;           // how many tokens it has there
+  bool batch_logits = false;         // whether the current batch computes its next logits
+  size_t evaluated = 0;
+  size_t reused = 0;
+  int32_t generated = 0;
+  Clock::time_point t_begin, t_first;
+
+ protected:
+  void Launch() override;
+  void Quiesce() override;
+  Napi::Value Result(Napi::Env env) override;
+
+ private:
+  bool CheckStop();
+  void Emit(bool flush);
+
+  ContextHandlePtr h_;
+  GenerationRequest req_;
+  std::unique_ptr<SamplerChain> sampler_;
+  size_t max_stop_ = 0;
+  std::string pending_bytes_;             // bytes of an incomplete UTF-8 sequence
+  std::string held_text_;                 // complete UTF-8 not yet sent
+  std::vector<llama_token> held_tokens_;  // tokens sampled since the last chunk
+  size_t searched_ = 0;
+  const char* stop_reason_ = "abort";
+  double prompt_ms_ = 0;
+  double generate_ms_ = 0;
 };
 
 Napi::Value StartGeneration(Napi::Env env, ContextHandlePtr h, GenerationRequest req, AbortFlagPtr abort,

@@ -58,6 +58,8 @@ export interface NativeContextInfo {
   batchSize: number;
   ubatchSize: number;
   sequences: number;
+  /** positions one sequence may use (the whole context when the KV cache is unified) */
+  sequenceContextSize: number;
   threads: number;
   batchThreads: number;
   embeddings: boolean;
@@ -69,6 +71,8 @@ export interface NativeContextInfo {
 
 export interface NativeGenerationResult {
   stopReason: "eog" | "maxTokens" | "stop" | "abort" | "contextFull";
+  /** the KV cache sequence the generation ran in (-1 when it ended before starting) */
+  sequence: number;
   promptTokens: number;
   evaluatedPromptTokens: number;
   reusedTokens: number;
@@ -102,8 +106,8 @@ export interface NativeContext {
   ): Promise<NativeGenerationResult>;
   embed(inputs: Int32Array[], normalize: boolean, abort: NativeAbortFlag): Promise<Float32Array[]>;
   info(): NativeContextInfo;
-  cachedTokens(): Int32Array;
-  clearCache(): void;
+  cachedTokens(sequence?: number): Int32Array;
+  clearCache(sequence?: number): void;
   dispose(): void;
   readonly disposed: boolean;
 }
@@ -139,6 +143,7 @@ export interface NativeBinding {
   setLogLevel(level: number): void;
   setLogger(fn: ((level: number, text: string) => void) | null): void;
   systemInfo(): NativeSystemInfo;
+  quantize(input: string, output: string, options: Record<string, unknown>): Promise<void>;
   napiVersion: number;
 }
 

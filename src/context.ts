@@ -23,8 +23,19 @@ export interface ContextOptions {
   pooling?: Pooling;
   /** Default seed for this context's sampling (generation options may override). Default: random. */
   seed?: number;
-  /** Parallel sequences the KV cache holds (embeddings: inputs per batch). Default 1 (embeddings 64). */
+  /**
+   * Parallel sequences the KV cache holds. With more than one, that many generate() calls run at once,
+   * sharing each decode step (continuous batching); further calls wait for a free sequence in call
+   * order. The sequences share `contextSize` (a unified KV cache). Embeddings: inputs per batch.
+   * Default 1 (embeddings 64).
+   */
   sequences?: number;
+  /**
+   * With several sequences: true lets them share one KV cache of `contextSize` cells (a sequence may
+   * use it all; attention spans every cell), false gives each `contextSize / sequences` cells of its
+   * own (faster attention when many streams run at once). Default false.
+   */
+  unifiedKvCache?: boolean;
 }
 
 export interface GenerationChunk {
@@ -52,6 +63,8 @@ export interface Timings {
 
 export interface GenerationResult {
   stopReason: StopReason;
+  /** The KV cache sequence the generation ran in (-1 when it was aborted before it started). */
+  sequence: number;
   timings: Timings;
 }
 
@@ -83,6 +96,7 @@ export async function createContextInternal(model: Model, options: ContextOption
   set("embeddings", checkBool("embeddings", o.embeddings));
   set("pooling", checkOneOf<Pooling>("pooling", o.pooling, ["default", "none", "mean", "cls", "last"]));
   set("sequences", checkInt("sequences", o.sequences, 1, 256));
+  set("unifiedKvCache", checkBool("unifiedKvCache", o.unifiedKvCache));
   const seed = checkInt("seed", o.seed, 0, 0xffffffff);
   try {
     const handle = await binding().Context.create(model.native, native);
@@ -102,8 +116,9 @@ export class Context {
   readonly info: Readonly<NativeContextInfo>;
   readonly seed: number | undefined;
   #native: NativeContext | undefined;
-  #tail: Promise<unknown> = Promise.resolve();
-  #current: NativeAbortFlag | undefined;
+  #tail: Promise<unknown> = Promise.resolve(); // settles when everything called so far has settled
+  #barrier: Promise<unknown> = Promise.resolve(); // settles when the last exclusive operation has settled
+  #current = new Set<NativeAbortFlag>();
   #disposing: Promise<void> | undefined;
 
   /** @internal use model.createContext() */
@@ -127,7 +142,19 @@ export class Context {
   /** Runs `op` after every earlier operation on this context has settled (one at a time). */
   #enqueue<T>(op: () => Promise<T>): Promise<T> {
     const run = this.#tail.then(op);
-    this.#tail = run.catch(() => undefined);
+    this.#tail = this.#barrier = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Runs `op` after the last exclusive operation, alongside other shared ones (generations on a
+   * context with several sequences: the native engine runs them together and queues the excess).
+   */
+  #enqueueShared<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.#barrier.then(op);
+    const settled = run.catch(() => undefined);
+    const tail = this.#tail;
+    this.#tail = Promise.all([tail, settled]);
     return run;
   }
 
@@ -139,9 +166,10 @@ export class Context {
     return checkTokens("prompt", prompt, this.model.vocab.size);
   }
 
-  /** The tokens the KV cache holds for the next call to extend (for inspection and tests). */
-  cachedTokens(): Int32Array {
-    return this.#live().cachedTokens();
+  /** The tokens a sequence (default 0) of the KV cache holds, for the next call to extend. */
+  cachedTokens(sequence = 0): Int32Array {
+    const native = this.#live();
+    return native.cachedTokens(checkInt("sequence", sequence, 0, this.info.sequences - 1));
   }
 
   /**
@@ -158,7 +186,13 @@ export class Context {
     this.#live();
     const tokens = this.#promptTokens(prompt);
     if (tokens.length === 0) throw new RangeError("prompt is empty: it tokenized to no tokens");
-    const { native: nativeOptions, signal } = toNativeGenerationOptions(options, this.model.vocab.size, this.info.contextSize, this.seed);
+    const { native: nativeOptions, signal } = toNativeGenerationOptions(
+      options,
+      this.model.vocab.size,
+      this.info.sequenceContextSize,
+      this.seed,
+      this.info.sequences,
+    );
 
     const queue: GenerationChunk[] = [];
     let head = 0;
@@ -171,24 +205,25 @@ export class Context {
 
     let started!: () => void;
     const startedP = new Promise<void>((r) => (started = r));
-    const done = this.#enqueue(async () => {
+    const run = async () => {
       started();
       const native = this.#live();
       if (signal?.aborted) flag.abort();
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#current = flag;
+      this.#current.add(flag);
       try {
         const r = await native.generate(tokens, nativeOptions, flag, (text, toks) => {
           queue.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
           wake?.();
         });
-        const { stopReason, ...timings } = r;
-        result = { stopReason, timings };
+        const { stopReason, sequence, ...timings } = r;
+        result = { stopReason, sequence, timings };
       } finally {
-        this.#current = undefined;
+        this.#current.delete(flag);
         signal?.removeEventListener("abort", onAbort);
       }
-    });
+    };
+    const done = this.info.sequences > 1 ? this.#enqueueShared(run) : this.#enqueue(run);
     done.then(
       () => {
         settled = true;
@@ -239,7 +274,7 @@ export class Context {
           tokens.set(p, at);
           at += p.length;
         }
-        return { text, tokens, stopReason: r.value.stopReason, timings: r.value.timings };
+        return { text, tokens, stopReason: r.value.stopReason, sequence: r.value.sequence, timings: r.value.timings };
       }
       text += r.value.text;
       parts.push(r.value.tokens);
@@ -277,11 +312,11 @@ export class Context {
         const native = this.#live();
         if (signal?.aborted) throw new AbortError("embedding was aborted", { cause: signal.reason });
         signal?.addEventListener("abort", onAbort, { once: true });
-        this.#current = flag;
+        this.#current.add(flag);
         try {
           return await native.embed(inputs, normalize, flag);
         } finally {
-          this.#current = undefined;
+          this.#current.delete(flag);
           signal?.removeEventListener("abort", onAbort);
         }
       });
@@ -291,10 +326,14 @@ export class Context {
     }
   }
 
-  /** Empties the KV cache (the next prompt is decoded from the start). Waits for running work. */
-  clearCache(): Promise<void> {
+  /**
+   * Empties the KV cache, or one sequence of it (the next prompt is decoded from the start). Waits for
+   * running work.
+   */
+  clearCache(sequence?: number): Promise<void> {
     this.#live();
-    return this.#enqueue(async () => this.#live().clearCache());
+    const seq = checkInt("sequence", sequence, 0, this.info.sequences - 1);
+    return this.#enqueue(async () => this.#live().clearCache(seq));
   }
 
   /**
@@ -303,7 +342,7 @@ export class Context {
    */
   dispose(): Promise<void> {
     this.#disposing ??= (async () => {
-      this.#current?.abort();
+      for (const flag of this.#current) flag.abort();
       await this.#tail;
       this.#native?.dispose();
       this.#native = undefined;

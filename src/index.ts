@@ -16,6 +16,8 @@ export type { GenerationOptions, SamplingOptions } from "./sampling";
 export { readGgufInfo, checkModelMetadata, GgufValueType, GGML_TYPES } from "./gguf";
 export type { GgufInfo, GgufTensorInfo, GgufValue, ReadGgufOptions } from "./gguf";
 export { writeGguf } from "./gguf-writer";
+export { quantize, QUANTIZE_TYPES } from "./quantize";
+export type { QuantizeOptions, QuantizeType } from "./quantize";
 export type { GgufWriteInput, GgufWriteTensor, GgufWriteValue } from "./gguf-writer";
 export {
   LlamaError,

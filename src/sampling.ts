@@ -35,6 +35,11 @@ export interface GenerationOptions extends SamplingOptions {
   stop?: readonly string[];
   /** Cancels the generation; it then ends with stopReason "abort" (it does not throw). */
   signal?: AbortSignal;
+  /**
+   * The KV cache sequence to run in, 0 to `sequences - 1` (a conversation that keeps its sequence
+   * reuses its cached prefix). Default: the free sequence whose cache shares the longest prefix.
+   */
+  sequence?: number;
 }
 
 const MAX_I32 = 2 ** 31 - 1;
@@ -45,6 +50,7 @@ export function toNativeGenerationOptions(
   vocabSize: number,
   contextSize: number,
   contextSeed: number | undefined,
+  sequences = 1,
 ): { native: Record<string, unknown>; signal?: AbortSignal } {
   const o = checkObject("options", options) as GenerationOptions;
   const native: Record<string, unknown> = {};
@@ -63,6 +69,7 @@ export function toNativeGenerationOptions(
   set("penaltyLastN", lastN === -1 ? contextSize : lastN);
   set("seed", checkInt("seed", o.seed ?? contextSeed, 0, 0xffffffff));
   set("maxTokens", checkInt("maxTokens", o.maxTokens, 0, MAX_I32));
+  set("sequence", checkInt("sequence", o.sequence, 0, sequences - 1));
   if (o.grammar !== undefined) {
     if (typeof o.grammar !== "string") throw new TypeError(`grammar must be a GBNF string; got ${describe(o.grammar)}`);
     if (o.grammar.trim() !== "") native.grammar = o.grammar;

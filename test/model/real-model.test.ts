@@ -73,6 +73,15 @@ describe.runIf(modelPath)("stories260K against llama.cpp's own tools", () => {
     await ctx.dispose();
   });
 
+  it("concurrent streams on one context (4 sequences, 8 requests) each give llama-simple's continuation", async () => {
+    const ctx = await model.createContext({ sequences: 4 });
+    const requests = [...oracle.generation, ...oracle.generation];
+    const results = await Promise.all(requests.map((g) => ctx.complete(g.prompt, { temperature: 0, maxTokens: g.n })));
+    for (const [i, g] of requests.entries()) expect(promptPiecesOf(g.prompt) + results[i]!.text + "\n").toBe(g.stdout);
+    expect(new Set(results.map((r) => r.sequence)).size).toBe(4);
+    await ctx.dispose();
+  });
+
   it("streams the same text as complete(), chunk by chunk", async () => {
     const g = oracle.generation[0]!;
     const ctx = await model.createContext();

@@ -1,0 +1,295 @@
+#include "engine.h"
+
+#include <algorithm>
+
+#include "context.h"
+#include "generation.h"
+
+namespace llama_native {
+
+Engine::Engine(ContextHandle& h)
+    : h_(h),
+      slot_stream_(static_cast<size_t>(h.n_seq_max), nullptr),
+      slot_used_(static_cast<size_t>(h.n_seq_max), 0) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    stop_ = true;
+    stopping_.store(true);
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Engine::Submit(Stream* s) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    held_.insert(s);
+    pending_.push_back(s);
+  }
+  wake_.notify_all();
+}
+
+void Engine::AbortAll() {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (Stream* s : pending_) s->abort_flag()->store(true);
+    for (Stream* s : active_) s->abort_flag()->store(true);
+  }
+  wake_.notify_all();
+}
+
+bool Engine::Idle() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return pending_.empty() && active_.empty();
+}
+
+void Engine::WaitReleased(Stream* s) {
+  std::unique_lock<std::mutex> lk(mu_);
+  if (held_.count(s) != 0) {
+    s->abort_flag()->store(true);  // only reached at environment teardown: the stream is still running
+    wake_.notify_all();
+    released_.wait(lk, [&] { return held_.count(s) == 0; });
+  }
+}
+
+bool Engine::BatchAborted() const {
+  if (stopping_.load(std::memory_order_relaxed)) return true;
+  if (batch_flags_.empty()) return false;
+  for (const std::atomic<bool>* f : batch_flags_) {
+    if (!f->load(std::memory_order_relaxed)) return false;
+  }
+  return true;
+}
+
+// A free sequence for `s`: the one it asked for, else the free one whose cache shares the longest
+// prefix with its prompt, else the least recently used. -1 when none is free.
+int32_t Engine::PickSlot(const Stream* s) const {
+  const auto& req = s->req();
+  if (req.sequence >= 0) return slot_stream_[static_cast<size_t>(req.sequence)] == nullptr ? req.sequence : -1;
+  int32_t best = -1;
+  size_t best_common = 0;
+  for (size_t i = 0; i < slot_stream_.size(); i++) {
+    if (slot_stream_[i] != nullptr) continue;
+    const auto& cached = h_.seq_tokens[i];
+    size_t common = 0;
+    while (common < cached.size() && common < req.prompt.size() && cached[common] == req.prompt[common]) common++;
+    if (best < 0 || common > best_common ||
+        (common == best_common && slot_used_[i] < slot_used_[static_cast<size_t>(best)])) {
+      best = static_cast<int32_t>(i);
+      best_common = common;
+    }
+  }
+  return best;
+}
+
+// Engine thread, under mu_: moves waiting streams into free sequences in call order (a stream that
+// asked for a busy sequence lets later ones pass). Aborted waiting streams end at once.
+void Engine::Admit() {
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    Stream* s = *it;
+    if (s->Aborted()) {
+      it = pending_.erase(it);
+      s->End("abort");
+      Release(s);
+      continue;
+    }
+    int32_t slot = PickSlot(s);
+    if (slot < 0) {
+      ++it;
+      continue;
+    }
+    it = pending_.erase(it);
+    slot_stream_[static_cast<size_t>(slot)] = s;
+    slot_used_[static_cast<size_t>(slot)] = ++clock_;
+    s->seq = slot;
+    active_.push_back(s);
+  }
+}
+
+// Engine thread, under mu_.
+void Engine::Release(Stream* s) {
+  s->Finish();
+  held_.erase(s);
+  released_.notify_all();
+}
+
+void Engine::Finish(Stream* s, const char* reason) {
+  s->End(reason);
+  std::lock_guard<std::mutex> lk(mu_);
+  active_.erase(std::find(active_.begin(), active_.end(), s));
+  if (s->seq >= 0) slot_stream_[static_cast<size_t>(s->seq)] = nullptr;
+  Release(s);
+}
+
+void Engine::Fail(Stream* s, ErrorKind kind, const std::string& message) {
+  s->Fail(kind, message);
+  std::lock_guard<std::mutex> lk(mu_);
+  active_.erase(std::find(active_.begin(), active_.end(), s));
+  if (s->seq >= 0) slot_stream_[static_cast<size_t>(s->seq)] = nullptr;
+  Release(s);
+}
+
+// Drops the cache of sequences no stream is using, to make room. Returns whether it freed anything.
+bool Engine::EvictIdleSlots() {
+  bool freed = false;
+  llama_memory_t mem = llama_get_memory(h_.ctx);
+  for (size_t i = 0; i < slot_stream_.size(); i++) {
+    if (slot_stream_[i] == nullptr && !h_.seq_tokens[i].empty()) {
+      llama_memory_seq_rm(mem, static_cast<llama_seq_id>(i), -1, -1);
+      h_.seq_tokens[i].clear();
+      freed = true;
+    }
+  }
+  return freed;
+}
+
+// Fills h_.batch: first the pending token of every generating stream (one each), then prompt tokens
+// of starting streams in admission order while room is left. Returns false when there is nothing.
+bool Engine::BuildBatch() {
+  llama_batch& b = h_.batch;
+  b.n_tokens = 0;
+  in_batch_.clear();
+  batch_flags_.clear();
+  auto add = [&](Stream* s, llama_token t, bool logits) {
+    int32_t k = b.n_tokens++;
+    auto& cached = h_.seq_tokens[static_cast<size_t>(s->seq)];
+    b.token[k] = t;
+    b.pos[k] = static_cast<llama_pos>(cached.size());
+    b.n_seq_id[k] = 1;
+    b.seq_id[k][0] = s->seq;
+    b.logits[k] = logits;
+    cached.push_back(t);  // optimistic; AfterDecode resyncs on failure
+  };
+  for (Stream* s : active_) {
+    s->batch_count = 0;
+    s->batch_logits = false;
+    if (s->phase != Stream::Phase::Generate) continue;
+    s->batch_first = b.n_tokens;
+    s->batch_count = 1;
+    s->batch_logits = true;
+    add(s, s->next_token, true);
+    in_batch_.push_back(s);
+  }
+  for (Stream* s : active_) {
+    if (s->phase != Stream::Phase::Prompt || b.n_tokens >= h_.n_batch) continue;
+    const auto& prompt = s->req().prompt;
+    size_t n = std::min(prompt.size() - s->prompt_pos, static_cast<size_t>(h_.n_batch - b.n_tokens));
+    s->batch_first = b.n_tokens;
+    s->batch_count = static_cast<int32_t>(n);
+    s->batch_logits = s->prompt_pos + n == prompt.size();
+    for (size_t j = 0; j < n; j++) {
+      size_t at = s->prompt_pos + j;
+      add(s, prompt[at], at + 1 == prompt.size());
+    }
+    in_batch_.push_back(s);
+  }
+  for (Stream* s : in_batch_) batch_flags_.push_back(s->abort_flag().get());
+  return b.n_tokens > 0;
+}
+
+void Engine::AfterDecode(int32_t rc) {
+  if (rc != 0) {
+    for (Stream* s : in_batch_) h_.ResyncTokens(s->seq);
+  }
+  if (rc == 0) {
+    for (Stream* s : in_batch_) {
+      if (s->phase == Stream::Phase::Prompt) {
+        s->prompt_pos += static_cast<size_t>(s->batch_count);
+        s->evaluated += static_cast<size_t>(s->batch_count);
+        if (s->batch_logits) {
+          s->phase = Stream::Phase::Generate;
+          s->t_first = Stream::Clock::now();
+        }
+      }
+    }
+    for (Stream* s : in_batch_) {
+      if (!s->batch_logits) continue;
+      int32_t idx = s->batch_first + s->batch_count - 1;
+      bool go;
+      try {
+        go = s->Step(idx);
+      } catch (const std::exception& e) {
+        Fail(s, ErrorKind::Generic, std::string("sampling failed: ") + e.what());
+        continue;
+      }
+      if (!go) Finish(s, s->StopReason());
+    }
+    return;
+  }
+  if (rc == 2) {
+    // Aborted: every stream in the batch asked to stop (or the context is going away). Prompt
+    // streams keep what was decoded; each ends at the top of the next step.
+    for (Stream* s : in_batch_) {
+      if (s->phase == Stream::Phase::Prompt) {
+        s->prompt_pos = std::min(s->req().prompt.size(), h_.seq_tokens[static_cast<size_t>(s->seq)].size());
+      }
+    }
+    return;
+  }
+  if (rc == 1) {
+    // No room in the KV cache. Nothing was decoded. Free idle sequences first; else end the stream
+    // that holds the most, and retry with the rest.
+    if (EvictIdleSlots()) return;
+    Stream* victim = nullptr;
+    for (Stream* s : in_batch_) {
+      if (victim == nullptr || h_.seq_tokens[static_cast<size_t>(s->seq)].size() > h_.seq_tokens[static_cast<size_t>(victim->seq)].size()) {
+        victim = s;
+      }
+    }
+    if (victim == nullptr) return;
+    if (victim->phase == Stream::Phase::Prompt) {
+      Fail(victim, ErrorKind::ContextFull,
+           "prompt: the context is full (" + std::to_string(h_.n_ctx) + " tokens shared by " + std::to_string(h_.n_seq_max) +
+               " sequences; no KV cache slot for " + std::to_string(victim->batch_count) + " more)");
+    } else {
+      Finish(victim, "contextFull");
+    }
+    return;
+  }
+  std::string why = "llama_decode failed with code " + std::to_string(rc) + (rc == -1 ? " (invalid batch)" : " (compute error)");
+  std::vector<Stream*> failed = in_batch_;
+  for (Stream* s : failed) Fail(s, ErrorKind::Generic, why);
+}
+
+void Engine::Loop() {
+  std::vector<Stream*> starting;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      wake_.wait(lk, [&] { return stop_ || !pending_.empty() || !active_.empty(); });
+      if (stop_) return;  // no stream exists any more: each holds the context
+      size_t before = active_.size();
+      Admit();
+      starting.assign(active_.begin() + static_cast<long>(before), active_.end());
+    }
+    for (Stream* s : starting) {
+      try {
+        s->Begin(s->seq);
+      } catch (const NativeError& e) {
+        Fail(s, e.kind, e.what());
+      } catch (const std::exception& e) {
+        Fail(s, ErrorKind::Generic, e.what());
+      }
+    }
+    // Streams whose caller gave up end before the decode, within one step of the request.
+    std::vector<Stream*> aborted;
+    for (Stream* s : active_) {
+      if (s->Aborted()) aborted.push_back(s);
+    }
+    for (Stream* s : aborted) Finish(s, "abort");
+    if (!BuildBatch()) continue;
+    int32_t rc;
+    try {
+      rc = llama_decode(h_.ctx, h_.batch);
+    } catch (const std::exception& e) {
+      rc = -100;
+    }
+    AfterDecode(rc);
+  }
+}
+
+}  // namespace llama_native
