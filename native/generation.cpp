@@ -180,19 +180,34 @@ bool Stream::CheckStop() {
   return true;
 }
 
-// Sends held text to JS. Unless `flush`, keeps back the tail that could still begin a stop string.
+// Moves held text to the outgoing chunk. Unless `flush`, keeps back the tail that could still begin
+// a stop string. Sends the outgoing chunk when flushing or when the post interval has passed.
 void Stream::Emit(bool flush) {
   size_t n = held_text_.size();
   if (!flush && max_stop_ > 0) {
     n = n >= max_stop_ - 1 ? n - (max_stop_ - 1) : 0;
     while (n > 0 && (static_cast<unsigned char>(held_text_[n]) & 0xC0) == 0x80) n--;  // whole characters only
   }
-  if (n == 0 && !(flush && !held_tokens_.empty())) return;
-  std::string text = held_text_.substr(0, n);
-  held_text_.erase(0, n);
-  searched_ = searched_ > n ? searched_ - n : 0;
+  if (n > 0 || flush) {
+    out_text_.append(held_text_, 0, n);
+    held_text_.erase(0, n);
+    searched_ = searched_ > n ? searched_ - n : 0;
+    out_tokens_.insert(out_tokens_.end(), held_tokens_.begin(), held_tokens_.end());
+    held_tokens_.clear();
+  }
+  if (out_text_.empty() && out_tokens_.empty()) return;
+  if (out_text_.empty() && !flush) return;  // tokens without text wait for their text
+  auto now = Clock::now();
+  if (!flush && now - last_post_ < kPostInterval) return;
+  last_post_ = now;
+  PostOut();
+}
+
+void Stream::PostOut() {
+  std::string text;
+  text.swap(out_text_);
   std::vector<llama_token> tokens;
-  tokens.swap(held_tokens_);
+  tokens.swap(out_tokens_);
   Post([text = std::move(text), tokens = std::move(tokens)](Napi::Env env, Napi::Function cb) {
     auto arr = Napi::Int32Array::New(env, tokens.size());
     std::copy(tokens.begin(), tokens.end(), arr.Data());

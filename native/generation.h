@@ -70,6 +70,12 @@ class Stream : public AsyncOp {
  private:
   bool CheckStop();
   void Emit(bool flush);
+  void PostOut();
+
+  // Chunks are sent at most once per kPostInterval unless flushed: each send wakes the JS thread
+  // (an eventfd write on Linux), which at thousands of tokens/s cost ~10 % of the decode thread's
+  // time and competed with ggml's workers for the cores. Tokens that come faster are grouped.
+  static constexpr std::chrono::microseconds kPostInterval{1000};
 
   ContextHandlePtr h_;
   GenerationRequest req_;
@@ -79,6 +85,9 @@ class Stream : public AsyncOp {
   std::string held_text_;                 // complete UTF-8 not yet sent
   std::vector<llama_token> held_tokens_;  // tokens sampled since the last chunk
   size_t searched_ = 0;
+  std::string out_text_;                  // ready to send, waiting for the post interval
+  std::vector<llama_token> out_tokens_;
+  Clock::time_point last_post_{};
   const char* stop_reason_ = "abort";
   double prompt_ms_ = 0;
   double generate_ms_ = 0;

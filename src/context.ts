@@ -17,6 +17,11 @@ export interface ContextOptions {
   threads?: number;
   /** Threads for prompt processing. Default: `threads`. */
   batchThreads?: number;
+  /**
+   * How eagerly ggml's worker threads poll for the next piece of work before sleeping, 0 (sleep at
+   * once) to 100 (spin longest). Default 50, as llama.cpp's tools; see bench/RESULTS.md for the measurements.
+   */
+  threadPoll?: number;
   /** Create an embedding context (ctx.embed) instead of a generation context. Default false. */
   embeddings?: boolean;
   /** How token embeddings are pooled into one vector. Default: the model's own (llama.cpp's default). */
@@ -43,7 +48,12 @@ export interface GenerationChunk {
   text: string;
   /** The last token sampled for this chunk. */
   token: number;
-  /** Every token sampled since the previous chunk (usually one). */
+  /**
+   * Every token sampled since the previous chunk. Usually one; tokens that come within a millisecond
+   * of the previous chunk are grouped (the JS thread wakes at most about 1000 times a second per
+   * stream), and a token whose text is held back (half a character, the start of a stop string)
+   * arrives with the text that completes it.
+   */
   tokens: Int32Array;
 }
 
@@ -93,6 +103,7 @@ export async function createContextInternal(model: Model, options: ContextOption
   set("batchSize", checkInt("batchSize", o.batchSize, 1, max));
   set("threads", checkInt("threads", o.threads, 1, 1024) ?? defaultThreads());
   set("batchThreads", checkInt("batchThreads", o.batchThreads, 1, 1024));
+  set("threadPoll", checkInt("threadPoll", o.threadPoll, 0, 100));
   set("embeddings", checkBool("embeddings", o.embeddings));
   set("pooling", checkOneOf<Pooling>("pooling", o.pooling, ["default", "none", "mean", "cls", "last"]));
   set("sequences", checkInt("sequences", o.sequences, 1, 256));

@@ -43,13 +43,14 @@ describe("concurrent streams", () => {
     const ctx = await model.createContext({ contextSize: 512, batchSize: 64, sequences: 2 });
     const order: number[] = [];
     const run = async (i: number) => {
-      for await (const _ of ctx.generate(prompts[i]!, { temperature: 0, maxTokens: 20 })) order.push(i);
+      // long enough to span many chunks (tokens that come within a millisecond share a chunk)
+      for await (const _ of ctx.generate(prompts[i]!, { temperature: 0, maxTokens: 200 })) order.push(i);
     };
     await Promise.all([run(0), run(1)]);
     // both streams produced their chunks while the other was still running (chunks of different
     // streams travel through different queues, so the exact interleaving on the JS side may vary)
-    expect(order.filter((i) => i === 0).length).toBeGreaterThan(5);
-    expect(order.filter((i) => i === 1).length).toBeGreaterThan(5);
+    expect(order.filter((i) => i === 0).length).toBeGreaterThan(2);
+    expect(order.filter((i) => i === 1).length).toBeGreaterThan(2);
     expect(order.indexOf(1)).toBeLessThan(order.lastIndexOf(0));
     expect(order.indexOf(0)).toBeLessThan(order.lastIndexOf(1));
     await ctx.dispose();

@@ -1,0 +1,63 @@
+// One measurement with llama-native, run in a child process by bench/run.mjs (so that each sample
+// starts cold and its peak RSS is its own). Prints one JSON line.
+//   node bench/llama-native-job.mjs '{"mode":"tg","model":"...","threads":2,"prompt":512,"gen":128,...}'
+import { loadModel } from "../dist/index.mjs";
+
+const job = JSON.parse(process.argv[2]);
+const t0 = performance.now();
+const model = await loadModel(job.model);
+// the same token ids node-llama-cpp's job uses: a fixed walk through the vocabulary
+const promptTokens = (n, salt = 0) => Int32Array.from({ length: n }, (_, i) => 3 + ((i * 7919 + salt * 104729) % (job.vocabSize - 3)));
+const ban = Object.fromEntries((job.eog ?? []).map((t) => [t, -Infinity]));
+const out = { system: "llama-native" };
+const ctxOptions = { contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, threadPoll: job.poll };
+
+if (job.mode === "tg" || job.mode === "pp") {
+  const ctx = await model.createContext(ctxOptions);
+  const prompt = promptTokens(job.prompt);
+  if (job.mode === "pp") {
+    // the prompt's decode (logits for its last token), timed natively; a warm-up decode first, as
+    // llama-bench does
+    await ctx.complete(prompt, { temperature: 0, maxTokens: 0 });
+    await ctx.clearCache();
+    const r = await ctx.complete(prompt, { temperature: 0, maxTokens: 0 });
+    out.ms = r.timings.promptMs;
+    out.tokens = r.timings.evaluatedPromptTokens;
+  } else {
+    // generation from a one-token prompt, like llama-bench tg, streamed through ctx.generate();
+    // timed from the first chunk to the last: job.gen - 1 decodes
+    let n = 0;
+    let tFirst = 0;
+    const t = performance.now();
+    for await (const chunk of ctx.generate(prompt.subarray(0, 1), { temperature: 0, maxTokens: job.gen, logitBias: ban })) {
+      if (n === 0) tFirst = performance.now();
+      n += chunk.tokens.length;
+    }
+    out.ms = performance.now() - tFirst;
+    out.tokens = n - 1;
+    out.firstTokenMs = tFirst - t;
+    out.loadToFirstTokenMs = tFirst - t0;
+  }
+} else if (job.mode === "parallel") {
+  const ctx = await model.createContext({ ...ctxOptions, sequences: job.n });
+  const t = performance.now();
+  const rs = await Promise.all(
+    Array.from({ length: job.n }, async (_, i) => {
+      let n = 0;
+      for await (const chunk of ctx.generate(promptTokens(job.prompt, i + 1), { temperature: 0, maxTokens: job.gen, logitBias: ban })) n += chunk.tokens.length;
+      return n;
+    }),
+  );
+  out.ms = performance.now() - t;
+  out.tokens = rs.reduce((a, b) => a + b, 0);
+} else if (job.mode === "embed") {
+  const ctx = await model.createContext({ ...ctxOptions, embeddings: true, pooling: "mean", batchSize: job.ctx });
+  const t = performance.now();
+  await ctx.embed(job.texts);
+  out.ms = performance.now() - t;
+  out.items = job.texts.length;
+}
+out.totalMs = performance.now() - t0;
+out.maxRssMb = process.resourceUsage().maxRSS / 1024;
+console.log(JSON.stringify(out));
+await model.dispose();

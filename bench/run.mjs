@@ -1,0 +1,333 @@
+#!/usr/bin/env node
+// npm run bench: llama-native against llama.cpp's own tools and node-llama-cpp, side by side, in
+// one run on this machine. Self-contained on a fresh clone: it builds the tools from the vendored
+// tree, writes the bench model, installs the peer into bench/.cache/peer (never a dependency of the
+// project), and prints one table of tokens/s with ratios to native (medians of --runs rounds; in
+// every round each system runs once, in a fresh process, one after the other).
+//
+//   npm run bench -- [--runs 3] [--threads 1,2] [--models stories260K,q4_0,q8_0] [--skip-peer]
+//                    [--only tg,pp,parallel,embed,load,poll] [--json bench/results.json]
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildTools } from "../scripts/native-tools.mjs";
+import { makeRandomLlama } from "../scripts/make-model.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "..");
+const cache = path.join(here, ".cache");
+const PEER_VERSION = "3.21.1";
+
+// ---- options -------------------------------------------------------------------------------
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const cores = os.availableParallelism?.() ?? os.cpus().length;
+const RUNS = Number(opt("runs", "3"));
+const THREADS = opt("threads", [...new Set([1, cores])].join(",")).split(",").map(Number);
+const MODELS = opt("models", "stories260K,q4_0,q8_0").split(",");
+const ONLY = new Set(opt("only", "tg,pp,parallel,embed,load,poll").split(","));
+const SKIP_PEER = args.includes("--skip-peer");
+const JSON_OUT = opt("json", path.join(here, "results.json"));
+const PROMPT = 512, GEN = 128;
+const PARALLEL = [1, 4, 8], PAR_PROMPT = 32, PAR_GEN = 128;
+
+const median = (xs) => {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const log = (...a) => console.error("[bench]", ...a);
+
+function run(cmd, argv, { cwd = root, timeRss = false } = {}) {
+  const full = timeRss ? ["/usr/bin/time", ["-f", "MAXRSS_KB %M", cmd, ...argv]] : [cmd, argv];
+  const r = spawnSync(full[0], full[1], { cwd, encoding: "utf8", maxBuffer: 256 << 20 });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} exited with ${r.status}:\n${r.stderr.slice(-2000)}`);
+  const rss = timeRss ? Number(/MAXRSS_KB (\d+)/.exec(r.stderr)?.[1]) / 1024 : undefined;
+  return { stdout: r.stdout, stderr: r.stderr, rssMb: rss };
+}
+
+// ---- prerequisites ---------------------------------------------------------------------------
+function ensureAddon() {
+  if (!fs.existsSync(path.join(root, "dist", "index.mjs"))) run("npm", ["run", "build:ts"]);
+}
+
+async function ensureModels() {
+  fs.mkdirSync(cache, { recursive: true });
+  const models = {};
+  const stories = process.env.LLAMA_NATIVE_TEST_MODEL ?? path.resolve(root, "..", "shared", "models", "stories260K.gguf");
+  if (MODELS.includes("stories260K")) {
+    if (fs.existsSync(stories)) models.stories260K = { file: stories, vocabSize: 512, eog: [2] };
+    else log(`stories260K not found at ${stories}; skipping it (set LLAMA_NATIVE_TEST_MODEL)`);
+  }
+  const want = MODELS.filter((m) => m === "q4_0" || m === "q8_0" || m === "f16");
+  if (want.length) {
+    // bench-134m: llama architecture, n_embd 768, 12 layers, 12 heads, 4 KV heads, n_ff 2048, the
+    // real llama-spm vocabulary (32,000 tokens), N(0, 0.02) weights with a fixed seed, written F16
+    const f16 = path.join(cache, "bench-134m-f16.gguf");
+    if (!fs.existsSync(f16)) {
+      log("writing bench-134m F16 (scripts/make-model.mjs)");
+      await makeRandomLlama({ out: f16 + ".tmp", embd: 768, layers: 12, heads: 12, headsKv: 4, ff: 2048, ctx: 2048, type: "f16", seed: 1 });
+      fs.renameSync(f16 + ".tmp", f16);
+    }
+    const { quantize } = await import("../dist/index.mjs");
+    for (const m of want) {
+      const file = path.join(cache, `bench-134m-${m}.gguf`);
+      if (m !== "f16" && !fs.existsSync(file)) {
+        log(`quantizing bench-134m to ${m.toUpperCase()} with llama-native's quantize()`);
+        await quantize(f16, file, { type: m.toUpperCase() });
+      }
+      models[`bench-134m ${m.toUpperCase()}`] = { file: m === "f16" ? f16 : file, vocabSize: 32000, eog: [2] };
+    }
+  }
+  return models;
+}
+
+function ensurePeer() {
+  const dir = path.join(cache, "peer");
+  const marker = path.join(dir, "node_modules", "node-llama-cpp", "package.json");
+  if (!fs.existsSync(marker) || JSON.parse(fs.readFileSync(marker, "utf8")).version !== PEER_VERSION) {
+    log(`installing node-llama-cpp@${PEER_VERSION} into ${path.relative(root, dir)} (CPU binary only)`);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "llama-native-bench-peer", private: true, type: "module" }));
+    // its optional dependencies are one prebuilt binary per platform and GPU (538 MB of CUDA);
+    // the CPU one for this platform is enough
+    const r = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=optional",
+      `node-llama-cpp@${PEER_VERSION}`, `@node-llama-cpp/${process.platform}-${process.arch}@${PEER_VERSION}`], { cwd: dir, stdio: "inherit" });
+    if (r.status !== 0) {
+      log("could not install node-llama-cpp (no registry access?); its column stays empty");
+      return undefined;
+    }
+  }
+  fs.copyFileSync(path.join(here, "peer-node-llama-cpp.mjs"), path.join(dir, "peer-node-llama-cpp.mjs"));
+  return dir;
+}
+
+// ---- one sample per system -----------------------------------------------------------------
+function oursJob(job) {
+  const r = run(process.execPath, [path.join(here, "llama-native-job.mjs"), JSON.stringify(job)]);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1));
+}
+function peerJob(dir, job) {
+  const r = run(process.execPath, ["peer-node-llama-cpp.mjs", JSON.stringify(job)], { cwd: dir });
+  return JSON.parse(r.stdout.trim().split("\n").at(-1));
+}
+function nativeBench(tools, model, threads, mode, poll = 50) {
+  const a = ["-m", model.file, "-t", String(threads), "-r", "1", "-o", "json", "--poll", String(poll)];
+  const r = run(path.join(tools, "llama-bench"), mode === "pp" ? [...a, "-p", String(PROMPT), "-n", "0"] : [...a, "-p", "0", "-n", String(GEN)], { timeRss: true });
+  const row = JSON.parse(r.stdout)[0];
+  return { tps: row.avg_ts, rssMb: r.rssMb };
+}
+
+// ---- the run -------------------------------------------------------------------------------
+const results = { machine: machineInfo(), when: new Date().toISOString(), runs: RUNS, rows: [], parallel: [], embed: [], load: [], poll: [] };
+
+function machineInfo() {
+  const cpu = os.cpus()[0]?.model ?? "unknown";
+  return { cpu, cores, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}-${process.arch}` };
+}
+
+async function main() {
+  ensureAddon();
+  const tools = buildTools(["llama-bench", "llama-batched-bench", "llama-embedding", "llama-simple"]);
+  const models = await ensureModels();
+  const peer = SKIP_PEER ? undefined : ensurePeer();
+  log(`machine: ${results.machine.cpu}, ${cores} cores; runs: ${RUNS}; threads: ${THREADS.join(", ")}`);
+
+  for (const [name, model] of Object.entries(models)) {
+    for (const threads of THREADS) {
+      for (const mode of ["pp", "tg"]) {
+        if (!ONLY.has(mode)) continue;
+        const s = { native: [], ours: [], peer: [], rssNative: [], rssOurs: [], rssPeer: [] };
+        const job = { mode, model: model.file, threads, prompt: PROMPT, gen: GEN, ctx: PROMPT + GEN, vocabSize: model.vocabSize, eog: model.eog };
+        for (let i = 0; i < RUNS; i++) {
+          const n = nativeBench(tools, model, threads, mode);
+          s.native.push(n.tps), s.rssNative.push(n.rssMb);
+          const o = oursJob(job);
+          s.ours.push((o.tokens / o.ms) * 1000), s.rssOurs.push(o.maxRssMb);
+          if (peer) {
+            const p = peerJob(peer, job);
+            s.peer.push((p.tokens / p.ms) * 1000), s.rssPeer.push(p.maxRssMb);
+          }
+        }
+        const row = {
+          model: name, threads, test: mode === "pp" ? `pp${PROMPT}` : `tg${GEN}`,
+          native: median(s.native), ours: median(s.ours), peer: median(s.peer),
+          rssNative: median(s.rssNative), rssOurs: median(s.rssOurs), rssPeer: median(s.rssPeer), samples: s,
+        };
+        results.rows.push(row);
+        log(`${name} t=${threads} ${row.test}: native ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)} (${pct(row.peer, row.native)})`);
+      }
+    }
+  }
+
+  const q4 = models["bench-134m Q4_0"] ?? Object.values(models)[0];
+  const q4name = Object.entries(models).find(([, m]) => m === q4)?.[0];
+  const tmax = Math.max(...THREADS);
+  if (ONLY.has("parallel") && q4) {
+    // N concurrent streams on one context; aggregate tokens/s over prompt + generation, as
+    // llama-batched-bench's S t/s (N x (PP + TG) / total time)
+    const ctxPer = PAR_PROMPT + PAR_GEN;
+    for (const n of PARALLEL) {
+      const s = { native: [], ours: [], peer: [] };
+      for (let i = 0; i < RUNS; i++) {
+        const r = run(path.join(tools, "llama-batched-bench"), ["-m", q4.file, "-t", String(tmax), "-c", String(n * ctxPer), "-b", "512", "-ub", "512",
+          "-npp", String(PAR_PROMPT), "-ntg", String(PAR_GEN), "-npl", String(n), "--output-format", "jsonl"]);
+        const line = (r.stdout + "\n" + r.stderr).split("\n").find((l) => l.startsWith("{"));
+        s.native.push(JSON.parse(line).speed);
+        const job = { mode: "parallel", n, model: q4.file, threads: tmax, prompt: PAR_PROMPT, gen: PAR_GEN, ctx: n * 256, vocabSize: q4.vocabSize, eog: q4.eog };
+        const o = oursJob(job);
+        s.ours.push((n * ctxPer) / (o.ms / 1000));
+        if (peer) {
+          const p = peerJob(peer, job);
+          s.peer.push((n * ctxPer) / (p.ms / 1000));
+        }
+      }
+      const row = { model: q4name, threads: tmax, streams: n, native: median(s.native), ours: median(s.ours), peer: median(s.peer), samples: s };
+      results.parallel.push(row);
+      log(`${n} streams: llama-batched-bench ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`);
+    }
+  }
+
+  if (ONLY.has("embed")) {
+    // 64 short texts, mean pooling, one batch; embedded tokens per second (llama-native's and the
+    // peer's timed around the embed calls)
+    const texts = Array.from({ length: 64 }, (_, i) => `Sentence number ${i}: the quick brown fox jumps over the lazy dog ${i * 7}.`);
+    for (const [name, model] of Object.entries(models)) {
+      if (name.endsWith("Q8_0")) continue;
+      const s = { native: [], ours: [], peer: [] };
+      let tokens = 0;
+      for (let i = 0; i < RUNS; i++) {
+        const r = run(path.join(tools, "llama-embedding"), ["-m", model.file, "-t", String(tmax), "--perf", "-lv", "4", "--pooling", "mean", "-c", "4096", "-b", "4096", "-ub", "4096",
+          "--embd-output-format", "json", "-p", texts.join("\n")]);
+        // its own perf counter misses the asynchronous compute (it reported ~1M tokens/s); its log
+        // timestamps (-lv 4) bracket the batch: from "batch_decode" to the perf print, which also
+        // covers printing the vectors, so this slightly favours llama-native
+        const text = r.stdout + r.stderr;
+        const stamp = (re) => {
+          const m = new RegExp(String.raw`(\d+)\.(\d+)\.(\d+)\.(\d+) \w ${re}`).exec(text);
+          if (!m) throw new Error(`llama-embedding printed no '${re}' line`);
+          return Number(m[1]) * 60e3 + Number(m[2]) * 1e3 + Number(m[3]) + Number(m[4]) / 1e3;
+        };
+        tokens = Number(/batch_decode: n_tokens = (\d+)/.exec(text)[1]);
+        s.native.push(tokens / ((stamp("llama_perf_context_print") - stamp("batch_decode")) / 1000));
+        const job = { mode: "embed", model: model.file, threads: tmax, ctx: 4096, texts };
+        const o = oursJob(job);
+        s.ours.push(tokens / (o.ms / 1000));
+        if (peer) {
+          const p = peerJob(peer, { ...job, ctx: 512 });
+          s.peer.push(tokens / (p.ms / 1000));
+        }
+      }
+      const row = { model: name, threads: tmax, texts: texts.length, tokens, native: median(s.native), ours: median(s.ours), peer: median(s.peer), samples: s };
+      results.embed.push(row);
+      log(`embeddings ${name}: llama-embedding ${row.native.toFixed(0)} tok/s, llama-native ${row.ours.toFixed(0)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`);
+    }
+  }
+
+  if (ONLY.has("load")) {
+    // load to first token, cold process each time: llama-simple's whole process (exec to exit, so an
+    // upper bound for native) vs in-process time from loadModel() to the first streamed chunk
+    for (const [name, model] of Object.entries(models)) {
+      if (name.endsWith("Q8_0")) continue;
+      const s = { native: [], ours: [], oursProcess: [] };
+      for (let i = 0; i < RUNS; i++) {
+        let t = performance.now();
+        run(path.join(tools, "llama-simple"), ["-m", model.file, "-n", "1", "Hello"]);
+        s.native.push(performance.now() - t);
+        t = performance.now();
+        const o = oursJob({ mode: "tg", model: model.file, threads: tmax, prompt: 1, gen: 2, ctx: 256, vocabSize: model.vocabSize, eog: model.eog });
+        s.oursProcess.push(performance.now() - t);
+        s.ours.push(o.loadToFirstTokenMs);
+      }
+      const row = { model: name, native: median(s.native), ours: median(s.ours), oursProcess: median(s.oursProcess), samples: s };
+      results.load.push(row);
+      log(`load to first token ${name}: llama-simple process ${row.native.toFixed(0)} ms, llama-native ${row.ours.toFixed(0)} ms (whole node process ${row.oursProcess.toFixed(0)} ms)`);
+    }
+  }
+
+  if (ONLY.has("poll") && q4) {
+    // the thread default: streamed tg at each thread count and poll level
+    for (const [name, model] of Object.entries(models)) {
+      if (name.endsWith("Q8_0")) continue;
+      for (const threads of [...new Set([1, 2, cores])]) {
+        for (const poll of [0, 50, 100]) {
+          const s = [];
+          for (let i = 0; i < RUNS; i++) {
+            const o = oursJob({ mode: "tg", model: model.file, threads, poll, prompt: 1, gen: GEN, ctx: 256, vocabSize: model.vocabSize, eog: model.eog });
+            s.push((o.tokens / o.ms) * 1000);
+          }
+          results.poll.push({ model: name, threads, poll, ours: median(s), samples: s });
+          log(`poll sweep ${name} t=${threads} poll=${poll}: ${median(s).toFixed(1)} tok/s`);
+        }
+      }
+    }
+  }
+
+  fs.writeFileSync(JSON_OUT, JSON.stringify(results, null, 1) + "\n");
+  printTables(results);
+  log(`wrote ${path.relative(process.cwd(), JSON_OUT)}; chart: node bench/chart.mjs`);
+}
+
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "—");
+const pct = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? `${((a / b) * 100).toFixed(0)} %` : "—");
+
+export function printTables(r) {
+  const out = [];
+  out.push(`Machine: ${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memGb} GB, Node ${r.machine.node}; medians of ${r.runs} runs; tokens/s`);
+  out.push("");
+  out.push("| model | threads | test | llama.cpp | llama-native | ratio | node-llama-cpp | ratio | peak RSS MB (cpp / ours / peer) |");
+  out.push("|---|---|---|---|---|---|---|---|---|");
+  for (const x of r.rows) {
+    out.push(`| ${x.model} | ${x.threads} | ${x.test} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${fmt(x.rssNative, 0)} / ${fmt(x.rssOurs, 0)} / ${fmt(x.rssPeer, 0)} |`);
+  }
+  if (r.parallel.length) {
+    out.push("");
+    out.push(`Concurrent streams on one context (${r.parallel[0].model}, ${r.parallel[0].threads} threads, prompt ${PAR_PROMPT} + ${PAR_GEN} generated per stream; aggregate tokens/s):`);
+    out.push("");
+    out.push("| streams | llama-batched-bench | llama-native | ratio | node-llama-cpp | ratio |");
+    out.push("|---|---|---|---|---|---|");
+    for (const x of r.parallel) out.push(`| ${x.streams} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} |`);
+  }
+  if (r.embed.length) {
+    out.push("");
+    out.push("Embeddings (64 texts, mean pooling, one batch; embedded tokens/s):");
+    out.push("");
+    out.push("| model | tokens | llama-embedding | llama-native | ratio | node-llama-cpp | ratio |");
+    out.push("|---|---|---|---|---|---|---|");
+    for (const x of r.embed) out.push(`| ${x.model} | ${x.tokens} | ${fmt(x.native, 0)} | ${fmt(x.ours, 0)} | ${pct(x.ours, x.native)} | ${fmt(x.peer, 0)} | ${pct(x.peer, x.native)} |`);
+  }
+  if (r.load.length) {
+    out.push("");
+    out.push("Load to first token, ms (whole process: exec to exit; in-process: loadModel() to the first chunk):");
+    out.push("");
+    out.push("| model | llama-simple process | llama-native process | llama-native in-process |");
+    out.push("|---|---|---|---|");
+    for (const x of r.load) out.push(`| ${x.model} | ${fmt(x.native, 0)} | ${fmt(x.oursProcess, 0)} | ${fmt(x.ours, 0)} |`);
+  }
+  if (r.poll.length) {
+    out.push("");
+    out.push("llama-native streamed tg128 by threads and threadPoll (tokens/s):");
+    out.push("");
+    const polls = [...new Set(r.poll.map((x) => x.poll))];
+    out.push(`| model | threads | ${polls.map((p) => `poll ${p}`).join(" | ")} |`);
+    out.push(`|---|---|${polls.map(() => "---").join("|")}|`);
+    const keys = [...new Set(r.poll.map((x) => `${x.model}\u0000${x.threads}`))];
+    for (const k of keys) {
+      const [model, threads] = k.split("\u0000");
+      out.push(`| ${model} | ${threads} | ${polls.map((p) => fmt(r.poll.find((x) => x.model === model && String(x.threads) === threads && x.poll === p)?.ours)).join(" | ")} |`);
+    }
+  }
+  console.log(out.join("\n"));
+}
+
+if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
