@@ -25,7 +25,14 @@ if (job.mode === "tg" || job.mode === "pp") {
     out.tokens = r.timings.evaluatedPromptTokens;
   } else {
     // generation from a one-token prompt, like llama-bench tg, streamed through ctx.generate();
-    // timed from the first chunk to the last: job.gen - 1 decodes
+    // timed from the first chunk to the last: job.gen - 1 decodes. A short warm-up generation
+    // first, as llama-bench does.
+    const tw = performance.now();
+    if (job.mode === "tg" && !job.cold) {
+      await ctx.complete(prompt.subarray(0, 1), { temperature: 0, maxTokens: 2, logitBias: ban });
+      await ctx.clearCache();
+    }
+    const warmMs = performance.now() - tw;
     let n = 0;
     let tFirst = 0;
     const t = performance.now();
@@ -36,7 +43,7 @@ if (job.mode === "tg" || job.mode === "pp") {
     out.ms = performance.now() - tFirst;
     out.tokens = n - 1;
     out.firstTokenMs = tFirst - t;
-    out.loadToFirstTokenMs = tFirst - t0;
+    out.loadToFirstTokenMs = tFirst - t0 - warmMs;
   }
 } else if (job.mode === "parallel") {
   const ctx = await model.createContext({ ...ctxOptions, sequences: job.n });

@@ -28,6 +28,10 @@ if (job.mode === "tg" || job.mode === "pp") {
     // is banned on every side so that each run makes the same number of tokens
     const bias = new TokenBias(model.tokenizer);
     for (const t of job.eog) bias.set(t, "never");
+    // a short warm-up generation first, as llama-bench does
+    let w = 0;
+    for await (const _ of seq.evaluate([prompt[0]], { temperature: 0, tokenBias: bias })) if (++w >= 2) break;
+    await seq.clearHistory();
     let n = 0;
     let tFirst = 0;
     const t = performance.now();

@@ -240,7 +240,7 @@ async function main() {
         run(path.join(tools, "llama-simple"), ["-m", model.file, "-n", "1", "Hello"]);
         s.native.push(performance.now() - t);
         t = performance.now();
-        const o = oursJob({ mode: "tg", model: model.file, threads: tmax, prompt: 1, gen: 2, ctx: 256, vocabSize: model.vocabSize, eog: model.eog });
+        const o = oursJob({ mode: "tg", cold: true, model: model.file, threads: tmax, prompt: 1, gen: 2, ctx: 256, vocabSize: model.vocabSize, eog: model.eog });
         s.oursProcess.push(performance.now() - t);
         s.ours.push(o.loadToFirstTokenMs);
       }

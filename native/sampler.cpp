@@ -114,6 +114,12 @@ SamplerChain::SamplerChain(const llama_vocab* vocab, int32_t n_vocab, const Samp
   }
   if (p.Greedy()) {
     llama_sampler_chain_add(chain_, llama_sampler_init_greedy());
+    n_vocab_ = n_vocab;
+    fast_greedy_ = p.grammar.empty() && penalties_ == nullptr;
+    if (fast_greedy_ && !p.logit_bias.empty()) {
+      bias_.assign(static_cast<size_t>(n_vocab), 0.0f);
+      for (const auto& b : p.logit_bias) bias_[static_cast<size_t>(b.token)] += b.bias;
+    }
     return;
   }
   if (p.top_k > 0) llama_sampler_chain_add(chain_, llama_sampler_init_top_k(p.top_k));
@@ -134,6 +140,24 @@ void SamplerChain::AcceptPrompt(const std::vector<llama_token>& tokens) {
   for (size_t i = tokens.size() - n; i < tokens.size(); i++) llama_sampler_accept(penalties_, tokens[i]);
 }
 
-llama_token SamplerChain::Sample(llama_context* ctx, int32_t idx) { return llama_sampler_sample(chain_, ctx, idx); }
+llama_token SamplerChain::Sample(llama_context* ctx, int32_t idx) {
+  if (!fast_greedy_) return llama_sampler_sample(chain_, ctx, idx);
+  const float* logits = llama_get_logits_ith(ctx, idx);
+  if (logits == nullptr) throw NativeError(ErrorKind::Generic, "llama.cpp returned no logits for output " + std::to_string(idx));
+  int32_t best = 0;
+  if (bias_.empty()) {
+    float max = logits[0];
+    for (int32_t i = 1; i < n_vocab_; i++) {
+      if (logits[i] > max) max = logits[i], best = i;
+    }
+  } else {
+    float max = logits[0] + bias_[0];
+    for (int32_t i = 1; i < n_vocab_; i++) {
+      float v = logits[i] + bias_[static_cast<size_t>(i)];
+      if (v > max) max = v, best = i;
+    }
+  }
+  return best;
+}
 
 }  // namespace llama_native

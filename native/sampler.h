@@ -52,6 +52,12 @@ class SamplerChain {
   llama_sampler* chain_ = nullptr;
   llama_sampler* penalties_ = nullptr;  // owned by chain_
   int32_t penalty_last_n_ = 0;
+  // Greedy without grammar or penalties is an argmax over the logits (plus biases): done directly,
+  // without llama_sampler_sample's copy of every logit into a candidate array (~1.5 % of a token's
+  // time on a 32k vocabulary). Same result: the first maximum in token order.
+  bool fast_greedy_ = false;
+  int32_t n_vocab_ = 0;
+  std::vector<float> bias_;  // per token, when logit biases were given
 };
 
 }  // namespace llama_native
