@@ -25,19 +25,22 @@ export function buildTools(targets = DEFAULT_TOOLS) {
   const missing = targets;  // ninja decides what is out of date (cheap when nothing is)
   const ccache = spawnSync("ccache", ["--version"]).status === 0;
   const cache = path.join(build, "CMakeCache.txt");
-  if (fs.existsSync(cache) && !fs.readFileSync(cache, "utf8").includes("GGML_CPU_NO_AMX_BUFFER")) fs.rmSync(cache);
+  // A configuration made with other flags (an older version of this script) is started over.
+  const flagsId = path.join(build, ".llama-native-flags");
+  const FLAGS = "openmp-off amx-on";
+  if (fs.existsSync(cache) && (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== FLAGS)) fs.rmSync(cache);
   if (!fs.existsSync(cache)) {
     run("cmake", [
       "-S", src, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
       "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_APP=OFF",
       "-DLLAMA_OPENSSL=OFF", "-DGGML_NATIVE=ON",
       // the same threading as the addon, so comparisons measure the binding, not OpenMP vs ggml's pool
+      // (the CPU backend is the same too: AMX on, fixed by vendor/patches/0003-ggml-cpu-amx-tile-config.patch)
       "-DGGML_OPENMP=OFF",
-      // and the same CPU backend (see vendor/patches/0001-ggml-cpu-optional-amx-buffer.patch)
-      "-DCMAKE_C_FLAGS=-DGGML_CPU_NO_AMX_BUFFER", "-DCMAKE_CXX_FLAGS=-DGGML_CPU_NO_AMX_BUFFER",
       ...(ccache ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : []),
     ]);
   }
+  fs.writeFileSync(flagsId, FLAGS);
   const jobs = String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
   run("cmake", ["--build", build, "-j", jobs, "--target", ...missing]);
   return toolsBin;
