@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include <cstring>
+
 #include <climits>
 #include <cmath>
 
@@ -157,7 +159,10 @@ Napi::Value Model::Tokenize(const Napi::CallbackInfo& info) {
     Throw(env, ErrorKind::Range, "text is too long to tokenize: " + std::to_string(text.size()) +
                                      " bytes (llama.cpp counts in 32-bit integers)");
   }
-  std::vector<llama_token> tokens(text.size() + 4);
+  // A first guess that bounds memory for huge texts (a token covers at least one byte, so size + 4
+  // always suffices, but 300 MB of text would mean 1.2 GB of buffer); llama_tokenize returns the
+  // exact count, negated, when the buffer is too small.
+  std::vector<llama_token> tokens(std::min<size_t>(text.size() + 4, size_t{1} << 20));
   int32_t n = llama_tokenize(h->vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
                              static_cast<int32_t>(tokens.size()), add_special, parse_special);
   if (n == INT32_MIN) Throw(env, ErrorKind::Range, "tokenization overflowed a 32-bit token count");
@@ -301,6 +306,22 @@ Napi::Value Model::Vocab(const Napi::CallbackInfo& info) {
   o.Set("addBos", llama_vocab_get_add_bos(v));
   o.Set("addEos", llama_vocab_get_add_eos(v));
   o.Set("vocabOnly", h->vocab_only);
+  // The longest token text, in bytes: with SPM, byte-level BPE and RWKV vocabularies no token covers
+  // more bytes of input than its text has (their encodings only lengthen it), so a text of B bytes
+  // needs at least B / maxTokenBytes tokens. Lets a prompt that cannot fit be refused before it is
+  // tokenized.
+  // WPM and UGM normalize their input (drop whitespace runs, strip accents), so for them no such
+  // bound holds: 0 there.
+  size_t max_len = 0;
+  enum llama_vocab_type type = llama_vocab_type(v);
+  if (type == LLAMA_VOCAB_TYPE_SPM || type == LLAMA_VOCAB_TYPE_BPE || type == LLAMA_VOCAB_TYPE_RWKV) {
+    max_len = 1;
+    for (int32_t i = 0; i < h->n_vocab; i++) {
+      const char* t = llama_vocab_get_text(v, i);
+      if (t != nullptr) max_len = std::max(max_len, std::strlen(t));
+    }
+  }
+  o.Set("maxTokenBytes", static_cast<double>(max_len));
   return o;
 }
 

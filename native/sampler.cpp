@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "grammar_check.h"
 #include "log.h"
 
 namespace llama_native {
@@ -56,37 +57,10 @@ SamplingParams SamplingParams::FromJs(Napi::Env env, Napi::Object o, int32_t n_v
   return p;
 }
 
-// llama.cpp's GBNF parser recurses once per nesting level of ( ) and overflows the thread's stack
-// (SIGSEGV) on hostile input such as 60,000 nested parentheses. Real grammars nest a few levels.
-static constexpr int kMaxGrammarNesting = 1000;
-
-static int GrammarNesting(const std::string& g) {
-  int depth = 0, max = 0;
-  for (size_t i = 0; i < g.size(); i++) {
-    char c = g[i];
-    if (c == '#') {  // comment to end of line
-      while (i < g.size() && g[i] != '\n') i++;
-    } else if (c == '"' || c == '[') {  // string literal or character class, with escapes
-      char close = c == '"' ? '"' : ']';
-      for (i++; i < g.size() && g[i] != close; i++) {
-        if (g[i] == '\\') i++;
-      }
-    } else if (c == '(') {
-      max = std::max(max, ++depth);
-    } else if (c == ')') {
-      depth--;
-    }
-  }
-  return max;
-}
-
 SamplerChain::SamplerChain(const llama_vocab* vocab, int32_t n_vocab, const SamplingParams& p) {
   if (!p.grammar.empty()) {
-    int nesting = GrammarNesting(p.grammar);
-    if (nesting > kMaxGrammarNesting) {
-      throw NativeError(ErrorKind::Generic, "invalid grammar: parentheses nest " + std::to_string(nesting) +
-                                                " levels deep; at most " + std::to_string(kMaxGrammarNesting) + " are supported");
-    }
+    std::string why = CheckGrammarText(p.grammar);
+    if (!why.empty()) throw NativeError(ErrorKind::Generic, "invalid grammar: " + why);
   }
   llama_sampler_chain_params cp = llama_sampler_chain_default_params();
   cp.no_perf = true;

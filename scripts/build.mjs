@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Source build of the addon: cmake-js over CMakeLists.txt and the vendored llama.cpp.
 //   node scripts/build.mjs [--gpu cpu|cuda|metal|vulkan] [--cuda-arch 90] [--debug] [--portable] [--out DIR]
+//                          [--sanitize]  (ASan + UBSan, into build-asan/; see scripts/sanitize.mjs)
 // --portable builds every CPU variant as a run-time-selected backend (the prebuild configuration).
 // Environment: LLAMA_NATIVE_GPU (same values as --gpu), LLAMA_NATIVE_JOBS (parallel jobs).
 import { spawnSync } from "node:child_process";
@@ -29,6 +30,7 @@ export function parseBuildArgs(argv, env = process.env) {
     else if (a === "--portable") opts.portable = true;
     else if (a === "--libdir") opts.libdir = next();
     else if (a === "--out") opts.out = next();
+    else if (a === "--sanitize") opts.sanitize = true;
     else throw new Error(`unknown option ${a}`);
   }
   if (opts.gpu === "0" || opts.gpu === "none") opts.gpu = "cpu";
@@ -46,6 +48,7 @@ export function parseBuildArgs(argv, env = process.env) {
 export function outDir(opts) {
   if (opts.out) return path.resolve(opts.out);
   if (opts.portable) return path.join(root, "build-portable");
+  if (opts.sanitize) return path.join(root, "build-asan");
   if (opts.gpu && opts.gpu !== "cpu") return path.join(root, `build-${opts.gpu}`);
   return path.join(root, "build");
 }
@@ -69,6 +72,11 @@ export function build(opts) {
   if (opts.cudaArch) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${opts.cudaArch}`);
   if (opts.portable) args.push("--CDLLAMA_NATIVE_PORTABLE=ON");
   if (opts.libdir) args.push(`--CDLLAMA_NATIVE_LIBDIR=${opts.libdir}`);
+  if (opts.sanitize) {
+    const f = "-fsanitize=address,undefined -fno-omit-frame-pointer -g";
+    args.push("--CDLLAMA_NATIVE_SANITIZE=ON", `--CDCMAKE_C_FLAGS=${f}`, `--CDCMAKE_CXX_FLAGS=${f}`,
+      "--CDCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined", "--CDCMAKE_MODULE_LINKER_FLAGS=-fsanitize=address,undefined");
+  }
   const ccache = spawnSync("ccache", ["--version"]);
   if (ccache.status === 0) {
     args.push("--CDCMAKE_C_COMPILER_LAUNCHER=ccache", "--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache");

@@ -51,6 +51,8 @@ export interface NativeVocab {
   addBos: boolean;
   addEos: boolean;
   vocabOnly: boolean;
+  /** bytes of the longest token text: a text of B bytes needs at least B / maxTokenBytes tokens (0: no such bound for this vocabulary type) */
+  maxTokenBytes: number;
 }
 
 export interface NativeContextInfo {

@@ -1,7 +1,7 @@
 // Context: a KV cache and its native generation loop, embeddings, and the per-context queue.
 import os from "node:os";
 import { binding, type NativeAbortFlag, type NativeContext, type NativeContextInfo } from "./binding";
-import { AbortError, DisposedError, callSite, toLlamaError } from "./errors";
+import { AbortError, ContextFullError, DisposedError, callSite, toLlamaError } from "./errors";
 import type { Model } from "./model";
 import { type GenerationOptions, toNativeGenerationOptions } from "./sampling";
 import { checkBool, checkInt, checkObject, checkOneOf, checkSignal, checkTokens, describe } from "./validate";
@@ -172,6 +172,15 @@ export class Context {
   #promptTokens(prompt: string | Int32Array | readonly number[]): Int32Array {
     if (typeof prompt === "string") {
       if (prompt.length === 0) throw new RangeError("prompt is empty");
+      // Tokenizing is synchronous: refuse a text that cannot fit before spending the time on it.
+      const bytes = Buffer.byteLength(prompt, "utf8");
+      const atLeast = this.model.maxTokenBytes > 0 ? Math.ceil(bytes / this.model.maxTokenBytes) : 0;
+      if (atLeast > this.info.sequenceContextSize) {
+        throw new ContextFullError(
+          `the prompt is ${bytes} bytes, at least ${atLeast} tokens, but a sequence of this context holds ${this.info.sequenceContextSize}; ` +
+            "create a context with a larger contextSize",
+        );
+      }
       return this.model.tokenize(prompt, { addSpecial: true, parseSpecial: true });
     }
     return checkTokens("prompt", prompt, this.model.vocab.size);

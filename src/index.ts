@@ -1,6 +1,7 @@
 // Public API: re-exports only.
 export { loadModel, Model } from "./model";
 export type { LoadModelOptions, ModelInfo, Vocab, TokenizeOptions, DetokenizeOptions } from "./model";
+export type { PreflightOptions } from "./preflight";
 export { Context, defaultThreads } from "./context";
 export type {
   ContextOptions,

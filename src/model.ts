@@ -4,6 +4,7 @@ import { binding, type NativeModel, type NativeModelInfo } from "./binding";
 import { Context, type ContextOptions, createContextInternal } from "./context";
 import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, toLlamaError } from "./errors";
 import { checkModelMetadata, readGgufInfo } from "./gguf";
+import { type PreflightOptions, preflightLoad } from "./preflight";
 import { checkBool, checkFunction, checkInt, checkObject, checkSignal, checkTokens, describe } from "./validate";
 
 export interface LoadModelOptions {
@@ -17,6 +18,13 @@ export interface LoadModelOptions {
   onProgress?: (progress: number) => void;
   /** Cancels the load: the promise rejects with AbortError and nothing stays allocated. */
   signal?: AbortSignal;
+  /**
+   * For files from untrusted sources: first load the model (and decode two tokens) in a child process,
+   * and load it here only if that child survives. A crash there (llama.cpp aborts on some malformed
+   * models) becomes a ModelLoadError naming the signal and the child's last output. Costs a second
+   * load. `true`, or `{ timeoutMs }` (default 5 minutes). Default false.
+   */
+  preflight?: boolean | PreflightOptions;
 }
 
 /** Facts about a loaded model, as llama.cpp reports them (see NativeModelInfo for each field). */
@@ -69,6 +77,11 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const onProgress = checkFunction<(p: number) => void>("onProgress", o.onProgress);
   const signal = checkSignal("signal", o.signal);
   if (signal?.aborted) throw new AbortError("model load was aborted before it started", { cause: signal.reason });
+  let preflightMs: number | undefined;
+  if (o.preflight !== undefined && o.preflight !== false) {
+    const p = o.preflight === true ? {} : (checkObject("preflight", o.preflight) as PreflightOptions);
+    preflightMs = checkInt("preflight.timeoutMs", p.timeoutMs, 1, 2 ** 31 - 1) ?? 300_000;
+  }
 
   try {
     await fs.access(path);
@@ -82,6 +95,14 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     throw e;
   }
   if (signal?.aborted) throw new AbortError("model load was aborted", { cause: signal.reason });
+  if (preflightMs !== undefined) {
+    try {
+      await preflightLoad(path, native, preflightMs);
+    } catch (e) {
+      throw toLlamaError(e, site);
+    }
+    if (signal?.aborted) throw new AbortError("model load was aborted", { cause: signal.reason });
+  }
 
   const b = binding();
   const flag = new b.AbortFlag();
@@ -118,6 +139,9 @@ export class Model {
   #contexts = new Set<Context>();
   #disposing: Promise<void> | undefined;
 
+  /** @internal bytes of the longest token text (see NativeVocab) */
+  readonly maxTokenBytes: number;
+
   /** @internal use loadModel() */
   constructor(native: NativeModel, path: string, token: symbol) {
     if (token !== MODEL_TOKEN) throw new TypeError("use loadModel() to create a Model");
@@ -134,6 +158,7 @@ export class Model {
       addBos: v.addBos,
       isEog: (token: number) => this.#live().isEog(token),
     });
+    this.maxTokenBytes = v.maxTokenBytes;
   }
 
   /** @internal */

@@ -386,3 +386,70 @@ describe("context parameters llama.cpp would abort on", () => {
     expect(lines[2]).toMatch(/^RangeError: sequences \(8\) must not exceed batchSize \(4\)/);
   });
 });
+
+describe("loadModel({ preflight: true }) tries the file in a child process first", () => {
+  it("loads a good model after the trial, and refuses one whose trial process dies", async () => {
+    // Emulates a model that kills llama.cpp: a preload that crashes only the preflight child.
+    const hook = path.join(os.tmpdir(), `llama-native-preflight-hook-${process.pid}.cjs`);
+    fs.writeFileSync(hook, `if ((process.argv[1] || "").endsWith("preflight-child.js")) setImmediate(() => process.kill(process.pid, "SIGSEGV"));\n`);
+    try {
+      const good = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL, { preflight: true });
+  const c = await m.createContext({ contextSize: 64 });
+  out((await c.complete("Hello", { temperature: 0, maxTokens: 3 })).tokens.length);
+  await m.dispose();
+  try { await ln.loadModel(process.env.LN_MODEL, { preflight: { timeoutMs: -1 } }); } catch (e) { out(e.name); }
+})().catch((e) => { console.error(e); process.exit(3); });
+`);
+      expect(good.status, good.summary).toBe(0);
+      expect(good.stdout.trim().split("\n")).toEqual(["3", "RangeError"]);
+      const r = spawnSync(process.execPath, ["-e", `${prelude}
+ln.loadModel(process.env.LN_MODEL, { preflight: true }).then(() => out("loaded"), (e) => out(e.name + "|" + e.code + "|" + e.message.split("\\n")[0]));
+`], { encoding: "utf8", env: { ...process.env, LN_DIST: dist, LN_BINDING: bindingPath, LN_MODEL: inject("tinyModel"), NODE_OPTIONS: `--require ${hook}` } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toMatch(/^ModelLoadError\|ERR_LLAMA_LOAD\|refusing .*: a trial load in a child process failed: it was killed by SIGSEGV$/);
+    } finally {
+      fs.rmSync(hook, { force: true });
+    }
+  });
+});
+
+describe("no leaks over many cycles (case 24)", () => {
+  // CI runs the issue's full counts (LLAMA_NATIVE_FULL_LEAK_TEST=1, set by .ci/run); a local
+  // `npm test` runs a tenth of them. RSS is read after the first tenth (allocator and caches warm)
+  // and at the end; it must stay within 5 %.
+  const full = process.env.LLAMA_NATIVE_FULL_LEAK_TEST === "1";
+  const loads = full ? 1000 : 100;
+  const contexts = full ? 10_000 : 1000;
+  it(`${loads} load/dispose cycles and ${contexts} context create/dispose cycles keep RSS flat`, () => {
+    const r = spawnSync(process.execPath, ["--expose-gc", "-e", `${prelude}
+(async () => {
+  const rss = () => { global.gc(); return process.memoryUsage.rss(); };
+  const report = {};
+  let warm = 0;
+  for (let i = 0; i < ${loads}; i++) {
+    const m = await ln.loadModel(process.env.LN_MODEL);
+    await m.dispose();
+    if (i === ${loads / 10} - 1) warm = rss();
+  }
+  report.loads = [warm, rss()];
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  for (let i = 0; i < ${contexts}; i++) {
+    const c = await m.createContext({ contextSize: 64, batchSize: 8, threads: 1 });
+    if (i % 100 === 0) await c.complete([1, 2, 3], { temperature: 0, maxTokens: 2 });
+    await c.dispose();
+    if (i === ${contexts / 10} - 1) warm = rss();
+  }
+  report.contexts = [warm, rss()];
+  await m.dispose();
+  out(JSON.stringify(report));
+})().catch((e) => { console.error(e); process.exit(3); });
+`], { encoding: "utf8", timeout: 1_800_000, env: { ...process.env, LN_DIST: dist, LN_BINDING: bindingPath, LN_MODEL: inject("tinyModel") } });
+    expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    const report = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as Record<string, [number, number]>;
+    for (const [what, [warm, end]] of Object.entries(report)) {
+      expect(end / warm, `${what}: RSS ${(warm / 2 ** 20).toFixed(1)} MB after a tenth, ${(end / 2 ** 20).toFixed(1)} MB at the end`).toBeLessThanOrEqual(1.05);
+    }
+  }, 1_800_000);
+});

@@ -1,0 +1,60 @@
+// libFuzzer harness: GBNF text the way llama-native hands it to llama.cpp: through our own check
+// (native/grammar_check.h) first, then llama_sampler_init_grammar, and when it parses, one apply
+// and accept over the first 512 tokens of a real vocabulary (LLAMA_NATIVE_FUZZ_VOCABS, first entry).
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../native/grammar_check.h"
+#include "llama.h"
+
+static llama_model* g_model = nullptr;
+
+static void Quiet(enum ggml_log_level, const char*, void*) {}
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  llama_log_set(Quiet, nullptr);
+  llama_backend_init();
+  const char* list = std::getenv("LLAMA_NATIVE_FUZZ_VOCABS");
+  std::stringstream ss(list != nullptr ? list : "");
+  std::string path;
+  std::getline(ss, path, ':');
+  llama_model_params mp = llama_model_default_params();
+  mp.vocab_only = true;
+  g_model = llama_model_load_from_file(path.c_str(), mp);
+  if (g_model == nullptr) std::abort();
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  if (!llama_native::CheckGrammarText(text).empty()) return 0;  // llama-native refuses it
+  const llama_vocab* vocab = llama_model_get_vocab(g_model);
+  // llama-native catches C++ exceptions from llama.cpp (they become JS errors); only a crash counts
+  llama_sampler* g = nullptr;
+  try {
+    g = llama_sampler_init_grammar(vocab, text.c_str(), "root");
+  } catch (const std::exception&) {
+    return 0;
+  }
+  if (g == nullptr) return 0;
+  std::vector<llama_token_data> cand;
+  for (llama_token t = 0; t < 512 && t < llama_vocab_n_tokens(vocab); t++) cand.push_back({t, 0.0f, 0.0f});
+  llama_token_data_array arr{cand.data(), cand.size(), -1, false};
+  try {
+    llama_sampler_apply(g, &arr);
+    for (const auto& c : cand) {
+      if (std::isfinite(c.logit)) {
+        llama_sampler_accept(g, c.id);
+        break;
+      }
+    }
+  } catch (const std::exception&) {
+  }
+  llama_sampler_free(g);
+  return 0;
+}

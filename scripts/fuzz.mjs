@@ -1,0 +1,148 @@
+#!/usr/bin/env node
+// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar] [--jobs 1]
+//
+// Builds llama.cpp (the vendored tree) with clang, AddressSanitizer and libFuzzer instrumentation
+// into fuzz/build (cached), links the harnesses in fuzz/*.cpp, and runs each for --seconds from the
+// seed corpus in fuzz/corpus/<name> (committed) plus what earlier runs found (fuzz/.work, ignored).
+// Crashing inputs are kept as fuzz/.work/<name>/crash-*. For GGUF crashes it then asks llama-native's
+// own validation (readGgufInfo + checkModelMetadata, which loadModel runs before llama.cpp sees a
+// file) whether it rejects each one: a crash that validation lets through is a finding to fix.
+// Needs clang and libFuzzer: apt-get install clang-14 libclang-rt-14-dev (Debian/Ubuntu).
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const fuzzDir = path.join(root, "fuzz");
+const buildDir = path.join(fuzzDir, "build");
+const workDir = path.join(fuzzDir, ".work");
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const SECONDS = Number(opt("seconds", "60"));
+const ONLY = opt("only", "gguf,tokenize,grammar").split(",");
+const jobs = String(os.availableParallelism?.() ?? os.cpus().length);
+const log = (...a) => console.error("[fuzz]", ...a);
+
+function run(cmd, argv, options = {}) {
+  const r = spawnSync(cmd, argv, { stdio: "inherit", ...options });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} failed (exit ${r.status})`);
+  return r;
+}
+
+function findClang() {
+  for (const v of ["", "-14", "-15", "-16", "-17", "-18", "-19"]) {
+    const cxx = `clang++${v}`;
+    if (spawnSync(cxx, ["--version"]).status !== 0) continue;
+    // libFuzzer ships separately (libclang-rt-NN-dev on Debian): try to link a trivial harness
+    const probe = path.join(os.tmpdir(), `llama-native-fuzz-probe-${process.pid}`);
+    fs.writeFileSync(`${probe}.cpp`, 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n');
+    const ok = spawnSync(cxx, ["-fsanitize=fuzzer,address", `${probe}.cpp`, "-o", probe]).status === 0;
+    fs.rmSync(`${probe}.cpp`, { force: true });
+    fs.rmSync(probe, { force: true });
+    if (ok) return { cc: `clang${v}`, cxx };
+  }
+  console.error("npm run fuzz needs clang with libFuzzer. On Debian/Ubuntu: apt-get install clang-14 libclang-rt-14-dev");
+  process.exit(2);
+}
+
+function build() {
+  run(process.execPath, [path.join(root, "vendor", "fetch.mjs")]);
+  const { cc, cxx } = findClang();
+  const flags = "-fsanitize=address,fuzzer-no-link -fno-omit-frame-pointer -g -O1";
+  const llamaBuild = path.join(buildDir, "llama");
+  const ccache = spawnSync("ccache", ["--version"]).status === 0;
+  if (!fs.existsSync(path.join(llamaBuild, "CMakeCache.txt"))) {
+    run("cmake", [
+      "-S", path.join(root, "vendor", "llama.cpp"), "-B", llamaBuild, "-G", "Ninja",
+      "-DCMAKE_BUILD_TYPE=Release", `-DCMAKE_C_COMPILER=${cc}`, `-DCMAKE_CXX_COMPILER=${cxx}`,
+      `-DCMAKE_C_FLAGS=${flags}`, `-DCMAKE_CXX_FLAGS=${flags}`, "-DCMAKE_C_FLAGS_RELEASE=", "-DCMAKE_CXX_FLAGS_RELEASE=",
+      "-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON", "-DGGML_OPENMP=OFF",
+      "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_TOOLS=OFF", "-DLLAMA_BUILD_SERVER=OFF",
+      "-DLLAMA_BUILD_COMMON=OFF", "-DLLAMA_BUILD_APP=OFF", "-DLLAMA_OPENSSL=OFF",
+      ...(ccache ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : []),
+    ]);
+  }
+  run("cmake", ["--build", llamaBuild, "-j", jobs, "--target", "llama"]);
+  const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) => path.join(llamaBuild, l));
+  for (const name of ONLY) {
+    const out = path.join(buildDir, `${name}_fuzzer`);
+    const src = path.join(fuzzDir, `${name}_fuzzer.cpp`);
+    if (fs.existsSync(out) && fs.statSync(out).mtimeMs > Math.max(fs.statSync(src).mtimeMs, ...libs.map((l) => fs.statSync(l).mtimeMs))) continue;
+    log(`linking ${path.relative(root, out)}`);
+    run(cxx, [
+      "-std=c++17", "-fsanitize=fuzzer,address", "-fno-omit-frame-pointer", "-g", "-O1",
+      "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"),
+      src, ...libs, "-lpthread", "-ldl", "-lm", "-o", out,
+    ]);
+  }
+}
+
+async function replayGguf(crashes) {
+  const { readGgufInfo, checkModelMetadata } = await import(path.join(root, "dist", "index.mjs"));
+  const findings = [];
+  for (const file of crashes) {
+    try {
+      checkModelMetadata(await readGgufInfo(file));
+      findings.push(file);
+      log(`NOT CAUGHT by llama-native's validation: ${path.relative(root, file)}`);
+    } catch (e) {
+      log(`caught by llama-native's validation: ${path.relative(root, file)}: ${String(e.message).split("\n")[0].slice(0, 140)}`);
+    }
+  }
+  return findings;
+}
+
+async function main() {
+  build();
+  const vocabs = ["llama-spm", "llama-bpe", "qwen2", "bert-bge", "t5"]
+    .map((v) => path.join(root, "vendor", "llama.cpp", "models", `ggml-vocab-${v}.gguf`))
+    .filter((f) => fs.existsSync(f));
+  const summary = [];
+  let uncaught = 0;
+  for (const name of ONLY) {
+    const work = path.join(workDir, name);
+    const corpus = path.join(work, "corpus");
+    fs.mkdirSync(corpus, { recursive: true });
+    const before = new Set(fs.readdirSync(work).filter((f) => f.startsWith("crash-") || f.startsWith("oom-") || f.startsWith("timeout-")));
+    log(`${name}: ${SECONDS} s`);
+    const r = spawnSync(path.join(buildDir, `${name}_fuzzer`), [
+      `-max_total_time=${SECONDS}`, "-timeout=20", "-rss_limit_mb=6144", "-max_len=65536",
+      `-artifact_prefix=${work}/`, "-print_final_stats=1", corpus, path.join(fuzzDir, "corpus", name),
+    ], {
+      encoding: "utf8",
+      env: { ...process.env, LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"), ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
+      maxBuffer: 256 << 20,
+    });
+    const stats = Object.fromEntries([...r.stderr.matchAll(/^stat::(\w+):\s+(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+    const found = fs.readdirSync(work).filter((f) => /^(crash|oom|timeout)-/.test(f) && !before.has(f));
+    const all = fs.readdirSync(work).filter((f) => /^(crash|oom|timeout)-/.test(f));
+    if (r.status !== 0 && found.length === 0) {
+      console.error(r.stderr.slice(-3000));
+      throw new Error(`${name}_fuzzer exited with ${r.status} and left no artifact`);
+    }
+    for (const f of found) {
+      const report = /==\d+==ERROR: (.*)|(deadly signal)|(out-of-memory)|(timeout)/.exec(r.stderr);
+      log(`${name}: new ${f}: ${report ? report.slice(1).find(Boolean) : "see the fuzzer output"}`);
+    }
+    let notCaught = [];
+    if (name === "gguf" && all.length) notCaught = await replayGguf(all.map((f) => path.join(work, f)));
+    if (name !== "gguf") notCaught = all;
+    uncaught += notCaught.length;
+    summary.push({ name, seconds: SECONDS, runs: stats.number_of_executed_units, corpus: fs.readdirSync(corpus).length, newArtifacts: found.length, artifacts: all.length, notCaught: notCaught.length });
+    // libFuzzer stops at the first crash: keep going for the rest of the time when it was caught
+  }
+  console.log("| harness | seconds | executions | corpus | new crashes | crashes kept | not caught by llama-native |");
+  console.log("|---|---|---|---|---|---|---|");
+  for (const s of summary) console.log(`| ${s.name} | ${s.seconds} | ${s.runs ?? "?"} | ${s.corpus} | ${s.newArtifacts} | ${s.artifacts} | ${s.notCaught} |`);
+  if (uncaught) process.exitCode = 1;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
