@@ -36,9 +36,15 @@ if (job.mode === "tg" || job.mode === "pp") {
     let n = 0;
     let tFirst = 0;
     const t = performance.now();
-    for await (const chunk of ctx.generate(prompt.subarray(0, 1), { temperature: 0, maxTokens: job.gen, logitBias: ban })) {
+    const it = ctx.generate(prompt.subarray(0, 1), { temperature: 0, maxTokens: job.gen, logitBias: ban });
+    for (;;) {
+      const r = await it.next();
+      if (r.done) {
+        out.nativeGenerateMs = r.value.timings.generateMs; // first sample to last, measured natively
+        break;
+      }
       if (n === 0) tFirst = performance.now();
-      n += chunk.tokens.length;
+      n += r.value.tokens.length;
     }
     out.ms = performance.now() - tFirst;
     out.tokens = n - 1;

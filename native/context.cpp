@@ -309,7 +309,9 @@ Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(inf
   if (info.Length() < 1 || !info[0].IsExternal()) {
     Throw(env, ErrorKind::Type, "Context cannot be constructed directly; use model.createContext()");
   }
-  handle_ = *info[0].As<Napi::External<ContextHandlePtr>>().Data();
+  // Move the reference out: the External lives until a GC collects it, and a copy left in it would
+  // keep the native object (KV cache, weights) alive after dispose() until then.
+  handle_ = std::move(*info[0].As<Napi::External<ContextHandlePtr>>().Data());
   TagObject(env, info.This().As<Napi::Object>(), kContextTag);
 }
 

@@ -2,6 +2,10 @@
 
 #include <cstring>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <climits>
 #include <cmath>
 
@@ -14,6 +18,12 @@ namespace llama_native {
 
 ModelHandle::~ModelHandle() {
   if (model != nullptr) llama_model_free(model);
+#if defined(__GLIBC__)
+  // A model frees many allocations at once (vocabulary tables, tensor metadata, buffers below the
+  // mmap threshold); hand the freed heap pages back to the system, or a server that swaps models
+  // keeps their high-water mark as RSS.
+  malloc_trim(0);
+#endif
 }
 
 namespace {
@@ -122,7 +132,9 @@ Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
   if (info.Length() < 1 || !info[0].IsExternal()) {
     Throw(env, ErrorKind::Type, "Model cannot be constructed directly; use loadModel()");
   }
-  handle_ = *info[0].As<Napi::External<ModelHandlePtr>>().Data();
+  // Move the reference out: the External lives until a GC collects it, and a copy left in it would
+  // keep the native object (KV cache, weights) alive after dispose() until then.
+  handle_ = std::move(*info[0].As<Napi::External<ModelHandlePtr>>().Data());
   TagObject(env, info.This().As<Napi::Object>(), kModelTag);
   // Tell V8 what this object really weighs, so the GC does not treat a 4 GB model as a few bytes.
   external_bytes_ = static_cast<int64_t>(llama_model_size(handle_->model));

@@ -145,6 +145,8 @@ export interface NativeBinding {
   setLogLevel(level: number): void;
   setLogger(fn: ((level: number, text: string) => void) | null): void;
   systemInfo(): NativeSystemInfo;
+  /** bytes the C heap has allocated and not freed (glibc); undefined elsewhere. For leak tests. */
+  nativeHeapBytes(): number | undefined;
   quantize(input: string, output: string, options: Record<string, unknown>): Promise<void>;
   napiVersion: number;
 }
