@@ -302,8 +302,8 @@ function publish(r) {
   const end = "<!-- end of generated tables -->";
   const i = text.indexOf(start), j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`${md} lacks the markers for the generated tables`);
-  const cmd = `npm run bench -- --runs ${r.runs} --write (${r.when.slice(0, 16).replace("T", " ")} UTC)`;
-  fs.writeFileSync(md, `${text.slice(0, i + start.length)}\n\nMeasured by \`${cmd}\`.\n\n${tables}\n\n${text.slice(j)}`);
+  const when = `${r.when.slice(0, 16).replace("T", " ")} UTC`;
+  fs.writeFileSync(md, `${text.slice(0, i + start.length)}\n\nMeasured by \`npm run bench -- --runs ${r.runs}\` on ${when}.\n\n${tables}\n\n${text.slice(j)}`);
   const json = path.join(here, "results.json");
   if (path.resolve(JSON_OUT) !== json || opt("from")) fs.writeFileSync(json, JSON.stringify(r, null, 1) + "\n");
   spawnSync(process.execPath, [path.join(here, "chart.mjs"), json, path.join(here, "chart.svg")], { stdio: "inherit" });

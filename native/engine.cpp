@@ -213,7 +213,13 @@ void Engine::AfterDecode(int32_t rc) {
       try {
         go = s->Step(idx);
       } catch (const std::exception& e) {
-        Fail(s, ErrorKind::Generic, std::string("sampling failed: ") + e.what());
+        // llama.cpp throws when a grammar has no allowed token left (e.g. logit biases banned them
+        // all, or end-of-generation is the only choice before the grammar is complete)
+        std::string what = e.what();
+        Fail(s, ErrorKind::Generic,
+             what.find("grammar") != std::string::npos
+                 ? "sampling failed: no token satisfies both the grammar and the other sampling options (llama.cpp: " + what + ")"
+                 : "sampling failed: " + what);
         continue;
       }
       if (!go) Finish(s, s->StopReason());

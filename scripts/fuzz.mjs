@@ -111,7 +111,7 @@ async function main() {
     const before = new Set(fs.readdirSync(work).filter((f) => f.startsWith("crash-") || f.startsWith("oom-") || f.startsWith("timeout-")));
     log(`${name}: ${SECONDS} s`);
     const r = spawnSync(path.join(buildDir, `${name}_fuzzer`), [
-      `-max_total_time=${SECONDS}`, "-timeout=20", "-rss_limit_mb=6144", "-max_len=65536",
+      `-max_total_time=${SECONDS}`, "-timeout=20", "-rss_limit_mb=6144", "-max_len=131072",
       `-artifact_prefix=${work}/`, "-print_final_stats=1", corpus, path.join(fuzzDir, "corpus", name),
     ], {
       encoding: "utf8",

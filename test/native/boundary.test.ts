@@ -251,33 +251,8 @@ describe("model files llama.cpp would abort on are rejected before it sees them"
     ["token types of the wrong element type", (set, md) => set("tokenizer.ggml.token_type", GgufValueType.ARRAY, md["tokenizer.ggml.token_type"] as number[], GgufValueType.UINT8), /token_type must be an array of 32000 i32/],
     ["a special token id past the vocabulary", (set) => set("tokenizer.ggml.bos_token_id", GgufValueType.UINT32, 999999), /bos_token_id is 999999, outside the vocabulary/],
   ];
-  type Setter = (key: string, type: GgufValueType, value: unknown, arrayType?: GgufValueType) => void;
-
   it.each(cases)("%s", async (_name, mutate, message) => {
-    const base = inject("tinyModel");
-    const info = await readGgufInfo(base);
-    const bytes = fs.readFileSync(base);
-    const metadata = Object.entries(info.metadata).map(([key, value]) => ({
-      key,
-      type: info.metadataTypes[key]!,
-      arrayType: info.metadataArrayTypes[key],
-      value,
-    }));
-    const set: Setter = (key, type, value, arrayType) => {
-      const e = { key, type, value: value as never, arrayType };
-      const i = metadata.findIndex((m) => m.key === key);
-      if (i >= 0) metadata[i] = e;
-      else metadata.push(e);
-    };
-    mutate(set, info.metadata);
-    const tensors = info.tensors.map((t) => ({
-      name: t.name,
-      shape: t.shape,
-      type: t.typeName as "f32",
-      data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + info.dataOffset + t.offset, bytes.byteOffset + info.dataOffset + t.offset + t.sizeBytes)),
-    }));
-    const file = path.join(os.tmpdir(), `llama-native-bad-${process.pid}-${Math.random().toString(36).slice(2)}.gguf`);
-    await writeGguf(file, { metadata, tensors });
+    const file = await mutatedFixture(mutate);
     try {
       const r = child(`${prelude}
 ln.loadModel(${JSON.stringify(file)}).then(() => out("loaded"), (e) => out(e.name + ": " + e.message));
@@ -285,6 +260,66 @@ ln.loadModel(${JSON.stringify(file)}).then(() => out("loaded"), (e) => out(e.nam
       expect(r.status, r.summary).toBe(0);
       expect(r.stdout).toMatch(/^InvalidModelFileError: /);
       expect(r.stdout).toMatch(message);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  });
+});
+
+type Setter = (key: string, type: GgufValueType, value: unknown, arrayType?: GgufValueType) => void;
+
+/** The fixture with some metadata changed, written to a temporary file. */
+async function mutatedFixture(mutate: (set: Setter, md: Record<string, unknown>) => void): Promise<string> {
+  const base = inject("tinyModel");
+  const info = await readGgufInfo(base);
+  const bytes = fs.readFileSync(base);
+  const metadata = Object.entries(info.metadata).map(([key, value]) => ({
+    key,
+    type: info.metadataTypes[key]!,
+    arrayType: info.metadataArrayTypes[key],
+    value,
+  }));
+  const set: Setter = (key, type, value, arrayType) => {
+    const e = { key, type, value: value as never, arrayType };
+    const i = metadata.findIndex((m) => m.key === key);
+    if (i >= 0) metadata[i] = e;
+    else metadata.push(e);
+  };
+  mutate(set, info.metadata);
+  const tensors = info.tensors.map((t) => ({
+    name: t.name,
+    shape: t.shape,
+    type: t.typeName as "f32",
+    data: new Float32Array(bytes.buffer.slice(bytes.byteOffset + info.dataOffset + t.offset, bytes.byteOffset + info.dataOffset + t.offset + t.sizeBytes)),
+  }));
+  const file = path.join(os.tmpdir(), `llama-native-bad-${process.pid}-${Math.random().toString(36).slice(2)}.gguf`);
+  await writeGguf(file, { metadata, tensors });
+  return file;
+}
+
+describe("metadata stored with an unexpected type is a load error, not an abort (case 7)", () => {
+  // llama.cpp's typed metadata reader (llama-model-loader's GKV) checks each key's stored type and
+  // throws, which loadModel reports; these pin that no such key reaches an asserting accessor.
+  const cases: [string, GgufValueType, unknown, GgufValueType?][] = [
+    ["general.architecture", GgufValueType.UINT32, 7],
+    ["tokenizer.ggml.model", GgufValueType.UINT32, 7],
+    ["tokenizer.ggml.add_bos_token", GgufValueType.STRING, "yes"],
+    ["llama.context_length", GgufValueType.STRING, "long"],
+    ["llama.embedding_length", GgufValueType.FLOAT32, 64.5],
+    ["llama.attention.head_count", GgufValueType.STRING, "four"],
+    ["llama.attention.head_count_kv", GgufValueType.ARRAY, ["a", "b"], GgufValueType.STRING],
+    ["llama.rope.freq_base", GgufValueType.STRING, "x"],
+    ["llama.attention.layer_norm_rms_epsilon", GgufValueType.STRING, "x"],
+  ];
+  it.each(cases)("%s", async (key, type, value, arrayType) => {
+    const file = await mutatedFixture((set) => set(key, type, value, arrayType));
+    try {
+      const r = child(`${prelude}
+ln.loadModel(${JSON.stringify(file)}).then(() => out("loaded"), (e) => out(e.name + ": " + e.message.split("\\n")[0]));
+`);
+      expect(r.status, r.summary).toBe(0);
+      expect(r.stdout).toMatch(/^(ModelLoadError|InvalidModelFileError): /);
+      expect(r.stdout).toMatch(new RegExp(`${key.replace(/\./g, "\\.")}.*(wrong type|wrong array element type|must be)`));
     } finally {
       fs.rmSync(file, { force: true });
     }
@@ -464,4 +499,50 @@ describe("no leaks over many cycles (case 24)", () => {
       expect(rssEnd / rssWarm, `${what}: RSS ${mb(rssWarm)} half-way, ${mb(rssEnd)} at the end`).toBeLessThanOrEqual(1.05);
     }
   }, 1_800_000);
+});
+
+describe("inputs at the edges (cases 13, 19)", () => {
+  it("a huge prompt is refused before tokenizing; lone surrogates and NUL bytes round-trip", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const c = await m.createContext({ contextSize: 256 });
+  const huge = "word ".repeat(60e6); // 300 MB
+  const t0 = Date.now();
+  try { await c.complete(huge, { maxTokens: 1 }); out("no error"); } catch (e) { out(e.name, Date.now() - t0 < 2000); }
+  // lone UTF-16 surrogates become U+FFFD on the way to UTF-8; NUL bytes are ordinary text
+  out(JSON.stringify(m.detokenize(m.tokenize("a\\ud800b", { addSpecial: false }))));
+  out(JSON.stringify(m.detokenize(m.tokenize("x\\u0000y\\u0000", { addSpecial: false }))));
+  const r = await c.complete("nul\\u0000 in a prompt \\udfff", { temperature: 0, maxTokens: 3 });
+  out(r.stopReason, r.tokens.length);
+  // a 20 MB text tokenizes (the first buffer guess is bounded; the exact size is asked for after)
+  out(m.tokenize("ab ".repeat(7e6), { addSpecial: false }).length > 1e6);
+  out("alive");
+})().catch((e) => { console.error(e); process.exit(3); });
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual(["ContextFullError true", '"a\uFFFDb"', '"x\\u0000y\\u0000"', "maxTokens 3", "true", "alive"]);
+  });
+
+  it("a grammar left without an allowed token is an error, and the context stays usable", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const c = await m.createContext({ contextSize: 128 });
+  // every token but end-of-sequence banned, while the grammar still needs "abc": the grammar rules
+  // out EOS, the biases everything else (llama.cpp throws from its grammar; it aborted in older code)
+  const ban = {};
+  for (let t = 0; t < m.vocab.size; t++) if (t !== m.vocab.eos) ban[t] = -Infinity;
+  for (const temperature of [0, 0.8]) {
+    try { await c.complete("Hello", { grammar: 'root ::= "abc"', logitBias: ban, temperature, seed: 1 }); out("no error"); }
+    catch (e) { out(e.name + ": " + e.message.split(" (")[0]); }
+  }
+  const ok = await c.complete("Hello", { grammar: 'root ::= "a"', temperature: 0, maxTokens: 5 });
+  out(ok.stopReason, JSON.stringify(ok.text));
+})().catch((e) => { console.error(e); process.exit(3); });
+`);
+    expect(r.status, r.summary).toBe(0);
+    const msg = "LlamaError: sampling failed: no token satisfies both the grammar and the other sampling options";
+    expect(r.stdout.trim().split("\n")).toEqual([msg, msg, 'eog "a"']);
+  });
 });
