@@ -399,7 +399,8 @@ int32_t Context::ArgSequence(const Napi::CallbackInfo& info, size_t i, const Con
   if (info.Length() <= i || info[i].IsUndefined()) return fallback;
   Napi::Value v = info[i];
   double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1.5;
-  if (!v.IsNumber() || d != static_cast<double>(static_cast<int64_t>(d)) || d < 0 || d >= h.n_seq_max) {
+  // range first: converting NaN or a huge value to an integer is undefined behaviour
+  if (!v.IsNumber() || !(d >= 0 && d < h.n_seq_max) || std::floor(d) != d) {
     Throw(env, v.IsNumber() ? ErrorKind::Range : ErrorKind::Type,
           "sequence must be an integer from 0 to " + std::to_string(h.n_seq_max - 1) + " (this context has " +
               std::to_string(h.n_seq_max) + " sequences)");

@@ -53,9 +53,13 @@ function findClang() {
 function build() {
   run(process.execPath, [path.join(root, "vendor", "fetch.mjs")]);
   const { cc, cxx } = findClang();
-  const flags = "-fsanitize=address,fuzzer-no-link -fno-omit-frame-pointer -g -O1";
+  // NDEBUG as in llama-native's release builds: C assert()s (a NaN check in ggml's ops, say) are
+  // compiled out there, so they are not crashes users could hit; GGML_ASSERT stays on either way.
+  const flags = "-fsanitize=address,fuzzer-no-link -fno-omit-frame-pointer -g -O1 -DNDEBUG";
   const llamaBuild = path.join(buildDir, "llama");
   const ccache = spawnSync("ccache", ["--version"]).status === 0;
+  const flagsId = path.join(llamaBuild, ".llama-native-flags");
+  if (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== flags) fs.rmSync(path.join(llamaBuild, "CMakeCache.txt"), { force: true });
   if (!fs.existsSync(path.join(llamaBuild, "CMakeCache.txt"))) {
     run("cmake", [
       "-S", path.join(root, "vendor", "llama.cpp"), "-B", llamaBuild, "-G", "Ninja",
@@ -67,6 +71,7 @@ function build() {
       ...(ccache ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : []),
     ]);
   }
+  fs.writeFileSync(flagsId, flags);
   run("cmake", ["--build", llamaBuild, "-j", jobs, "--target", "llama"]);
   const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) => path.join(llamaBuild, l));
   for (const name of ONLY) {
@@ -75,7 +80,7 @@ function build() {
     if (fs.existsSync(out) && fs.statSync(out).mtimeMs > Math.max(fs.statSync(src).mtimeMs, ...libs.map((l) => fs.statSync(l).mtimeMs))) continue;
     log(`linking ${path.relative(root, out)}`);
     run(cxx, [
-      "-std=c++17", "-fsanitize=fuzzer,address", "-fno-omit-frame-pointer", "-g", "-O1",
+      "-std=c++17", "-fsanitize=fuzzer,address", "-fno-omit-frame-pointer", "-g", "-O1", "-DNDEBUG",
       "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"),
       src, ...libs, "-lpthread", "-ldl", "-lm", "-o", out,
     ]);

@@ -392,6 +392,16 @@ export function checkModelMetadata(info: GgufInfo): void {
       fail("tokenizer.ggml.tokens must be an array of strings");
     }
     const n = (tokens as unknown[]).length;
+    // llama.cpp maps each text to its id and asserts (llama-vocab.cpp, GGML_ASSERT(id_to_token.size()
+    // == token_to_id.size())) that no text repeats. Found by npm run fuzz.
+    const seen = new Map<string, number>();
+    (tokens as string[]).forEach((t, i) => {
+      const first = seen.get(t);
+      if (first !== undefined) {
+        fail(`tokenizer.ggml.tokens holds the text ${JSON.stringify(t.slice(0, 40))} twice (tokens ${first} and ${i}); each token text must be unique`);
+      }
+      seen.set(t, i);
+    });
     // llama.cpp reads these arrays through raw float / int32 pointers, whatever their stored type.
     for (const [key, elem, name] of [
       ["tokenizer.ggml.scores", GgufValueType.FLOAT32, "f32"],

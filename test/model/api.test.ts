@@ -245,6 +245,11 @@ describe("generation", () => {
       ["batchSize", 0],
       ["threads", 1.5],
       ["threads", 100000],
+      ["threadPoll", 101],
+      ["threadPoll", -1],
+      ["sequences", 0],
+      ["sequences", 257],
+      ["unifiedKvCache", "yes"],
     ] as const) {
       await expect(model.createContext({ [key]: value })).rejects.toThrow(new RegExp(`^${key} must be`));
     }

@@ -250,6 +250,8 @@ describe("model files llama.cpp would abort on are rejected before it sees them"
     ["scores of the wrong element type", (set, md) => set("tokenizer.ggml.scores", GgufValueType.ARRAY, (md["tokenizer.ggml.scores"] as number[]).map(() => 1), GgufValueType.INT32), /scores must be an array of 32000 f32/],
     ["token types of the wrong element type", (set, md) => set("tokenizer.ggml.token_type", GgufValueType.ARRAY, md["tokenizer.ggml.token_type"] as number[], GgufValueType.UINT8), /token_type must be an array of 32000 i32/],
     ["a special token id past the vocabulary", (set) => set("tokenizer.ggml.bos_token_id", GgufValueType.UINT32, 999999), /bos_token_id is 999999, outside the vocabulary/],
+    // found by npm run fuzz: llama-vocab.cpp GGML_ASSERT(id_to_token.size() == token_to_id.size())
+    ["a token text that appears twice", (set, md) => set("tokenizer.ggml.tokens", GgufValueType.ARRAY, (md["tokenizer.ggml.tokens"] as string[]).map((t, i) => (i === 300 ? "<0x30>" : t)), GgufValueType.STRING), /holds the text "<0x30>" twice/],
   ];
   it.each(cases)("%s", async (_name, mutate, message) => {
     const file = await mutatedFixture(mutate);
@@ -296,6 +298,18 @@ async function mutatedFixture(mutate: (set: Setter, md: Record<string, unknown>)
   await writeGguf(file, { metadata, tensors });
   return file;
 }
+
+describe("inputs npm run fuzz found to crash llama.cpp are rejected first (test/fixtures/fuzz)", () => {
+  const dir = path.join(root, "test", "fixtures", "fuzz");
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".gguf"));
+  it.each(files)("%s", (f) => {
+    const r = child(`${prelude}
+ln.loadModel(${JSON.stringify(path.join(dir, f))}).then(() => out("loaded"), (e) => out(e.name));
+`);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim()).toBe("InvalidModelFileError");
+  });
+});
 
 describe("metadata stored with an unexpected type is a load error, not an abort (case 7)", () => {
   // llama.cpp's typed metadata reader (llama-model-loader's GKV) checks each key's stored type and
