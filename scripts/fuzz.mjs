@@ -77,7 +77,8 @@ function build() {
   for (const name of ONLY) {
     const out = path.join(buildDir, `${name}_fuzzer`);
     const src = path.join(fuzzDir, `${name}_fuzzer.cpp`);
-    if (fs.existsSync(out) && fs.statSync(out).mtimeMs > Math.max(fs.statSync(src).mtimeMs, ...libs.map((l) => fs.statSync(l).mtimeMs))) continue;
+    const inputs = [src, path.join(root, "native", "grammar_check.h"), ...libs];
+    if (fs.existsSync(out) && fs.statSync(out).mtimeMs > Math.max(...inputs.map((f) => fs.statSync(f).mtimeMs))) continue;
     log(`linking ${path.relative(root, out)}`);
     run(cxx, [
       "-std=c++17", "-fsanitize=fuzzer,address", "-fno-omit-frame-pointer", "-g", "-O1", "-DNDEBUG",
@@ -116,14 +117,18 @@ async function main() {
     const before = new Set(fs.readdirSync(work).filter((f) => f.startsWith("crash-") || f.startsWith("oom-") || f.startsWith("timeout-")));
     log(`${name}: ${SECONDS} s`);
     const r = spawnSync(path.join(buildDir, `${name}_fuzzer`), [
-      `-max_total_time=${SECONDS}`, "-timeout=20", "-rss_limit_mb=6144", "-max_len=131072",
+      // fork mode goes on after a crash (each is kept), instead of stopping at the first
+      `-max_total_time=${SECONDS}`, "-fork=1", "-ignore_crashes=1", "-ignore_ooms=1", "-ignore_timeouts=1",
+      "-timeout=20", "-rss_limit_mb=6144", "-max_len=131072",
       `-artifact_prefix=${work}/`, "-print_final_stats=1", corpus, path.join(fuzzDir, "corpus", name),
     ], {
       encoding: "utf8",
       env: { ...process.env, LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"), ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
       maxBuffer: 256 << 20,
     });
-    const stats = Object.fromEntries([...r.stderr.matchAll(/^stat::(\w+):\s+(\d+)/gm)].map((m) => [m[1], Number(m[2])]));
+    // fork mode prints "#N: cov: … exec/s: … oom/timeout/crash: a/b/c … time: Ns" lines; the last has the totals
+    const last = [...r.stderr.matchAll(/^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+) exec\/s: (\d+) oom\/timeout\/crash: (\d+)\/(\d+)\/(\d+)/gm)].at(-1);
+    const stats = last ? { number_of_executed_units: Number(last[5]) * SECONDS, exec_per_s: Number(last[5]), cov: Number(last[2]), crashes: Number(last[8]) } : {};
     const found = fs.readdirSync(work).filter((f) => /^(crash|oom|timeout)-/.test(f) && !before.has(f));
     const all = fs.readdirSync(work).filter((f) => /^(crash|oom|timeout)-/.test(f));
     if (r.status !== 0 && found.length === 0) {
@@ -138,12 +143,11 @@ async function main() {
     if (name === "gguf" && all.length) notCaught = await replayGguf(all.map((f) => path.join(work, f)));
     if (name !== "gguf") notCaught = all;
     uncaught += notCaught.length;
-    summary.push({ name, seconds: SECONDS, runs: stats.number_of_executed_units, corpus: fs.readdirSync(corpus).length, newArtifacts: found.length, artifacts: all.length, notCaught: notCaught.length });
-    // libFuzzer stops at the first crash: keep going for the rest of the time when it was caught
+    summary.push({ name, seconds: SECONDS, runs: stats.number_of_executed_units, cov: stats.cov, corpus: fs.readdirSync(corpus).length, newArtifacts: found.length, artifacts: all.length, notCaught: notCaught.length });
   }
-  console.log("| harness | seconds | executions | corpus | new crashes | crashes kept | not caught by llama-native |");
-  console.log("|---|---|---|---|---|---|---|");
-  for (const s of summary) console.log(`| ${s.name} | ${s.seconds} | ${s.runs ?? "?"} | ${s.corpus} | ${s.newArtifacts} | ${s.artifacts} | ${s.notCaught} |`);
+  console.log("| harness | seconds | executions (≈) | coverage | corpus | new crashes | crashes kept | not caught by llama-native |");
+  console.log("|---|---|---|---|---|---|---|---|");
+  for (const s of summary) console.log(`| ${s.name} | ${s.seconds} | ${s.runs ?? "?"} | ${s.cov ?? "?"} | ${s.corpus} | ${s.newArtifacts} | ${s.artifacts} | ${s.notCaught} |`);
   if (uncaught) process.exitCode = 1;
 }
 

@@ -311,6 +311,32 @@ ln.loadModel(${JSON.stringify(path.join(dir, f))}).then(() => out("loaded"), (e)
   });
 });
 
+describe("grammars npm run fuzz found to hang llama.cpp's parser are refused first (test/fixtures/fuzz)", () => {
+  // x{m,n} with n < m: llama.cpp counts n - m optional copies in a uint64 and loops for ever
+  const dir = path.join(root, "test", "fixtures", "fuzz");
+  const grammars = [
+    ...fs.readdirSync(dir).filter((f) => f.endsWith(".gbnf")).map((f) => fs.readFileSync(path.join(dir, f), "latin1")),
+    'root ::= "a"{1,0}',
+    'root ::= ("x" | "y"){ 9 , 5 }',
+  ];
+  it(`${grammars.length} grammars: each a LlamaError within seconds, and the context keeps working`, () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const c = await m.createContext({ contextSize: 64 });
+  for (const g of ${JSON.stringify(grammars)}) {
+    try { await c.complete("x", { grammar: g, maxTokens: 2 }); out("no error"); }
+    catch (e) { out(e.name + ": " + (/upper bound below its lower bound/.test(e.message) ? "inverted repetition" : e.message.slice(0, 80))); }
+  }
+  const ok = await c.complete("x", { grammar: 'root ::= "a"{2,3}', temperature: 0, maxTokens: 5 });
+  out(JSON.stringify(ok.text));
+})().catch((e) => { console.error(e); process.exit(3); });
+`, 30_000);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual([...Array(grammars.length).fill("LlamaError: inverted repetition"), '"aa"']);
+  });
+});
+
 describe("metadata stored with an unexpected type is a load error, not an abort (case 7)", () => {
   // llama.cpp's typed metadata reader (llama-model-loader's GKV) checks each key's stored type and
   // throws, which loadModel reports; these pin that no such key reaches an asserting accessor.
