@@ -15,8 +15,8 @@ inline int GrammarNesting(const std::string& g) {
   int depth = 0, max = 0;
   for (size_t i = 0; i < g.size(); i++) {
     char c = g[i];
-    if (c == '#') {  // comment to end of line
-      while (i < g.size() && g[i] != '\n') i++;
+    if (c == '#') {  // comment to end of line (llama.cpp ends it at \r as well as \n)
+      while (i < g.size() && g[i] != '\n' && g[i] != '\r') i++;
     } else if (c == '"' || c == '[') {  // string literal or character class, with escapes
       char close = c == '"' ? '"' : ']';
       for (i++; i < g.size() && g[i] != close; i++) {
@@ -51,7 +51,7 @@ inline std::string InvertedRepetition(const std::string& g) {
   for (size_t i = 0; i < g.size(); i++) {
     char c = g[i];
     if (c == '#') {
-      while (i < g.size() && g[i] != '\n') i++;
+      while (i < g.size() && g[i] != '\n' && g[i] != '\r') i++;
     } else if (c == '"' || c == '[') {
       char close = c == '"' ? '"' : ']';
       for (i++; i < g.size() && g[i] != close; i++) {

@@ -337,6 +337,26 @@ describe("grammars npm run fuzz found to hang llama.cpp's parser are refused fir
   });
 });
 
+describe("the grammar checks read comments as llama.cpp does", () => {
+  it("a comment ended by a carriage return does not hide deep nesting or an inverted repetition", () => {
+    const r = child(`${prelude}
+(async () => {
+  const m = await ln.loadModel(process.env.LN_MODEL);
+  const c = await m.createContext({ contextSize: 64 });
+  for (const g of ["root ::= x # note\\r" + "(".repeat(60000) + "x" + ")".repeat(60000), 'root ::= "a" # note\\r "b"{6,5}']) {
+    try { await c.complete("x", { grammar: g, maxTokens: 2 }); out("no error"); }
+    catch (e) { out(e.name + ": " + e.message.split(";")[0].slice(0, 90)); }
+  }
+})().catch((e) => { console.error(e); process.exit(3); });
+`, 30_000);
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual([
+      "LlamaError: invalid grammar: parentheses nest 60000 levels deep",
+      "LlamaError: invalid grammar: repetition {6,5} has its upper bound below its lower bound",
+    ]);
+  });
+});
+
 describe("metadata stored with an unexpected type is a load error, not an abort (case 7)", () => {
   // llama.cpp's typed metadata reader (llama-model-loader's GKV) checks each key's stored type and
   // throws, which loadModel reports; these pin that no such key reaches an asserting accessor.
