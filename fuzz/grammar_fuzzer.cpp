@@ -30,7 +30,24 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+// A JavaScript string reaches llama.cpp as valid UTF-8 (N-API encodes it; lone surrogates become
+// U+FFFD), so other bytes are not inputs a caller can produce. (Invalid UTF-8 sends llama.cpp's
+// GBNF parser into unbounded memory use: not reachable through llama-native.)
+static bool ValidUtf8(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n;) {
+    uint8_t c = p[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > n) return false;
+    for (size_t k = 1; k < len; k++) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (!ValidUtf8(data, size)) return 0;
   const std::string text(reinterpret_cast<const char*>(data), size);
   if (!llama_native::CheckGrammarText(text).empty()) return 0;  // llama-native refuses it
   const llama_vocab* vocab = llama_model_get_vocab(g_model);
