@@ -217,7 +217,8 @@ void Engine::AfterDecode(int32_t rc) {
         // all, or end-of-generation is the only choice before the grammar is complete)
         std::string what = e.what();
         Fail(s, ErrorKind::Generic,
-             what.find("grammar") != std::string::npos
+             what.find("grammar too complex") != std::string::npos ? "sampling failed: " + what
+             : what.find("grammar") != std::string::npos
                  ? "sampling failed: no token satisfies both the grammar and the other sampling options (llama.cpp: " + what + ")"
                  : "sampling failed: " + what);
         continue;

@@ -6,7 +6,7 @@
 //   1. fetches that tarball with the ordinary npm client (`npm pack`),
 //   2. checks its sha512 against the pinned npm integrity,
 //   3. extracts the bundle, clones it, checks out the pinned commit and verifies HEAD,
-//   4. applies vendor/patches/*.patch in name order (none today),
+//   4. applies vendor/patches/*.patch in name order,
 //   5. writes vendor/llama.cpp/.llama-native-pin so the next run is a no-op.
 //
 // Idempotent: an existing tree whose marker names the pinned commit (and, when it has a .git

@@ -311,8 +311,9 @@ ln.loadModel(${JSON.stringify(path.join(dir, f))}).then(() => out("loaded"), (e)
   });
 });
 
-describe("grammars npm run fuzz found to hang llama.cpp's parser are refused first (test/fixtures/fuzz)", () => {
-  // x{m,n} with n < m: llama.cpp counts n - m optional copies in a uint64 and loops for ever
+describe("grammars npm run fuzz found to hang llama.cpp are refused (test/fixtures/fuzz)", () => {
+  // x{m,n} with n < m: llama.cpp counted n - m optional copies in a uint64 and looped for ever;
+  // nested or ambiguous repetitions made its parser stacks grow exponentially (minutes per token)
   const dir = path.join(root, "test", "fixtures", "fuzz");
   const grammars = [
     ...fs.readdirSync(dir).filter((f) => f.endsWith(".gbnf")).map((f) => fs.readFileSync(path.join(dir, f), "latin1")),
@@ -326,14 +327,14 @@ describe("grammars npm run fuzz found to hang llama.cpp's parser are refused fir
   const c = await m.createContext({ contextSize: 64 });
   for (const g of ${JSON.stringify(grammars)}) {
     try { await c.complete("x", { grammar: g, maxTokens: 2 }); out("no error"); }
-    catch (e) { out(e.name + ": " + (/upper bound below its lower bound/.test(e.message) ? "inverted repetition" : e.message.slice(0, 80))); }
+    catch (e) { out(e.name + ": " + (/upper bound below its lower bound|grammar too complex/.test(e.message) ? "refused" : e.message.slice(0, 80))); }
   }
   const ok = await c.complete("x", { grammar: 'root ::= "a"{2,3}', temperature: 0, maxTokens: 5 });
   out(JSON.stringify(ok.text));
 })().catch((e) => { console.error(e); process.exit(3); });
 `, 30_000);
     expect(r.status, r.summary).toBe(0);
-    expect(r.stdout.trim().split("\n")).toEqual([...Array(grammars.length).fill("LlamaError: inverted repetition"), '"aa"']);
+    expect(r.stdout.trim().split("\n")).toEqual([...Array(grammars.length).fill("LlamaError: refused"), '"aa"']);
   });
 });
 
