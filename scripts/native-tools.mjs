@@ -16,7 +16,8 @@ export const toolsBin = path.join(build, "bin");
 export const DEFAULT_TOOLS = ["llama-simple", "llama-embedding", "llama-tokenize", "llama-bench", "llama-batched-bench", "llama-quantize"];
 
 function run(cmd, args) {
-  const r = spawnSync(cmd, args, { stdio: "inherit" });
+  // CCACHE_BASEDIR: objects compiled in another checkout of the project are reused (CI's fresh clones)
+  const r = spawnSync(cmd, args, { stdio: "inherit", env: { ...process.env, CCACHE_BASEDIR: process.env.CCACHE_BASEDIR ?? root } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed with exit ${r.status}`);
 }
 
