@@ -6,7 +6,7 @@
 // every round each system runs once, in a fresh process, one after the other).
 //
 //   npm run bench -- [--runs 3] [--threads 1,2] [--models stories260K,q4_0,q8_0] [--skip-peer]
-//                    [--only tg,pp,parallel,embed,load,poll] [--json bench/results.json]
+//                    [--only tg,pp,parallel,embed,load,poll] [--json bench/.cache/results.json]
 //                    [--write]        also put the tables into bench/RESULTS.md and redraw bench/chart.svg
 //                    [--from FILE]    measure nothing: print (and --write) the tables of an earlier run
 import { spawnSync } from "node:child_process";
@@ -34,7 +34,7 @@ const THREADS = opt("threads", [...new Set([1, cores])].join(",")).split(",").ma
 const MODELS = opt("models", "stories260K,q4_0,q8_0").split(",");
 const ONLY = new Set(opt("only", "tg,pp,parallel,embed,load,poll").split(","));
 const SKIP_PEER = args.includes("--skip-peer");
-const JSON_OUT = opt("json", path.join(here, "results.json"));
+const JSON_OUT = opt("json", path.join(cache, "results.json")); // --write publishes it as bench/results.json
 const PROMPT = 512, GEN = 128;
 const PARALLEL = [1, 4, 8], PAR_PROMPT = 32, PAR_GEN = 128;
 
@@ -286,6 +286,7 @@ async function main() {
     }
   }
 
+  fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });
   fs.writeFileSync(JSON_OUT, JSON.stringify(results, null, 1) + "\n");
   log(`wrote ${path.relative(process.cwd(), JSON_OUT)}`);
   publish(results);
