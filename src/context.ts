@@ -31,7 +31,8 @@ export interface ContextOptions {
   /**
    * Parallel sequences the KV cache holds. With more than one, that many generate() calls run at once,
    * sharing each decode step (continuous batching); further calls wait for a free sequence in call
-   * order. The sequences share `contextSize` (a unified KV cache). Embeddings: inputs per batch.
+   * order. Each sequence gets `contextSize / sequences` cells (llama.cpp rounds a share up to a
+   * multiple of 256) unless `unifiedKvCache` lets them share all of it. Embeddings: inputs per batch.
    * Default 1 (embeddings 64).
    */
   sequences?: number;
