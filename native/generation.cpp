@@ -136,6 +136,8 @@ bool Stream::Step(int32_t idx) {
 }
 
 void Stream::End(const char* reason) {
+  if (ended_) return;  // Step() ends a stream itself; the engine's Finish() then only releases it
+  ended_ = true;
   stop_reason_ = reason;
   auto now = Clock::now();
   if (phase == Phase::Prompt) {

@@ -89,6 +89,7 @@ class Stream : public AsyncOp {
   std::vector<llama_token> out_tokens_;
   Clock::time_point last_post_{};
   const char* stop_reason_ = "abort";
+  bool ended_ = false;
   double prompt_ms_ = 0;
   double generate_ms_ = 0;
 };
