@@ -11,7 +11,7 @@ export interface PreflightOptions {
   timeoutMs?: number;
 }
 
-/** What the child does: load with the same options, and unless vocab-only decode one token. */
+/** What the child does: load with the same options and, unless vocab-only, decode two tokens. */
 const CHILD = path.join(__dirname, "preflight-child.js");
 
 export async function preflightLoad(
