@@ -8,13 +8,11 @@
 #include <string>
 #include <unistd.h>
 
+#include "fuzz_common.h"
 #include "llama.h"
 
-static void Quiet(enum ggml_log_level, const char*, void*) {}
-
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  llama_log_set(Quiet, nullptr);
-  llama_backend_init();
+  FuzzQuietInit();
   return 0;
 }
 

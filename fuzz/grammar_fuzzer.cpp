@@ -3,30 +3,19 @@
 // and accept over the first 512 tokens of a real vocabulary (LLAMA_NATIVE_FUZZ_VOCABS, first entry).
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <exception>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "../native/grammar_check.h"
+#include "fuzz_common.h"
 #include "llama.h"
 
 static llama_model* g_model = nullptr;
 
-static void Quiet(enum ggml_log_level, const char*, void*) {}
-
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  llama_log_set(Quiet, nullptr);
-  llama_backend_init();
-  const char* list = std::getenv("LLAMA_NATIVE_FUZZ_VOCABS");
-  std::stringstream ss(list != nullptr ? list : "");
-  std::string path;
-  std::getline(ss, path, ':');
-  llama_model_params mp = llama_model_default_params();
-  mp.vocab_only = true;
-  g_model = llama_model_load_from_file(path.c_str(), mp);
-  if (g_model == nullptr) std::abort();
+  FuzzQuietInit();
+  g_model = FuzzLoadVocabs().front();
   return 0;
 }
 

@@ -3,30 +3,18 @@
 // addSpecial / parseSpecial flags; the rest is the text. Vocabularies: the real ggml-vocab-*.gguf
 // files that scripts/fuzz.mjs names in LLAMA_NATIVE_FUZZ_VOCABS (colon-separated).
 #include <cstdint>
-#include <cstdlib>
 #include <exception>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "fuzz_common.h"
 #include "llama.h"
 
 static std::vector<llama_model*> g_models;
 
-static void Quiet(enum ggml_log_level, const char*, void*) {}
-
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  llama_log_set(Quiet, nullptr);
-  llama_backend_init();
-  const char* list = std::getenv("LLAMA_NATIVE_FUZZ_VOCABS");
-  std::stringstream ss(list != nullptr ? list : "");
-  std::string path;
-  while (std::getline(ss, path, ':')) {
-    llama_model_params mp = llama_model_default_params();
-    mp.vocab_only = true;
-    if (llama_model* m = llama_model_load_from_file(path.c_str(), mp)) g_models.push_back(m);
-  }
-  if (g_models.empty()) std::abort();  // misconfigured: say so loudly
+  FuzzQuietInit();
+  g_models = FuzzLoadVocabs();
   return 0;
 }
 

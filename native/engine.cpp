@@ -74,9 +74,7 @@ int32_t Engine::PickSlot(const Stream* s) const {
   size_t best_common = 0;
   for (size_t i = 0; i < slot_stream_.size(); i++) {
     if (slot_stream_[i] != nullptr) continue;
-    const auto& cached = h_.seq_tokens[i];
-    size_t common = 0;
-    while (common < cached.size() && common < req.prompt.size() && cached[common] == req.prompt[common]) common++;
+    size_t common = CommonPrefix(h_.seq_tokens[i], req.prompt);
     if (best < 0 || common > best_common ||
         (common == best_common && slot_used_[i] < slot_used_[static_cast<size_t>(best)])) {
       best = static_cast<int32_t>(i);
@@ -117,20 +115,22 @@ void Engine::Release(Stream* s) {
   released_.notify_all();
 }
 
-void Engine::Finish(Stream* s, const char* reason) {
-  s->End(reason);
+// Engine thread: an active stream leaves its sequence and is handed back.
+void Engine::Retire(Stream* s) {
   std::lock_guard<std::mutex> lk(mu_);
   active_.erase(std::find(active_.begin(), active_.end(), s));
   if (s->seq >= 0) slot_stream_[static_cast<size_t>(s->seq)] = nullptr;
   Release(s);
 }
 
+void Engine::Finish(Stream* s, const char* reason) {
+  s->End(reason);
+  Retire(s);
+}
+
 void Engine::Fail(Stream* s, ErrorKind kind, const std::string& message) {
   s->Fail(kind, message);
-  std::lock_guard<std::mutex> lk(mu_);
-  active_.erase(std::find(active_.begin(), active_.end(), s));
-  if (s->seq >= 0) slot_stream_[static_cast<size_t>(s->seq)] = nullptr;
-  Release(s);
+  Retire(s);
 }
 
 // Drops the cache of sequences no stream is using, to make room. Returns whether it freed anything.

@@ -42,6 +42,7 @@ class Engine {
   int32_t PickSlot(const Stream* s) const;
   void Finish(Stream* s, const char* reason);                        // normal end
   void Fail(Stream* s, ErrorKind kind, const std::string& message);  // rejected promise
+  void Retire(Stream* s);                                            // leaves active_ and its sequence
   void Release(Stream* s);
   bool BuildBatch();
   void AfterDecode(int32_t rc);

@@ -72,8 +72,7 @@ void Stream::Begin(int32_t s) {
   ContextHandle& h = *h_;
   auto& cached = h.seq_tokens[static_cast<size_t>(seq)];
   const auto& prompt = req_.prompt;
-  size_t common = 0;
-  while (common < cached.size() && common < prompt.size() && cached[common] == prompt[common]) common++;
+  size_t common = CommonPrefix(cached, prompt);
   if (common == prompt.size()) common--;
   if (common < cached.size()) {
     llama_memory_t mem = llama_get_memory(h.ctx);

@@ -18,6 +18,13 @@
 
 namespace llama_native {
 
+// How many leading tokens two sequences share.
+inline size_t CommonPrefix(const std::vector<llama_token>& a, const std::vector<llama_token>& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) n++;
+  return n;
+}
+
 struct GenerationRequest {
   std::vector<llama_token> prompt;
   SamplingParams sampling;

@@ -77,7 +77,7 @@ function build() {
   for (const name of ONLY) {
     const out = path.join(buildDir, `${name}_fuzzer`);
     const src = path.join(fuzzDir, `${name}_fuzzer.cpp`);
-    const inputs = [src, path.join(root, "native", "grammar_check.h"), ...libs];
+    const inputs = [src, path.join(fuzzDir, "fuzz_common.h"), path.join(root, "native", "grammar_check.h"), ...libs];
     if (fs.existsSync(out) && fs.statSync(out).mtimeMs > Math.max(...inputs.map((f) => fs.statSync(f).mtimeMs))) continue;
     log(`linking ${path.relative(root, out)}`);
     run(cxx, [
