@@ -2,6 +2,7 @@
 // Context-aware (NODE_API_MODULE + instance data): loads in the main thread and in worker_threads.
 #include <napi.h>
 
+#include <algorithm>
 #include <mutex>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -21,6 +22,7 @@
 #include "addon.h"
 #include "common.h"
 #include "context.h"
+#include "exit_gate.h"
 #include "log.h"
 #include "quantize.h"
 #include "model.h"
@@ -115,6 +117,13 @@ static Napi::Value NativeHeap(const Napi::CallbackInfo& info) {
 #endif
 }
 
+// closeForExit(timeoutMs): exit_gate::Close(); returns how many operations were still in llama.cpp.
+static Napi::Value CloseForExit(const Napi::CallbackInfo& info) {
+  double ms = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+  int timeout = ms > 0 ? static_cast<int>(std::min(ms, 600000.0)) : 0;
+  return Napi::Number::New(info.Env(), exit_gate::Close(timeout));
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   std::call_once(g_backend_once, [] {
     LogInstall();
@@ -139,6 +148,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setLogger", Napi::Function::New(env, SetLogger, "setLogger"));
   exports.Set("quantize", Napi::Function::New(env, Quantize, "quantize"));
   exports.Set("nativeHeapBytes", Napi::Function::New(env, NativeHeap, "nativeHeapBytes"));
+  exports.Set("closeForExit", Napi::Function::New(env, CloseForExit, "closeForExit"));
   exports.Set("systemInfo", Napi::Function::New(env, SystemInfo, "systemInfo"));
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;

@@ -7,6 +7,7 @@
 #include "abort_flag.h"
 #include "ggml-cpu.h"
 #include "addon.h"
+#include "exit_gate.h"
 #include "generation.h"
 #include "log.h"
 #include "task.h"
@@ -70,9 +71,11 @@ void ContextHandle::ResyncTokens(int32_t seq) {
 
 static bool AbortCallback(void* data) {
   auto* h = static_cast<ContextHandle*>(data);
-  if (h->engine && h->engine->BatchAborted()) return true;
   std::atomic<bool>* flag = h->abort_now.load();
-  return flag != nullptr && flag->load(std::memory_order_relaxed);
+  bool stop = exit_gate::Exiting() || (h->engine && h->engine->BatchAborted()) ||
+              (flag != nullptr && flag->load(std::memory_order_relaxed));
+  if (stop) NoteAbortFired();
+  return stop;
 }
 
 namespace {
@@ -106,12 +109,17 @@ class CreateTask : public ThreadTask {
     // threads on every graph evaluation, i.e. once per generated token.
     const ThreadpoolApi& tp = Threadpools();
     if (tp.create != nullptr) {
+      // Created paused: a running pool's workers spin (`poll`) before they sleep, and a context
+      // that is created but not used yet took the cores from the contexts that were decoding (a
+      // first prompt decode went from 1 ms to 80 ms on 2 cores). The first evaluation resumes it.
       ggml_threadpool_params tpp = ggml_threadpool_params_default(params_.n_threads);
       tpp.poll = poll_;
+      tpp.paused = true;
       handle_->threadpool = tp.create(&tpp);
       if (params_.n_threads_batch != params_.n_threads) {
         ggml_threadpool_params tpb = ggml_threadpool_params_default(params_.n_threads_batch);
         tpb.poll = poll_;
+        tpb.paused = true;
         handle_->threadpool_batch = tp.create(&tpb);
       }
       if (handle_->threadpool != nullptr) {
@@ -168,7 +176,11 @@ class EmbedTask : public ThreadTask {
         next++;
       }
       llama_memory_clear(mem, true);
-      int32_t rc = encoder_only ? llama_encode(ctx, b) : llama_decode(ctx, b);
+      int32_t rc;
+      {
+        QuietAbortScope quiet;
+        rc = encoder_only ? llama_encode(ctx, b) : llama_decode(ctx, b);
+      }
       if (rc == 2 || Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
       if (rc != 0) {
         llama_memory_clear(mem, true);

@@ -3,7 +3,9 @@
 #include <algorithm>
 
 #include "context.h"
+#include "exit_gate.h"
 #include "generation.h"
+#include "log.h"
 
 namespace llama_native {
 
@@ -262,6 +264,22 @@ void Engine::AfterDecode(int32_t rc) {
   for (Stream* s : failed) Fail(s, ErrorKind::Generic, why);
 }
 
+// Engine thread, once the process is exiting (exit_gate.h): every stream ends as aborted without
+// another llama.cpp call, so that worker environments torn down during the exit can release them.
+void Engine::EndAllForExit() {
+  std::vector<Stream*> active;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (Stream* s : pending_) {
+      s->End("abort");
+      Release(s);
+    }
+    pending_.clear();
+    active = active_;
+  }
+  for (Stream* s : active) Finish(s, "abort");
+}
+
 void Engine::Loop() {
   std::vector<Stream*> starting;
   while (true) {
@@ -269,6 +287,14 @@ void Engine::Loop() {
       std::unique_lock<std::mutex> lk(mu_);
       wake_.wait(lk, [&] { return stop_ || !pending_.empty() || !active_.empty(); });
       if (stop_) return;  // no stream exists any more: each holds the context
+    }
+    exit_gate::Scope gate;
+    if (!gate) {
+      EndAllForExit();
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
       size_t before = active_.size();
       Admit();
       starting.assign(active_.begin() + static_cast<long>(before), active_.end());
@@ -291,6 +317,7 @@ void Engine::Loop() {
     if (!BuildBatch()) continue;
     int32_t rc;
     try {
+      QuietAbortScope quiet;
       rc = llama_decode(h_.ctx, h_.batch);
     } catch (const std::exception& e) {
       rc = -100;

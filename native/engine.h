@@ -47,6 +47,7 @@ class Engine {
   bool BuildBatch();
   void AfterDecode(int32_t rc);
   bool EvictIdleSlots();
+  void EndAllForExit();
 
   ContextHandle& h_;
   std::mutex mu_;

@@ -51,6 +51,8 @@ std::mutex g_mutex;
 std::vector<Sink> g_sinks;
 thread_local int t_last_level = 3;
 thread_local LogCapture* t_capture = nullptr;
+thread_local int t_quiet_scopes = 0;
+thread_local bool t_abort_fired = false;
 
 void RemoveSink(napi_env env) {
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -69,6 +71,7 @@ void LogCallback(ggml_log_level level, const char* text, void*) {
   if (text == nullptr) return;
   int js = level == GGML_LOG_LEVEL_CONT ? t_last_level : JsLevel(level);
   if (level != GGML_LOG_LEVEL_CONT) t_last_level = js;
+  if (t_abort_fired && js == 1) return;
   if (js <= 2) LogCaptureAppend(text);
   if (js > g_level.load(std::memory_order_relaxed)) return;
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -86,6 +89,20 @@ void LogCallback(ggml_log_level level, const char* text, void*) {
 
 void LogCaptureAppend(const char* text) {
   if (t_capture != nullptr && t_capture->text_.size() < 4096) t_capture->text_ += text;
+}
+
+void NoteAbortFired() {
+  if (t_quiet_scopes > 0) t_abort_fired = true;
+}
+
+QuietAbortScope::QuietAbortScope() {
+  t_quiet_scopes++;
+  t_abort_fired = false;
+}
+
+QuietAbortScope::~QuietAbortScope() {
+  t_quiet_scopes--;
+  t_abort_fired = false;
 }
 
 LogCapture::LogCapture() : prev_(t_capture) { t_capture = this; }

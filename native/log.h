@@ -16,6 +16,17 @@ Napi::Value SetLogger(const Napi::CallbackInfo& info);    // (fn | null)
 // failed load can say why ("missing tensor 'output.weight'") instead of "failed to load".
 void LogCaptureAppend(const char* text);
 
+// llama.cpp reports a decode stopped by its abort callback as three errors ("llama_decode: failed
+// to decode, ret = 2"). The caller asked for that stop, so while a QuietAbortScope lives, the errors
+// its thread logs after NoteAbortFired() are dropped. Any other error still reaches the log.
+void NoteAbortFired();  // from llama.cpp's abort callback, when it returns true
+
+class QuietAbortScope {
+ public:
+  QuietAbortScope();
+  ~QuietAbortScope();
+};
+
 class LogCapture {
  public:
   LogCapture();

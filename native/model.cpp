@@ -11,6 +11,7 @@
 
 #include "abort_flag.h"
 #include "addon.h"
+#include "exit_gate.h"
 #include "log.h"
 #include "task.h"
 
@@ -70,7 +71,7 @@ class LoadTask : public ThreadTask {
  private:
   static bool Progress(float progress, void* data) {
     auto* self = static_cast<LoadTask*>(data);
-    if (self->Aborted()) return false;
+    if (self->Aborted() || exit_gate::Exiting()) return false;
     if (self->report_progress_ && (progress >= 1.0f || progress - self->last_progress_ >= 0.01f)) {
       self->last_progress_ = progress;
       self->Post([progress](Napi::Env env, Napi::Function cb) { cb.Call({Napi::Number::New(env, progress)}); });

@@ -1,5 +1,7 @@
 #include "task.h"
 
+#include "exit_gate.h"
+
 namespace llama_native {
 
 void AsyncOp::Keep(Napi::Object obj) { kept_.push_back(Napi::Persistent(obj)); }
@@ -78,7 +80,9 @@ void AsyncOp::Finalize(Napi::Env, void*, AsyncOp* op) {
 
 void ThreadTask::Launch() {
   thread_ = std::thread([this] {
+    exit_gate::Scope gate;  // open until Finish() has posted: the exit waits for the whole op
     try {
+      if (!gate) throw NativeError(ErrorKind::Aborted, "the process is exiting");
       Execute();
     } catch (const NativeError& e) {
       Fail(e.kind, e.what());

@@ -12,6 +12,7 @@
 // loadedBinary().skipped.
 import fs from "node:fs";
 import path from "node:path";
+import { isMainThread } from "node:worker_threads";
 import { LlamaError } from "./errors";
 
 export interface NativeModelInfo {
@@ -148,6 +149,11 @@ export interface NativeBinding {
   /** bytes the C heap has allocated and not freed (glibc); undefined elsewhere. For leak tests. */
   nativeHeapBytes(): number | undefined;
   quantize(input: string, output: string, options: Record<string, unknown>): Promise<void>;
+  /**
+   * Process exit only: refuses new native work, aborts decodes and loads in flight and waits up to
+   * `timeoutMs` for them to leave llama.cpp. Returns how many were still running. Irreversible.
+   */
+  closeForExit(timeoutMs: number): number;
   napiVersion: number;
 }
 
@@ -262,6 +268,24 @@ let cached: NativeBinding | undefined;
 
 /** The loaded addon (loaded on first use, so importing the package never throws). */
 export function binding(): NativeBinding {
-  cached ??= load();
+  if (cached === undefined) {
+    cached = load();
+    guardExit(cached);
+  }
   return cached;
+}
+
+/** How long the main thread's exit waits for native work in flight to stop. */
+export const EXIT_WAIT_MS = 5000;
+
+// process.exit() (and an uncaught exception) on the main thread runs the C++ static destructors
+// of llama.cpp and ggml while our threads may still be decoding: that was a SIGSEGV at exit. The
+// 'exit' event comes first, so native work is stopped there (native/exit_gate.h). A worker_thread's
+// exit tears only its own environment down, which the addon's cleanup hooks already handle; closing
+// the gate there would stop every other thread's work too.
+function guardExit(b: NativeBinding): void {
+  if (!isMainThread || typeof b.closeForExit !== "function") return;
+  process.once("exit", () => {
+    b.closeForExit(EXIT_WAIT_MS);
+  });
 }
