@@ -23,16 +23,45 @@ const cache = path.join(here, ".cache");
 const PEER_VERSION = "3.21.1";
 
 // ---- options -------------------------------------------------------------------------------
+const USAGE = fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(7, 11).map((l) => l.slice(3)).join("\n");
+const VALUE_FLAGS = ["runs", "threads", "models", "only", "json", "from"];
+const BOOL_FLAGS = ["skip-peer", "write"];
+const ALL_MODELS = ["stories260K", "q4_0", "q8_0"];
+const ALL_TESTS = ["tg", "pp", "parallel", "embed", "load", "poll"];
 const args = process.argv.slice(2);
+const usageError = (why) => {
+  console.error(`bench: ${why}\nusage:\n${USAGE}`);
+  process.exit(2);
+};
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(`usage:\n${USAGE}`);
+  process.exit(0);
+}
+for (let i = 0; i < args.length; i++) {
+  const name = args[i].startsWith("--") ? args[i].slice(2) : "";
+  if (VALUE_FLAGS.includes(name)) {
+    if (i + 1 >= args.length || args[i + 1].startsWith("--")) usageError(`${args[i]} needs a value`);
+    i++;
+  } else if (!BOOL_FLAGS.includes(name)) {
+    usageError(`unknown argument ${JSON.stringify(args[i])}`);
+  }
+}
 const opt = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
+const list = (name, fallback, allowed) => {
+  const items = opt(name, fallback).split(",");
+  for (const x of items) if (!allowed.includes(x)) usageError(`--${name}: ${JSON.stringify(x)} is not one of ${allowed.join(", ")}`);
+  return items;
+};
+const positiveInts = (name, text) =>
+  text.split(",").map((x) => (/^[1-9][0-9]*$/.test(x) ? Number(x) : usageError(`--${name}: ${JSON.stringify(x)} is not a positive integer`)));
 const cores = os.availableParallelism?.() ?? os.cpus().length;
-const RUNS = Number(opt("runs", "3"));
-const THREADS = opt("threads", [...new Set([1, cores])].join(",")).split(",").map(Number);
-const MODELS = opt("models", "stories260K,q4_0,q8_0").split(",");
-const ONLY = new Set(opt("only", "tg,pp,parallel,embed,load,poll").split(","));
+const RUNS = positiveInts("runs", opt("runs", "3"))[0];
+const THREADS = positiveInts("threads", opt("threads", [...new Set([1, cores])].join(",")));
+const MODELS = list("models", ALL_MODELS.join(","), ALL_MODELS);
+const ONLY = new Set(list("only", ALL_TESTS.join(","), ALL_TESTS));
 const SKIP_PEER = args.includes("--skip-peer");
 const JSON_OUT = opt("json", path.join(cache, "results.json")); // --write publishes it as bench/results.json
 const PROMPT = 512, GEN = 128;
