@@ -63,6 +63,20 @@ if (job.mode === "tg" || job.mode === "pp") {
   );
   out.ms = performance.now() - t;
   out.tokens = rs.reduce((a, b) => a + b, 0);
+} else if (job.mode === "contexts") {
+  // job.n contexts of one model, each generating one stream, all at once (they share the cores)
+  const ctxs = [];
+  for (let i = 0; i < job.n; i++) ctxs.push(await model.createContext(ctxOptions));
+  const t = performance.now();
+  const rs = await Promise.all(
+    ctxs.map(async (ctx, i) => {
+      let n = 0;
+      for await (const chunk of ctx.generate(promptTokens(job.prompt, i + 1), { temperature: 0, maxTokens: job.gen, logitBias: ban })) n += chunk.tokens.length;
+      return n;
+    }),
+  );
+  out.ms = performance.now() - t;
+  out.tokens = rs.reduce((a, b) => a + b, 0);
 } else if (job.mode === "embed") {
   const ctx = await model.createContext({ ...ctxOptions, embeddings: true, pooling: "mean", batchSize: job.ctx });
   const t = performance.now();

@@ -57,6 +57,19 @@ if (job.mode === "tg" || job.mode === "pp") {
   }));
   out.ms = performance.now() - t;
   out.tokens = counts.reduce((a, b) => a + b, 0);
+} else if (job.mode === "contexts") {
+  const contexts = [];
+  for (let i = 0; i < job.n; i++) contexts.push(await model.createContext({ contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, sequences: 1 }));
+  const t = performance.now();
+  const counts = await Promise.all(contexts.map(async (context, i) => {
+    let n = 0;
+    const bias = new TokenBias(model.tokenizer);
+    for (const t of job.eog) bias.set(t, "never");
+    for await (const _ of context.getSequence().evaluate(promptTokens(job.prompt, i + 1), { temperature: 0, tokenBias: bias })) if (++n >= job.gen) break;
+    return n;
+  }));
+  out.ms = performance.now() - t;
+  out.tokens = counts.reduce((a, b) => a + b, 0);
 } else if (job.mode === "embed") {
   const context = await model.createEmbeddingContext({ contextSize: job.ctx, threads: job.threads });
   const t = performance.now();

@@ -6,7 +6,7 @@
 // every round each system runs once, in a fresh process, one after the other).
 //
 //   npm run bench -- [--runs 3] [--threads 1,2] [--models stories260K,q4_0,q8_0] [--skip-peer]
-//                    [--only tg,pp,parallel,embed,load,poll] [--json bench/.cache/results.json]
+//                    [--only tg,pp,parallel,contexts,embed,load,poll] [--json bench/.cache/results.json]
 //                    [--write]        also put the tables into bench/RESULTS.md and redraw bench/chart.svg
 //                    [--from FILE]    measure nothing: print (and --write) the tables of an earlier run
 import { spawnSync } from "node:child_process";
@@ -27,7 +27,7 @@ const USAGE = fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n"
 const VALUE_FLAGS = ["runs", "threads", "models", "only", "json", "from"];
 const BOOL_FLAGS = ["skip-peer", "write"];
 const ALL_MODELS = ["stories260K", "q4_0", "q8_0"];
-const ALL_TESTS = ["tg", "pp", "parallel", "embed", "load", "poll"];
+const ALL_TESTS = ["tg", "pp", "parallel", "contexts", "embed", "load", "poll"];
 const args = process.argv.slice(2);
 const usageError = (why) => {
   console.error(`bench: ${why}\nusage:\n${USAGE}`);
@@ -66,6 +66,7 @@ const SKIP_PEER = args.includes("--skip-peer");
 const JSON_OUT = opt("json", path.join(cache, "results.json")); // --write publishes it as bench/results.json
 const PROMPT = 512, GEN = 128;
 const PARALLEL = [1, 4, 8], PAR_PROMPT = 32, PAR_GEN = 128;
+const CONTEXTS = [2, 4];
 
 const median = (xs) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
@@ -155,7 +156,7 @@ function nativeBench(tools, model, threads, mode, poll = 50) {
 }
 
 // ---- the run -------------------------------------------------------------------------------
-const results = { machine: machineInfo(), when: new Date().toISOString(), runs: RUNS, rows: [], parallel: [], embed: [], load: [], poll: [] };
+const results = { machine: machineInfo(), when: new Date().toISOString(), runs: RUNS, rows: [], parallel: [], contexts: [], embed: [], load: [], poll: [] };
 
 function machineInfo() {
   const cpu = os.cpus()[0]?.model ?? "unknown";
@@ -231,6 +232,32 @@ async function main() {
       const row = { model: q4name, threads: tmax, streams: n, native: median(s.native), ours: median(s.ours), peer: median(s.peer), samples: s };
       results.parallel.push(row);
       log(`${n} streams: llama-batched-bench ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`);
+    }
+  }
+
+  if (ONLY.has("contexts") && q4) {
+    // N contexts in one process, each generating one stream at the same time with all threads
+    // (the default). No batching across contexts: the best is one stream's speed, so the reference
+    // is llama-batched-bench with one stream; aggregate tokens/s over prompt + generation as there.
+    const ctxPer = PAR_PROMPT + PAR_GEN;
+    for (const n of CONTEXTS) {
+      const s = { native: [], ours: [], peer: [] };
+      for (let i = 0; i < RUNS; i++) {
+        const r = run(path.join(tools, "llama-batched-bench"), ["-m", q4.file, "-t", String(tmax), "-c", String(ctxPer), "-b", "512", "-ub", "512",
+          "-npp", String(PAR_PROMPT), "-ntg", String(PAR_GEN), "-npl", "1", "--output-format", "jsonl"]);
+        const line = (r.stdout + "\n" + r.stderr).split("\n").find((l) => l.startsWith("{"));
+        s.native.push(JSON.parse(line).speed);
+        const job = { mode: "contexts", n, model: q4.file, threads: tmax, prompt: PAR_PROMPT, gen: PAR_GEN, ctx: 256, vocabSize: q4.vocabSize, eog: q4.eog };
+        const o = oursJob(job);
+        s.ours.push((n * ctxPer) / (o.ms / 1000));
+        if (peer) {
+          const p = peerJob(peer, job);
+          s.peer.push((n * ctxPer) / (p.ms / 1000));
+        }
+      }
+      const row = { model: q4name, threads: tmax, contexts: n, native: median(s.native), ours: median(s.ours), peer: median(s.peer), samples: s };
+      results.contexts.push(row);
+      log(`${n} contexts: llama-batched-bench (1 stream) ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`);
     }
   }
 
@@ -360,6 +387,14 @@ export function printTables(r) {
     out.push("| streams | llama-batched-bench | llama-native | ratio | node-llama-cpp | ratio |");
     out.push("|---|---|---|---|---|---|");
     for (const x of r.parallel) out.push(`| ${x.streams} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} |`);
+  }
+  if (r.contexts?.length) {
+    out.push("");
+    out.push(`Several contexts generating at once in one process (${r.contexts[0].model}, ${r.contexts[0].threads} threads each, prompt ${PAR_PROMPT} + ${PAR_GEN} generated per context; aggregate tokens/s against one stream in llama-batched-bench):`);
+    out.push("");
+    out.push("| contexts | llama-batched-bench, 1 stream | llama-native | ratio | node-llama-cpp | ratio |");
+    out.push("|---|---|---|---|---|---|");
+    for (const x of r.contexts) out.push(`| ${x.contexts} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} |`);
   }
   if (r.embed.length) {
     out.push("");

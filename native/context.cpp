@@ -2,11 +2,11 @@
 
 #include <climits>
 #include <cmath>
-#include <thread>
 
 #include "abort_flag.h"
 #include "ggml-cpu.h"
 #include "addon.h"
+#include "cpu_budget.h"
 #include "exit_gate.h"
 #include "generation.h"
 #include "log.h"
@@ -21,6 +21,7 @@ namespace {
 struct ThreadpoolApi {
   decltype(ggml_threadpool_new)* create = nullptr;
   decltype(ggml_threadpool_free)* destroy = nullptr;
+  decltype(ggml_threadpool_pause)* pause = nullptr;  // optional (vendor/patches/0005)
 };
 
 const ThreadpoolApi& Threadpools() {
@@ -31,6 +32,7 @@ const ThreadpoolApi& Threadpools() {
     if (reg != nullptr) {
       a.create = reinterpret_cast<decltype(ggml_threadpool_new)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
       a.destroy = reinterpret_cast<decltype(ggml_threadpool_free)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
+      a.pause = reinterpret_cast<decltype(ggml_threadpool_pause)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_pause"));
     }
     if (a.create == nullptr || a.destroy == nullptr) a = ThreadpoolApi{};
     return a;
@@ -69,6 +71,45 @@ void ContextHandle::ResyncTokens(int32_t seq) {
   }
 }
 
+void ContextHandle::PausePools() {
+  const ThreadpoolApi& tp = Threadpools();
+  if (tp.pause == nullptr) return;
+  if (threadpool != nullptr) tp.pause(threadpool);
+  if (threadpool_batch != nullptr) tp.pause(threadpool_batch);
+}
+
+// All the threads asked for: the context's own pools. Fewer (the cores are shared with other
+// contexts): the pools sleep, detached, and ggml runs the decode on the calling thread plus
+// n - 1 threads of its own (none for one thread).
+void ContextHandle::UseThreads(int32_t n) {
+  const int32_t full = std::max(n_threads, n_threads_batch);
+  n = std::min(n, full);
+  if (n == threads_now) return;
+  if (n == full) {
+    if (threadpool != nullptr) llama_attach_threadpool(ctx, threadpool, threadpool_batch != nullptr ? threadpool_batch : threadpool);
+    llama_set_n_threads(ctx, n_threads, n_threads_batch);
+  } else {
+    if (threads_now == full && threadpool != nullptr) {
+      PausePools();
+      llama_detach_threadpool(ctx);
+    }
+    llama_set_n_threads(ctx, std::min(n, n_threads), std::min(n, n_threads_batch));
+  }
+  threads_now = n;
+}
+
+int32_t ContextHandle::Decode(const llama_batch& b, bool encode) {
+  CpuLease lease(std::max(n_threads, n_threads_batch));
+  UseThreads(lease.threads());
+  int32_t rc;
+  {
+    QuietAbortScope quiet;
+    rc = encode ? llama_encode(ctx, b) : llama_decode(ctx, b);
+  }
+  if (CpuLease::Contended()) PausePools();
+  return rc;
+}
+
 static bool AbortCallback(void* data) {
   auto* h = static_cast<ContextHandle*>(data);
   std::atomic<bool>* flag = h->abort_now.load();
@@ -99,6 +140,9 @@ class CreateTask : public ThreadTask {
     handle_->n_ctx = static_cast<int32_t>(llama_n_ctx(ctx));
     handle_->n_batch = static_cast<int32_t>(llama_n_batch(ctx));
     handle_->n_seq_max = static_cast<int32_t>(llama_n_seq_max(ctx));
+    handle_->n_threads = params_.n_threads;
+    handle_->n_threads_batch = params_.n_threads_batch;
+    handle_->threads_now = std::max(params_.n_threads, params_.n_threads_batch);
     handle_->n_ctx_seq = static_cast<int32_t>(llama_n_ctx_seq(ctx));
     handle_->seq_tokens.resize(static_cast<size_t>(handle_->n_seq_max));
     handle_->embeddings = params_.embeddings;
@@ -145,6 +189,7 @@ class EmbedTask : public ThreadTask {
  protected:
   void Execute() override {
     BusyScope busy(*h_, abort_.get());
+    CpuUser user;
     llama_context* ctx = h_->ctx;
     llama_model* model = h_->model->model;
     const int32_t n_embd = llama_model_n_embd_out(model);
@@ -176,11 +221,7 @@ class EmbedTask : public ThreadTask {
         next++;
       }
       llama_memory_clear(mem, true);
-      int32_t rc;
-      {
-        QuietAbortScope quiet;
-        rc = encoder_only ? llama_encode(ctx, b) : llama_decode(ctx, b);
-      }
+      int32_t rc = h_->Decode(b, encoder_only);
       if (rc == 2 || Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
       if (rc != 0) {
         llama_memory_clear(mem, true);
@@ -288,9 +329,12 @@ Napi::Value Context::Create(const Napi::CallbackInfo& info) {
   p.n_batch = static_cast<uint32_t>(OptInt(o, "batchSize", p.embeddings ? p.n_ctx : std::min<uint32_t>(512, p.n_ctx), 1, 1 << 24));
   p.n_ubatch = static_cast<uint32_t>(OptInt(o, "ubatchSize", p.embeddings ? p.n_batch : std::min<uint32_t>(512, p.n_batch), 1, p.n_batch));
   p.n_seq_max = static_cast<uint32_t>(OptInt(o, "sequences", p.embeddings ? 64 : 1, 1, static_cast<int64_t>(llama_max_parallel_sequences())));
-  int32_t hw = static_cast<int32_t>(std::max(1u, std::thread::hardware_concurrency()));
-  p.n_threads = static_cast<int32_t>(OptInt(o, "threads", hw, 1, 1024));
-  p.n_threads_batch = static_cast<int32_t>(OptInt(o, "batchThreads", p.n_threads, 1, 1024));
+  // More threads than the CPUs this process may run on are clamped: ggml's threads meet at
+  // spinning barriers, and one preempted thread stalls the rest (llama-bench -t 3 on 2 cores: 1.9
+  // tokens/s against 8941 with -t 2).
+  const int32_t cores = CpuLease::Cores();
+  p.n_threads = static_cast<int32_t>(std::min<int64_t>(OptInt(o, "threads", cores, 1, 1024), cores));
+  p.n_threads_batch = static_cast<int32_t>(std::min<int64_t>(OptInt(o, "batchThreads", p.n_threads, 1, 1024), cores));
   p.pooling_type = ParsePooling(env, OptString(o, "pooling", ""));
   // Separate per-sequence caches by default: attention then spans only a stream's own cells.
   p.kv_unified = p.embeddings || OptBool(o, "unifiedKvCache", false);

@@ -25,6 +25,9 @@ struct ContextHandle {
   int32_t n_ctx = 0;
   int32_t n_ctx_seq = 0;  // positions one sequence may use (n_ctx when the KV cache is unified)
   int32_t n_seq_max = 1;
+  int32_t n_threads = 1;        // for single-token decodes
+  int32_t n_threads_batch = 1;  // for the rest
+  int32_t threads_now = 0;      // what the last decode ran with (Decode, on the decoding thread)
   bool embeddings = false;
   enum llama_pooling_type pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;
   std::vector<std::vector<llama_token>> seq_tokens;  // what each sequence of the KV cache holds, in order
@@ -38,6 +41,14 @@ struct ContextHandle {
   bool Idle();
   // After a failed or aborted decode: make `seq_tokens[seq]` agree with what the KV cache holds.
   void ResyncTokens(int32_t seq);
+  // llama_decode/llama_encode of `batch` with the threads a CpuLease grants (cpu_budget.h), its
+  // abort errors kept out of the log; when another context waits for the cores, this one's thread
+  // pool goes to sleep instead of spinning on them.
+  int32_t Decode(const llama_batch& batch, bool encode = false);
+
+ private:
+  void UseThreads(int32_t n);
+  void PausePools();
 };
 using ContextHandlePtr = std::shared_ptr<ContextHandle>;
 

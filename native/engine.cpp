@@ -5,7 +5,6 @@
 #include "context.h"
 #include "exit_gate.h"
 #include "generation.h"
-#include "log.h"
 
 namespace llama_native {
 
@@ -285,8 +284,10 @@ void Engine::Loop() {
   while (true) {
     {
       std::unique_lock<std::mutex> lk(mu_);
+      if (IdleLocked()) cpu_user_.reset();  // an idle context does not count against the cores' share
       wake_.wait(lk, [&] { return stop_ || !pending_.empty() || !active_.empty(); });
       if (stop_) return;  // no stream exists any more: each holds the context
+      if (!cpu_user_) cpu_user_.emplace();
     }
     exit_gate::Scope gate;
     if (!gate) {
@@ -317,8 +318,7 @@ void Engine::Loop() {
     if (!BuildBatch()) continue;
     int32_t rc;
     try {
-      QuietAbortScope quiet;
-      rc = llama_decode(h_.ctx, h_.batch);
+      rc = h_.Decode(h_.batch);
     } catch (const std::exception& e) {
       rc = -100;
     }

@@ -12,11 +12,13 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 #include <vector>
 
 #include "common.h"
+#include "cpu_budget.h"
 
 namespace llama_native {
 
@@ -63,6 +65,7 @@ class Engine {
   std::vector<std::atomic<bool>*> batch_flags_;  // engine thread; read by the abort callback
   bool stop_ = false;                     // guarded by mu_
   std::atomic<bool> stopping_{false};
+  std::optional<CpuUser> cpu_user_;      // engine thread: held while streams are pending or active
   std::thread thread_;
 };
 

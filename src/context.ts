@@ -13,9 +13,14 @@ export interface ContextOptions {
   contextSize?: number;
   /** Most tokens decoded in one llama_decode call (prompts are split into such chunks). Default 512 (embeddings: contextSize). */
   batchSize?: number;
-  /** Threads for generation. Default: the number of CPU cores (os.availableParallelism()). */
+  /**
+   * Threads for generation. Default: the number of CPU cores (os.availableParallelism()). At most
+   * that many are used (`info.threads` says how many): ggml's threads wait for each other at
+   * spinning barriers, and more threads than cores ran hundreds of times slower. Contexts decoding
+   * at the same time share the cores: a decode waits, in arrival order, until its threads fit.
+   */
   threads?: number;
-  /** Threads for prompt processing. Default: `threads`. */
+  /** Threads for prompt processing. Default: `threads`; clamped like it. */
   batchThreads?: number;
   /**
    * How eagerly ggml's worker threads poll for the next piece of work before sleeping, 0 (sleep at

@@ -1,6 +1,7 @@
 // Concurrent streams: a context with several sequences runs that many generations at once, one
 // token per stream per decode (the native engine). Oracle: each stream run alone on a context
 // with one sequence (and, in real-model.test.ts, llama-simple's output on the real model).
+import os from "node:os";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { DisposedError, loadModel, type Context, type Model } from "../../dist/index.mjs";
 
@@ -126,6 +127,34 @@ describe("concurrent streams", () => {
     expect(Math.min(...sizes)).toBeLessThan(200);
     expect(Math.max(...sizes)).toBeGreaterThan(250);
     await ctx.dispose();
+  });
+
+  it("contexts decoding at once share the process's cores and each equals its run alone (threads 1, 2, 3; embeddings; one disposed mid-run)", async () => {
+    // Decodes lease their threads from one budget of the cores (native/cpu_budget.h): more threads
+    // than cores waits for all of them; a context's pool sleeps while another decodes.
+    const ctxs = await Promise.all([1, 2, 3].map((threads) => model.createContext({ contextSize: 256, batchSize: 64, threads })));
+    // more threads than cores are clamped (they made ggml's spinning barriers hundreds of times slower)
+    expect(ctxs.map((c) => c.info.threads)).toEqual([1, 2, 3].map((t) => Math.min(t, os.availableParallelism())));
+    const emb = await model.createContext({ contextSize: 256, embeddings: true, threads: 2 });
+    const texts = [prompts[2]!, prompts[5]!];
+    const embAlone = (await emb.embed(texts)) as Float32Array[];
+    const victim = await model.createContext({ contextSize: 256, batchSize: 64 });
+    const victimRun = victim.complete(prompts[0]!, { temperature: 0, maxTokens: 1000 });
+    const runs = ctxs.map(async (c) => {
+      const out: string[] = [];
+      for (let i = 0; i < prompts.length; i++) {
+        out.push((await c.complete(prompts[i]!, { temperature: 0, maxTokens: lengths[i] })).text);
+        await c.clearCache();
+      }
+      return out;
+    });
+    const embeds = Array.from({ length: 4 }, () => emb.embed(texts) as Promise<Float32Array[]>);
+    await new Promise((r) => setTimeout(r, 5));
+    await victim.dispose();
+    expect((await victimRun).stopReason).toMatch(/^(abort|contextFull)$/);
+    for (const out of await Promise.all(runs)) expect(out).toEqual(alone);
+    for (const e of await Promise.all(embeds)) expect(e).toEqual(embAlone);
+    await Promise.all([...ctxs, emb].map((c) => c.dispose()));
   });
 
   it("a separate (non-unified) cache gives each sequence contextSize / sequences cells", async () => {
