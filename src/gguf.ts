@@ -147,6 +147,20 @@ class Reader {
     if (v > max) this.fail(`${what} at offset ${at} is ${v}, more than the ${this.remaining()} bytes left can hold`);
     return Number(v);
   }
+  /** Checks a string's length and steps over its bytes without decoding them. */
+  skipStr(what: string): void {
+    const n = this.count(`${what} length`, 1);
+    this.ensure(n, what);
+    this.pos += n;
+  }
+  /** Checks that `n` items of `bytesEach` bytes are there and steps over them. */
+  skip(n: number, bytesEach: number, what: string): void {
+    this.ensure(n * bytesEach, what);
+    this.pos += n * bytesEach;
+  }
+  get buffer(): Buffer {
+    return this.buf;
+  }
   str(what: string, maxBytes = Number.MAX_SAFE_INTEGER): string {
     const at = this.pos;
     const n = this.count(`${what} length`, 1);
@@ -206,7 +220,23 @@ const MIN_VALUE_BYTES: Record<number, number> = {
   0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8,
 };
 
-function readValue(r: Reader, type: number, what: string, onArrayType?: (t: GgufValueType) => void): GgufValue {
+/**
+ * A metadata array left in the file's bytes: what loadModel()'s validation reads instead of
+ * materializing it (a 128k-token vocabulary with its merges made ~50 MB of JavaScript strings and
+ * took ~150 ms). Its values were bounds-checked while stepping over them.
+ */
+class CompactArray {
+  constructor(
+    readonly elemType: GgufValueType,
+    readonly length: number,
+    /** offset in `buf` of the first element */
+    readonly start: number,
+    readonly buf: Buffer,
+  ) {}
+}
+const COMPACT_MIN_LENGTH = 64;
+
+function readValue(r: Reader, type: number, what: string, onArrayType?: (t: GgufValueType) => void, compact = false): GgufValue {
   if (type !== GgufValueType.ARRAY) return r.scalar(type as GgufValueType, what); // fails on unknown types
   const elemType = r.u32(`${what} element type`);
   onArrayType?.(elemType as GgufValueType);
@@ -216,12 +246,18 @@ function readValue(r: Reader, type: number, what: string, onArrayType?: (t: Gguf
     return r.scalar(255 as GgufValueType, `${what} (an array of arrays)`);
   }
   const n = r.count(`${what} array length`, MIN_VALUE_BYTES[elemType]!);
+  if (compact && n >= COMPACT_MIN_LENGTH && elemType !== GgufValueType.BOOL) {
+    const start = r.pos;
+    if (elemType === GgufValueType.STRING) for (let i = 0; i < n; i++) r.skipStr(what);
+    else r.skip(n, SCALAR_BYTES[elemType]!, what);
+    return new CompactArray(elemType as GgufValueType, n, start, r.buffer) as unknown as GgufValue;
+  }
   const out: GgufValue[] = new Array(n);
   for (let i = 0; i < n; i++) out[i] = r.scalar(elemType as GgufValueType, what);
   return out;
 }
 
-function parse(path: string, buf: Buffer, size: number, wantTensors: boolean, fail: (msg: string) => never): GgufInfo {
+function parse(path: string, buf: Buffer, size: number, wantTensors: boolean, fail: (msg: string) => never, compact = false): GgufInfo {
   const r = new Reader(buf, size, fail);
   if (size < 24) fail(`the file is ${size} bytes, too short for a GGUF header (24 bytes)`);
   const magic = r.u32("magic");
@@ -242,7 +278,7 @@ function parse(path: string, buf: Buffer, size: number, wantTensors: boolean, fa
     const key = r.str(`metadata key #${i}`, MAX_KEY_BYTES);
     if (key in metadata) fail(`duplicate metadata key '${key}'`);
     const type = r.u32(`type of '${key}'`);
-    metadata[key] = readValue(r, type, `metadata '${key}'`, (t) => (metadataArrayTypes[key] = t));
+    metadata[key] = readValue(r, type, `metadata '${key}'`, (t) => (metadataArrayTypes[key] = t), compact);
     metadataTypes[key] = type as GgufValueType;
   }
 
@@ -315,6 +351,21 @@ function parse(path: string, buf: Buffer, size: number, wantTensors: boolean, fa
  * a power-of-two alignment stored as u32. Throws InvalidModelFileError naming the problem.
  */
 export async function readGgufInfo(path: string, options: ReadGgufOptions = {}): Promise<GgufInfo> {
+  return readHeader(path, 8 << 20, (buf, size, fail) => parse(path, buf, size, options.tensors !== false, fail));
+}
+
+/**
+ * What loadModel() and quantize() run before llama.cpp sees a file: readGgufInfo()'s checks and
+ * checkModelMetadata()'s, with long metadata arrays left in the file's bytes (CompactArray) instead
+ * of turned into JavaScript values. Throws InvalidModelFileError.
+ * @internal
+ */
+export async function validateModelFile(path: string, options: ReadGgufOptions = {}): Promise<void> {
+  await readHeader(path, 1 << 20, (buf, size, fail) => checkModelMetadata(parse(path, buf, size, options.tensors !== false, fail, true)));
+}
+
+// Opens `path` and runs `parseFn` over a prefix of it, a longer one when the header needs more.
+async function readHeader<T>(path: string, firstRead: number, parseFn: (buf: Buffer, size: number, fail: (msg: string) => never) => T): Promise<T> {
   if (typeof path !== "string" || path.length === 0) throw new TypeError("path must be a non-empty string");
   const fail = (msg: string): never => {
     throw new InvalidModelFileError(path, msg);
@@ -332,12 +383,12 @@ export async function readGgufInfo(path: string, options: ReadGgufOptions = {}):
     const stat = await fh.stat();
     if (!stat.isFile()) fail("not a regular file");
     // Parse synchronously over a prefix of the file; read a larger prefix when the header is longer.
-    let want = Math.min(stat.size, 8 << 20);
+    let want = Math.min(stat.size, firstRead);
     for (;;) {
       const buf = Buffer.allocUnsafe(want);
       const { bytesRead } = await fh.read(buf, 0, want, 0);
       try {
-        return parse(path, buf.subarray(0, bytesRead), stat.size, options.tensors !== false, fail);
+        return parseFn(buf.subarray(0, bytesRead), stat.size, fail);
       } catch (e) {
         if (!(e instanceof NeedMore) || bytesRead < want) throw e;
         want = Math.min(stat.size, Math.max(want * 4, e.upTo + (1 << 20)));
@@ -355,10 +406,60 @@ export const LLAMA_MAX_EXPERTS = 1024;
 
 const NONE_TOKEN = [0xffffffff, -1]; // how converters store "no such token"
 
+interface Duplicate {
+  text: string;
+  first: number;
+  second: number;
+}
+
+function duplicateInStrings(tokens: readonly string[]): Duplicate | undefined {
+  const seen = new Map<string, number>();
+  for (let i = 0; i < tokens.length; i++) {
+    const first = seen.get(tokens[i]!);
+    if (first !== undefined) return { text: tokens[i]!, first, second: i };
+    seen.set(tokens[i]!, i);
+  }
+  return undefined;
+}
+
+// The same over the token texts' bytes, as llama.cpp compares them (std::string keys): an
+// open-addressing table of 32-bit FNV-1a hashes, the bytes compared when hashes meet. Typed arrays
+// only, so that a 128k-token vocabulary costs ~2 MB here instead of a Map of 128k strings.
+function duplicateInBytes(a: CompactArray): Duplicate | undefined {
+  const { buf } = a;
+  const starts = new Uint32Array(a.length); // offset of each text's length field
+  let size = 1;
+  while (size < a.length * 2) size *= 2;
+  const slots = new Int32Array(size).fill(-1); // token index, or -1
+  const hashes = new Uint32Array(size);
+  const textOf = (pos: number): [number, number] => [pos + 8, pos + 8 + Number(buf.readBigUInt64LE(pos))];
+  let pos = a.start;
+  for (let i = 0; i < a.length; i++) {
+    starts[i] = pos;
+    const [from, to] = textOf(pos); // bounds were checked when the array was read
+    pos = to;
+    let h = 0x811c9dc5;
+    for (let j = from; j < to; j++) h = Math.imul(h ^ buf[j]!, 0x01000193);
+    h >>>= 0;
+    let slot = h & (size - 1);
+    for (; slots[slot] !== -1; slot = (slot + 1) & (size - 1)) {
+      if (hashes[slot] !== h) continue;
+      const k = slots[slot]!;
+      const [kFrom, kTo] = textOf(starts[k]!);
+      if (buf.compare(buf, from, to, kFrom, kTo) === 0) return { text: buf.toString("utf8", from, to), first: k, second: i };
+    }
+    slots[slot] = i;
+    hashes[slot] = h;
+  }
+  return undefined;
+}
+
 /**
  * Checks the metadata llama.cpp would abort on instead of rejecting: layer and expert counts out of
- * range, tokenizer arrays that disagree with the vocabulary, special-token ids outside it.
- * Throws InvalidModelFileError. loadModel() runs it after readGgufInfo().
+ * range, tokenizer arrays that disagree with the vocabulary, repeated token texts, special-token ids
+ * outside it. Throws InvalidModelFileError. loadModel() runs the same checks on the file's bytes
+ * (validateModelFile); the one difference: given a GgufInfo, token texts are compared as decoded
+ * strings, so two byte strings that are not UTF-8 and decode alike count as one text here.
  */
 export function checkModelMetadata(info: GgufInfo): void {
   const fail = (msg: string): never => {
@@ -386,31 +487,31 @@ export function checkModelMetadata(info: GgufInfo): void {
       fail(`${arch}.expert_used_count is ${used}, more than the ${experts ?? 0} experts`);
     }
   }
-  const tokens = md["tokenizer.ggml.tokens"];
+  const tokens: unknown = md["tokenizer.ggml.tokens"];
   if (tokens !== undefined) {
-    if (!Array.isArray(tokens) || info.metadataTypes["tokenizer.ggml.tokens"] !== GgufValueType.ARRAY || tokens.some((t) => typeof t !== "string")) {
+    const compact = tokens instanceof CompactArray;
+    if (compact ? tokens.elemType !== GgufValueType.STRING
+        : !Array.isArray(tokens) || info.metadataTypes["tokenizer.ggml.tokens"] !== GgufValueType.ARRAY || tokens.some((t) => typeof t !== "string")) {
       fail("tokenizer.ggml.tokens must be an array of strings");
     }
-    const n = (tokens as unknown[]).length;
+    const n = compact ? tokens.length : (tokens as unknown[]).length;
     // llama.cpp maps each text to its id and asserts (llama-vocab.cpp, GGML_ASSERT(id_to_token.size()
     // == token_to_id.size())) that no text repeats. Found by npm run fuzz.
-    const seen = new Map<string, number>();
-    (tokens as string[]).forEach((t, i) => {
-      const first = seen.get(t);
-      if (first !== undefined) {
-        fail(`tokenizer.ggml.tokens holds the text ${JSON.stringify(t.slice(0, 40))} twice (tokens ${first} and ${i}); each token text must be unique`);
-      }
-      seen.set(t, i);
-    });
+    const dup = compact ? duplicateInBytes(tokens) : duplicateInStrings(tokens as string[]);
+    if (dup) {
+      fail(`tokenizer.ggml.tokens holds the text ${JSON.stringify(dup.text.slice(0, 40))} twice (tokens ${dup.first} and ${dup.second}); each token text must be unique`);
+    }
     // llama.cpp reads these arrays through raw float / int32 pointers, whatever their stored type.
     for (const [key, elem, name] of [
       ["tokenizer.ggml.scores", GgufValueType.FLOAT32, "f32"],
       ["tokenizer.ggml.token_type", GgufValueType.INT32, "i32"],
     ] as const) {
-      const arr = md[key];
+      const arr: unknown = md[key];
       if (arr === undefined) continue;
-      if (!Array.isArray(arr) || info.metadataArrayTypes[key] !== elem || arr.length !== n) {
-        fail(`${key} must be an array of ${n} ${name} values, one per token (found ${Array.isArray(arr) ? `${arr.length} entries of value type ${info.metadataArrayTypes[key]}` : typeof arr})`);
+      const length = arr instanceof CompactArray || Array.isArray(arr) ? arr.length : undefined;
+      const type = arr instanceof CompactArray ? arr.elemType : info.metadataArrayTypes[key];
+      if (length !== n || type !== elem) {
+        fail(`${key} must be an array of ${n} ${name} values, one per token (found ${length !== undefined ? `${length} entries of value type ${type}` : typeof arr})`);
       }
     }
     for (const key of Object.keys(md)) {

@@ -3,7 +3,7 @@ import fs from "node:fs/promises";
 import { binding, type NativeModel, type NativeModelInfo } from "./binding";
 import { Context, type ContextOptions, createContextInternal } from "./context";
 import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, toLlamaError } from "./errors";
-import { checkModelMetadata, readGgufInfo } from "./gguf";
+import { validateModelFile } from "./gguf";
 import { type PreflightOptions, preflightLoad } from "./preflight";
 import { checkBool, checkFunction, checkInt, checkObject, checkSignal, checkTokens, describe } from "./validate";
 
@@ -89,7 +89,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     throw toLlamaError(new ModelLoadError(`model file not found: ${path}`), site);
   }
   try {
-    checkModelMetadata(await readGgufInfo(path, { tensors: !vocabOnly }));
+    await validateModelFile(path, { tensors: !vocabOnly });
   } catch (e) {
     if (e instanceof InvalidModelFileError) throw toLlamaError(e, site);
     throw e;

@@ -2,7 +2,7 @@
 import fs from "node:fs/promises";
 import { binding } from "./binding";
 import { InvalidModelFileError, LlamaError, callSite, toLlamaError } from "./errors";
-import { checkModelMetadata, readGgufInfo } from "./gguf";
+import { validateModelFile } from "./gguf";
 import { checkBool, checkInt, checkObject, checkOneOf, describe } from "./validate";
 
 /** Target types that need no importance matrix. */
@@ -42,7 +42,7 @@ export async function quantize(input: string, output: string, options: QuantizeO
   native.pure = checkBool("pure", o.pure) ?? false;
   native.allowRequantize = checkBool("allowRequantize", o.allowRequantize) ?? false;
   try {
-    checkModelMetadata(await readGgufInfo(input));
+    await validateModelFile(input);
   } catch (e) {
     if (e instanceof InvalidModelFileError) throw toLlamaError(e, site);
     throw toLlamaError(new LlamaError(`cannot read ${input}: ${(e as Error).message}`), site);

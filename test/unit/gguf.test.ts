@@ -3,7 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { GgufValueType, InvalidModelFileError, readGgufInfo, writeGguf } from "../../dist/index.mjs";
+import { checkModelMetadata, GgufValueType, InvalidModelFileError, readGgufInfo, writeGguf } from "../../dist/index.mjs";
+import { validateModelFile } from "../../dist/gguf.js";
 import { realModelPath, vocabDir } from "../helpers";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-gguf-"));
@@ -127,4 +128,51 @@ describe("readGgufInfo", () => {
       expect(err.path).toBe(p);
     });
   }
+});
+
+// loadModel() and quantize() validate with long arrays left in the file's bytes (src/gguf.ts,
+// validateModelFile); the public readGgufInfo + checkModelMetadata materialize them. Same verdicts.
+describe("validateModelFile (what loadModel runs)", () => {
+  const outcome = (p: Promise<unknown>) => p.then(() => "ok", (e: Error) => `${e.name}: ${e.message}`);
+
+  it("agrees with readGgufInfo + checkModelMetadata on every upstream vocabulary", async () => {
+    const files = fs.readdirSync(vocabDir).filter((f) => /^ggml-vocab-.*\.gguf$/.test(f));
+    expect(files.length).toBeGreaterThan(10);
+    for (const f of files) {
+      const p = path.join(vocabDir, f);
+      const compact = await outcome(validateModelFile(p, { tensors: false }));
+      const full = await outcome(readGgufInfo(p, { tensors: false }).then(checkModelMetadata));
+      expect(compact, f).toBe(full);
+      expect(compact, f).toBe("ok");
+    }
+  });
+
+  // 100 token texts (long enough to be left in the bytes), written by hand so that two of them can
+  // be byte strings that are not UTF-8
+  const vocab = (texts: Buffer[]) =>
+    file(
+      `vocab-${texts.length}-${Math.random().toString(36).slice(2)}.gguf`,
+      header(3, 0, 1),
+      str("tokenizer.ggml.tokens"),
+      u32(GgufValueType.ARRAY),
+      u32(GgufValueType.STRING),
+      u64(texts.length),
+      ...texts.map((t) => Buffer.concat([u64(t.length), t])),
+    );
+  const texts = Array.from({ length: 98 }, (_, i) => Buffer.from(`t${i}`));
+
+  it("finds a repeated token text, with the same message as checkModelMetadata", async () => {
+    const p = vocab([...texts, Buffer.from("x"), Buffer.from("t5")]);
+    const compact = await outcome(validateModelFile(p));
+    expect(compact).toMatch(/holds the text "t5" twice \(tokens 5 and 99\)/);
+    expect(await outcome(readGgufInfo(p).then(checkModelMetadata))).toBe(compact);
+  });
+
+  it("compares token texts as bytes, as llama.cpp does: 0xFF and 0xFE are two tokens", async () => {
+    // both decode to U+FFFD in JavaScript; llama.cpp keys its token map by the bytes
+    const p = vocab([...texts, Buffer.from([0xff]), Buffer.from([0xfe])]);
+    expect(await outcome(validateModelFile(p))).toBe("ok");
+    const same = vocab([...texts, Buffer.from([0xff]), Buffer.from([0xff])]);
+    expect(await outcome(validateModelFile(same))).toMatch(/holds the text "\uFFFD" twice \(tokens 98 and 99\)/);
+  });
 });
