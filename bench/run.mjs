@@ -210,52 +210,36 @@ async function main() {
   const q4 = models["bench-134m Q4_0"] ?? Object.values(models)[0];
   const q4name = Object.entries(models).find(([, m]) => m === q4)?.[0];
   const tmax = Math.max(...THREADS);
-  if (ONLY.has("parallel") && q4) {
-    // N concurrent streams on one context; aggregate tokens/s over prompt + generation, as
-    // llama-batched-bench's S t/s (N x (PP + TG) / total time)
+  // Aggregate tokens/s over prompt + generation of n generations (llama-batched-bench's S t/s:
+  // N x (PP + TG) / total time) for llama-batched-bench with `npl` streams, and for the Node jobs
+  // in `mode`: "parallel" (n streams on one context) or "contexts" (n contexts, one stream each).
+  const aggregate = (mode, n, npl) => {
     const ctxPer = PAR_PROMPT + PAR_GEN;
+    const s = { native: [], ours: [], peer: [] };
+    for (let i = 0; i < RUNS; i++) {
+      const r = run(path.join(tools, "llama-batched-bench"), ["-m", q4.file, "-t", String(tmax), "-c", String(npl * ctxPer), "-b", "512", "-ub", "512",
+        "-npp", String(PAR_PROMPT), "-ntg", String(PAR_GEN), "-npl", String(npl), "--output-format", "jsonl"]);
+      const line = (r.stdout + "\n" + r.stderr).split("\n").find((l) => l.startsWith("{"));
+      s.native.push(JSON.parse(line).speed);
+      const job = { mode, n, model: q4.file, threads: tmax, prompt: PAR_PROMPT, gen: PAR_GEN, ctx: (mode === "parallel" ? n : 1) * 256, vocabSize: q4.vocabSize, eog: q4.eog };
+      s.ours.push((n * ctxPer) / (oursJob(job).ms / 1000));
+      if (peer) s.peer.push((n * ctxPer) / (peerJob(peer, job).ms / 1000));
+    }
+    return { model: q4name, threads: tmax, native: median(s.native), ours: median(s.ours), peer: median(s.peer), samples: s };
+  };
+  if (ONLY.has("parallel") && q4) {
     for (const n of PARALLEL) {
-      const s = { native: [], ours: [], peer: [] };
-      for (let i = 0; i < RUNS; i++) {
-        const r = run(path.join(tools, "llama-batched-bench"), ["-m", q4.file, "-t", String(tmax), "-c", String(n * ctxPer), "-b", "512", "-ub", "512",
-          "-npp", String(PAR_PROMPT), "-ntg", String(PAR_GEN), "-npl", String(n), "--output-format", "jsonl"]);
-        const line = (r.stdout + "\n" + r.stderr).split("\n").find((l) => l.startsWith("{"));
-        s.native.push(JSON.parse(line).speed);
-        const job = { mode: "parallel", n, model: q4.file, threads: tmax, prompt: PAR_PROMPT, gen: PAR_GEN, ctx: n * 256, vocabSize: q4.vocabSize, eog: q4.eog };
-        const o = oursJob(job);
-        s.ours.push((n * ctxPer) / (o.ms / 1000));
-        if (peer) {
-          const p = peerJob(peer, job);
-          s.peer.push((n * ctxPer) / (p.ms / 1000));
-        }
-      }
-      const row = { model: q4name, threads: tmax, streams: n, native: median(s.native), ours: median(s.ours), peer: median(s.peer), samples: s };
+      const row = { streams: n, ...aggregate("parallel", n, n) };
       results.parallel.push(row);
       log(`${n} streams: llama-batched-bench ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`);
     }
   }
-
   if (ONLY.has("contexts") && q4) {
     // N contexts in one process, each generating one stream at the same time with all threads
     // (the default). No batching across contexts: the best is one stream's speed, so the reference
-    // is llama-batched-bench with one stream; aggregate tokens/s over prompt + generation as there.
-    const ctxPer = PAR_PROMPT + PAR_GEN;
+    // is llama-batched-bench with one stream.
     for (const n of CONTEXTS) {
-      const s = { native: [], ours: [], peer: [] };
-      for (let i = 0; i < RUNS; i++) {
-        const r = run(path.join(tools, "llama-batched-bench"), ["-m", q4.file, "-t", String(tmax), "-c", String(ctxPer), "-b", "512", "-ub", "512",
-          "-npp", String(PAR_PROMPT), "-ntg", String(PAR_GEN), "-npl", "1", "--output-format", "jsonl"]);
-        const line = (r.stdout + "\n" + r.stderr).split("\n").find((l) => l.startsWith("{"));
-        s.native.push(JSON.parse(line).speed);
-        const job = { mode: "contexts", n, model: q4.file, threads: tmax, prompt: PAR_PROMPT, gen: PAR_GEN, ctx: 256, vocabSize: q4.vocabSize, eog: q4.eog };
-        const o = oursJob(job);
-        s.ours.push((n * ctxPer) / (o.ms / 1000));
-        if (peer) {
-          const p = peerJob(peer, job);
-          s.peer.push((n * ctxPer) / (p.ms / 1000));
-        }
-      }
-      const row = { model: q4name, threads: tmax, contexts: n, native: median(s.native), ours: median(s.ours), peer: median(s.peer), samples: s };
+      const row = { contexts: n, ...aggregate("contexts", n, 1) };
       results.contexts.push(row);
       log(`${n} contexts: llama-batched-bench (1 stream) ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`);
     }
