@@ -7,16 +7,18 @@
 // 417 (bench-134m Q4_0; 4 tokens/s with threadPoll 0). So every decode first leases threads from
 // a process-wide budget of the cores this process may run on. A context that is generating (or
 // embedding) counts as a user of the budget; each decode gets at most its fair share (cores /
-// users, at least one), never more than is free, and waits in arrival order when nothing is free.
-// One busy context gets every core; two on two cores run side by side with one thread each.
+// users, at least one), never more than is free, and waits in arrival order when nothing is free,
+// except that single-threaded leases (no barrier to stall) may outnumber the cores while no lease
+// of several threads is out. One busy context gets every core; two on two cores run side by side
+// with one thread each. ContextHandle::Decode (context.cpp) applies the grant to llama.cpp.
 #pragma once
 
 namespace llama_native {
 
 class CpuLease {
  public:
-  // Blocks until at least one core is free and it is this caller's turn; leases
-  // min(wanted, fair share, free) of them.
+  // Blocks until it is this caller's turn and a core is free (or, for a single thread, no lease of
+  // several threads is out); leases min(wanted, fair share, free) threads, at least one.
   explicit CpuLease(int wanted);
   ~CpuLease();
   CpuLease(const CpuLease&) = delete;

@@ -17,7 +17,8 @@ export interface ContextOptions {
    * Threads for generation. Default: the number of CPU cores (os.availableParallelism()). At most
    * that many are used (`info.threads` says how many): ggml's threads wait for each other at
    * spinning barriers, and more threads than cores ran hundreds of times slower. Contexts decoding
-   * at the same time share the cores: a decode waits, in arrival order, until its threads fit.
+   * at the same time share the cores: while several are busy, each decode runs with its share of
+   * them (at least one thread), waiting its turn when none is free.
    */
   threads?: number;
   /** Threads for prompt processing. Default: `threads`; clamped like it. */
