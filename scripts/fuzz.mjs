@@ -5,8 +5,8 @@
 // into fuzz/build (cached), links the harnesses in fuzz/*.cpp, and runs each for --seconds from the
 // seed corpus in fuzz/corpus/<name> (committed) plus what earlier runs found (fuzz/.work, ignored).
 // Crashing inputs are kept as fuzz/.work/<name>/crash-*. For GGUF crashes it then asks llama-native's
-// own validation (readGgufInfo + checkModelMetadata, which loadModel runs before llama.cpp sees a
-// file) whether it rejects each one: a crash that validation lets through is a finding to fix.
+// own validation (validateModelFile: what loadModel runs before llama.cpp sees a file) whether it
+// rejects each one: a crash that validation lets through is a finding to fix.
 // Needs clang and libFuzzer: apt-get install clang-14 libclang-rt-14-dev (Debian/Ubuntu).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
@@ -89,11 +89,11 @@ function build() {
 }
 
 async function replayGguf(crashes) {
-  const { readGgufInfo, checkModelMetadata } = await import(path.join(root, "dist", "index.mjs"));
+  const { validateModelFile } = await import(path.join(root, "dist", "gguf.js"));
   const findings = [];
   for (const file of crashes) {
     try {
-      checkModelMetadata(await readGgufInfo(file));
+      await validateModelFile(file);
       findings.push(file);
       log(`NOT CAUGHT by llama-native's validation: ${path.relative(root, file)}`);
     } catch (e) {

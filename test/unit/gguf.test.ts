@@ -176,3 +176,36 @@ describe("validateModelFile (what loadModel runs)", () => {
     expect(await outcome(validateModelFile(same))).toMatch(/holds the text "\uFFFD" twice \(tokens 98 and 99\)/);
   });
 });
+
+describe("validateModelFile against readGgufInfo + checkModelMetadata on damaged files", () => {
+  it("gives the same verdict and message for 150 seeded random corruptions of a real vocabulary", async () => {
+    const original = fs.readFileSync(path.join(vocabDir, "ggml-vocab-llama-spm.gguf"));
+    let seed = 12345; // mulberry32 with a fixed seed: the same 150 files every run
+    const rand = (n: number) => {
+      seed = (seed + 0x6d2b79f5) >>> 0;
+      let t = seed;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n | 0;
+    };
+    const verdicts = new Map<string, number>();
+    for (let i = 0; i < 150; i++) {
+      const damaged = Buffer.from(original);
+      // mostly the metadata up to the first token texts (lengths, types, counts), sometimes anywhere
+      const span = i % 3 === 0 ? damaged.length : 4096;
+      for (let k = 0, flips = 1 + rand(4); k < flips; k++) damaged[rand(span)] = rand(256);
+      const p = path.join(tmp, `damaged-${i}.gguf`);
+      fs.writeFileSync(p, damaged);
+      const outcome = (q: Promise<unknown>) => q.then(() => "ok", (e: Error) => `${e.name}: ${e.message}`);
+      const compact = await outcome(validateModelFile(p, { tensors: false }));
+      const full = await outcome(readGgufInfo(p, { tensors: false }).then(checkModelMetadata));
+      expect(compact, `damaged-${i}`).toBe(full);
+      const kind = compact === "ok" ? "ok" : compact.split(p).pop()!.replace(/[0-9]+/g, "N").slice(0, 50);
+      verdicts.set(kind, (verdicts.get(kind) ?? 0) + 1);
+      fs.rmSync(p);
+    }
+    // the corruptions reach both outcomes, so the comparison is not vacuous
+    expect(verdicts.get("ok") ?? 0).toBeGreaterThan(0);
+    expect([...verdicts.keys()].filter((k) => k !== "ok").length).toBeGreaterThan(2);
+  });
+});
