@@ -3,6 +3,10 @@
 #include <climits>
 #include <cmath>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "abort_flag.h"
 #include "ggml-cpu.h"
 #include "addon.h"
@@ -51,6 +55,13 @@ ContextHandle::~ContextHandle() {
   }
   if (threadpool != nullptr) Threadpools().destroy(threadpool);
   if (threadpool_batch != nullptr) Threadpools().destroy(threadpool_batch);
+#if defined(__GLIBC__)
+  // As after a model (model.cpp): hand the freed KV cache, graph and batch memory back. glibc raises
+  // its mmap threshold after the first large free, so later buffers come from the arenas, and which
+  // arena keeps the free pages depends on thread timing: 10,000 contexts created and disposed grew
+  // RSS by 0-7 % over their second half with the live heap flat, depending on load.
+  malloc_trim(0);
+#endif
 }
 
 Engine& ContextHandle::GetEngine() {
