@@ -10,6 +10,20 @@ const model = await loadModel(job.model);
 const promptTokens = (n, salt = 0) => Int32Array.from({ length: n }, (_, i) => 3 + ((i * 7919 + salt * 104729) % (job.vocabSize - 3)));
 const ban = Object.fromEntries((job.eog ?? []).map((t) => [t, -Infinity]));
 const out = { system: "llama-native" };
+
+// job.n generations at once, generation i on contextOf(i): wall time and tokens streamed, together.
+async function streamAll(contextOf) {
+  const t = performance.now();
+  const counts = await Promise.all(
+    Array.from({ length: job.n }, async (_, i) => {
+      let n = 0;
+      for await (const chunk of contextOf(i).generate(promptTokens(job.prompt, i + 1), { temperature: 0, maxTokens: job.gen, logitBias: ban })) n += chunk.tokens.length;
+      return n;
+    }),
+  );
+  out.ms = performance.now() - t;
+  out.tokens = counts.reduce((a, b) => a + b, 0);
+}
 const ctxOptions = { contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, threadPoll: job.poll };
 
 if (job.mode === "tg" || job.mode === "pp") {
@@ -53,30 +67,12 @@ if (job.mode === "tg" || job.mode === "pp") {
   }
 } else if (job.mode === "parallel") {
   const ctx = await model.createContext({ ...ctxOptions, sequences: job.n });
-  const t = performance.now();
-  const rs = await Promise.all(
-    Array.from({ length: job.n }, async (_, i) => {
-      let n = 0;
-      for await (const chunk of ctx.generate(promptTokens(job.prompt, i + 1), { temperature: 0, maxTokens: job.gen, logitBias: ban })) n += chunk.tokens.length;
-      return n;
-    }),
-  );
-  out.ms = performance.now() - t;
-  out.tokens = rs.reduce((a, b) => a + b, 0);
+  await streamAll(() => ctx);
 } else if (job.mode === "contexts") {
   // job.n contexts of one model, each generating one stream, all at once (they share the cores)
   const ctxs = [];
   for (let i = 0; i < job.n; i++) ctxs.push(await model.createContext(ctxOptions));
-  const t = performance.now();
-  const rs = await Promise.all(
-    ctxs.map(async (ctx, i) => {
-      let n = 0;
-      for await (const chunk of ctx.generate(promptTokens(job.prompt, i + 1), { temperature: 0, maxTokens: job.gen, logitBias: ban })) n += chunk.tokens.length;
-      return n;
-    }),
-  );
-  out.ms = performance.now() - t;
-  out.tokens = rs.reduce((a, b) => a + b, 0);
+  await streamAll((i) => ctxs[i]);
 } else if (job.mode === "embed") {
   const ctx = await model.createContext({ ...ctxOptions, embeddings: true, pooling: "mean", batchSize: job.ctx });
   const t = performance.now();

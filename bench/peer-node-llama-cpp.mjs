@@ -11,6 +11,24 @@ const model = await llama.loadModel({ modelPath: job.model, gpuLayers: 0 });
 // the same token ids llama-native and llama-bench use: a fixed walk through the vocabulary
 const promptTokens = (n, salt = 0) => Array.from({ length: n }, (_, i) => 3 + ((i * 7919 + salt * 104729) % (job.vocabSize - 3)));
 const out = { system: "node-llama-cpp" };
+// end-of-generation is banned on every side so that each run makes the same number of tokens
+const banEog = () => {
+  const bias = new TokenBias(model.tokenizer);
+  for (const t of job.eog) bias.set(t, "never");
+  return bias;
+};
+
+// one generation on each sequence at once: wall time and tokens streamed, together
+async function streamAll(seqs) {
+  const t = performance.now();
+  const counts = await Promise.all(seqs.map(async (seq, i) => {
+    let n = 0;
+    for await (const _ of seq.evaluate(promptTokens(job.prompt, i + 1), { temperature: 0, tokenBias: banEog() })) if (++n >= job.gen) break;
+    return n;
+  }));
+  out.ms = performance.now() - t;
+  out.tokens = counts.reduce((a, b) => a + b, 0);
+}
 
 if (job.mode === "tg" || job.mode === "pp") {
   const context = await model.createContext({ contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, sequences: 1 });
@@ -24,10 +42,8 @@ if (job.mode === "tg" || job.mode === "pp") {
     out.ms = performance.now() - t;
     out.tokens = prompt.length;
   } else {
-    // generation from a one-token prompt, like llama-bench tg: count streamed tokens; end-of-generation
-    // is banned on every side so that each run makes the same number of tokens
-    const bias = new TokenBias(model.tokenizer);
-    for (const t of job.eog) bias.set(t, "never");
+    // generation from a one-token prompt, like llama-bench tg: count streamed tokens
+    const bias = banEog();
     // a short warm-up generation first, as llama-bench does
     let w = 0;
     for await (const _ of seq.evaluate([prompt[0]], { temperature: 0, tokenBias: bias })) if (++w >= 2) break;
@@ -46,30 +62,11 @@ if (job.mode === "tg" || job.mode === "pp") {
   }
 } else if (job.mode === "parallel") {
   const context = await model.createContext({ contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, sequences: job.n });
-  const seqs = Array.from({ length: job.n }, () => context.getSequence());
-  const t = performance.now();
-  const counts = await Promise.all(seqs.map(async (seq, i) => {
-    let n = 0;
-    const bias = new TokenBias(model.tokenizer);
-    for (const t of job.eog) bias.set(t, "never");
-    for await (const _ of seq.evaluate(promptTokens(job.prompt, i + 1), { temperature: 0, tokenBias: bias })) if (++n >= job.gen) break;
-    return n;
-  }));
-  out.ms = performance.now() - t;
-  out.tokens = counts.reduce((a, b) => a + b, 0);
+  await streamAll(Array.from({ length: job.n }, () => context.getSequence()));
 } else if (job.mode === "contexts") {
   const contexts = [];
   for (let i = 0; i < job.n; i++) contexts.push(await model.createContext({ contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, sequences: 1 }));
-  const t = performance.now();
-  const counts = await Promise.all(contexts.map(async (context, i) => {
-    let n = 0;
-    const bias = new TokenBias(model.tokenizer);
-    for (const t of job.eog) bias.set(t, "never");
-    for await (const _ of context.getSequence().evaluate(promptTokens(job.prompt, i + 1), { temperature: 0, tokenBias: bias })) if (++n >= job.gen) break;
-    return n;
-  }));
-  out.ms = performance.now() - t;
-  out.tokens = counts.reduce((a, b) => a + b, 0);
+  await streamAll(contexts.map((c) => c.getSequence()));
 } else if (job.mode === "embed") {
   const context = await model.createEmbeddingContext({ contextSize: job.ctx, threads: job.threads });
   const t = performance.now();

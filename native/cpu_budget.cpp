@@ -54,19 +54,18 @@ CpuLease::CpuLease(int wanted) {
   // A single-threaded decode has no barrier to stall, so once every lease is single-threaded, more
   // of them than cores may run and the OS shares the cores out (4 contexts on 2 cores: 1.35x the
   // aggregate of 2 at a time). Only a lease of several threads needs cores to itself.
+  auto share = [&] { return std::max(1, b.total / std::max(1, b.users)); };
   auto fits = [&] {
     if (ticket != b.serving) return false;
     if (b.used < b.total) return true;
-    int share = std::max(1, b.total / std::max(1, b.users));
-    return std::min(wanted, share) == 1 && b.multi == 0;
+    return std::min(wanted, share()) == 1 && b.multi == 0;
   };
   if (!fits()) {
     b.waiting.fetch_add(1);
     b.changed.wait(lk, fits);
     b.waiting.fetch_sub(1);
   }
-  int share = std::max(1, b.total / std::max(1, b.users));
-  units_ = std::max(1, std::min({wanted, share, b.total - b.used}));
+  units_ = std::max(1, std::min({wanted, share(), b.total - b.used}));
   b.used += units_;
   if (units_ > 1) b.multi++;
   b.serving++;
