@@ -4,12 +4,12 @@ namespace llama_native {
 
 Napi::Function AbortFlag::Init(Napi::Env env) {
   return DefineClass(env, "AbortFlag",
-                     {InstanceMethod<&AbortFlag::Abort>("abort"),
+                     {Method<&AbortFlag::Abort>("abort"),
                       InstanceAccessor<&AbortFlag::GetAborted>("aborted")});
 }
 
 AbortFlag::AbortFlag(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<AbortFlag>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {
+    : Wrapped<AbortFlag>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {
   TagObject(info.Env(), info.This().As<Napi::Object>(), kAbortFlagTag);
 }
 

@@ -8,7 +8,7 @@
 
 namespace llama_native {
 
-class AbortFlag : public Napi::ObjectWrap<AbortFlag> {
+class AbortFlag : public Wrapped<AbortFlag> {
  public:
   static Napi::Function Init(Napi::Env env);
   explicit AbortFlag(const Napi::CallbackInfo& info);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "quantize.h"
 #include "model.h"
+#include "params.h"
 
 namespace llama_native {
 
@@ -124,6 +125,14 @@ static Napi::Value CloseForExit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), exit_gate::Close(timeout));
 }
 
+// setErrorFactory(fn): errors the addon raises from now on are made by fn(code, message).
+static Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) Throw(env, ErrorKind::Type, "setErrorFactory takes a function");
+  GetAddonData(env)->error_factory = Napi::Persistent(info[0].As<Napi::Function>());
+  return env.Undefined();
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   std::call_once(g_backend_once, [] {
     LogInstall();
@@ -144,12 +153,17 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Model", model);
   exports.Set("Context", context);
   exports.Set("AbortFlag", AbortFlag::Init(env));
-  exports.Set("setLogLevel", Napi::Function::New(env, SetLogLevel, "setLogLevel"));
-  exports.Set("setLogger", Napi::Function::New(env, SetLogger, "setLogger"));
-  exports.Set("quantize", Napi::Function::New(env, Quantize, "quantize"));
-  exports.Set("nativeHeapBytes", Napi::Function::New(env, NativeHeap, "nativeHeapBytes"));
-  exports.Set("closeForExit", Napi::Function::New(env, CloseForExit, "closeForExit"));
-  exports.Set("systemInfo", Napi::Function::New(env, SystemInfo, "systemInfo"));
+  const auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {
+    exports.Set(name, Napi::Function::New(env, f, name));
+  };
+  fn("setLogLevel", GuardedFn<SetLogLevel>);
+  fn("setLogger", GuardedFn<SetLogger>);
+  fn("setErrorFactory", GuardedFn<SetErrorFactory>);
+  fn("quantize", GuardedFn<Quantize>);
+  fn("nativeHeapBytes", GuardedFn<NativeHeap>);
+  fn("closeForExit", GuardedFn<CloseForExit>);
+  fn("systemInfo", GuardedFn<SystemInfo>);
+  fn("paramTables", GuardedFn<ParamTablesToJs>);
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
   return exports;
 }

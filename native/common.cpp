@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "addon.h"
+
 namespace llama_native {
 
 // Random 128-bit tags; they only need to differ from each other and from other addons' tags.
@@ -12,7 +14,6 @@ const napi_type_tag kAbortFlagTag = {0x6c6c616d615f6e61ULL, 0x41626f7274000003UL
 
 const char* ErrorCode(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::InvalidFile: return "ERR_LLAMA_INVALID_MODEL_FILE";
     case ErrorKind::Load: return "ERR_LLAMA_LOAD";
     case ErrorKind::ContextFull: return "ERR_LLAMA_CONTEXT_FULL";
     case ErrorKind::Disposed: return "ERR_LLAMA_DISPOSED";
@@ -25,11 +26,24 @@ const char* ErrorCode(ErrorKind kind) {
 }
 
 Napi::Error MakeError(Napi::Env env, ErrorKind kind, const std::string& message) {
+  if (kind != ErrorKind::Range && kind != ErrorKind::Type) {
+    AddonData* data = GetAddonData(env);
+    if (data != nullptr && !data->error_factory.IsEmpty()) {
+      try {
+        Napi::Value made = data->error_factory.Call({Napi::String::New(env, ErrorCode(kind)), Napi::String::New(env, message)});
+        if (made.IsObject()) return Napi::Error(env, made);
+      } catch (const Napi::Error&) {
+        // a factory that throws falls back to the plain error below
+      }
+    }
+  }
   Napi::Error err;
   if (kind == ErrorKind::Range) {
     err = Napi::RangeError::New(env, message);
   } else if (kind == ErrorKind::Type) {
     err = Napi::TypeError::New(env, message);
+  } else if (kind == ErrorKind::Disposed) {
+    err = Napi::Error::New(env, "the " + message + " has been disposed");
   } else {
     err = Napi::Error::New(env, message);
   }

@@ -14,11 +14,12 @@
 
 namespace llama_native {
 
-// Error kinds cross the boundary as a `code` property; src/errors.ts maps them onto the exported
-// LlamaError subclasses. Keep the two lists in step.
+// What went wrong, as the code of the error JS receives. src/errors.ts registers a factory with the
+// addon when it loads (binding.setErrorFactory) that makes each code an instance of the exported
+// class; until then, or if it fails, a plain Error with `code` set. Argument errors stay TypeError
+// and RangeError.
 enum class ErrorKind {
   Generic,       // LlamaError            ERR_LLAMA
-  InvalidFile,   // InvalidModelFileError ERR_LLAMA_INVALID_MODEL_FILE
   Load,          // ModelLoadError        ERR_LLAMA_LOAD
   ContextFull,   // ContextFullError      ERR_LLAMA_CONTEXT_FULL
   Disposed,      // DisposedError         ERR_LLAMA_DISPOSED
@@ -35,9 +36,60 @@ struct NativeError : std::runtime_error {
   ErrorKind kind;
 };
 
-// A JS error object of the right class with `code` set.
+// A JS error object of the right class with `code` set. For ErrorKind::Disposed, `message` names the
+// object ("context"); the error reads "the context has been disposed".
 Napi::Error MakeError(Napi::Env env, ErrorKind kind, const std::string& message);
 [[noreturn]] void Throw(Napi::Env env, ErrorKind kind, const std::string& message);
+[[noreturn]] inline void ThrowDisposed(Napi::Env env, const char* what) { Throw(env, ErrorKind::Disposed, what); }
+
+// Runs the body of a JS-callable function so that no C++ exception leaves it untyped: a NativeError
+// becomes its kind's error, anything else (llama.cpp throws std::out_of_range, std::runtime_error
+// through its C API) a LlamaError quoting it. Every method and function the addon registers goes
+// through it (GuardedFn, Wrapped::Method), so no call site can forget.
+template <typename Body>
+Napi::Value Guarded(Napi::Env env, Body&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const NativeError& e) {
+    throw MakeError(env, e.kind, e.what());
+  } catch (const std::exception& e) {
+    throw MakeError(env, ErrorKind::Generic, std::string("llama.cpp raised an exception: ") + e.what());
+  } catch (...) {
+    throw MakeError(env, ErrorKind::Generic, "llama.cpp raised an unknown exception");
+  }
+}
+
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value GuardedFn(const Napi::CallbackInfo& info) {
+  return Guarded(info.Env(), [&] { return F(info); });
+}
+
+// ObjectWrap whose methods are registered through Method<>/Static<>, i.e. Guarded.
+template <typename T>
+class Wrapped : public Napi::ObjectWrap<T> {
+ public:
+  using Napi::ObjectWrap<T>::ObjectWrap;
+
+ protected:
+  using MethodPtr = Napi::Value (T::*)(const Napi::CallbackInfo&);
+
+  template <MethodPtr M>
+  static Napi::ClassPropertyDescriptor<T> Method(const char* name) {
+    return Napi::ObjectWrap<T>::InstanceMethod(name, static_cast<MethodPtr>(&Wrapped::template Call<M>));
+  }
+  template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+  static Napi::ClassPropertyDescriptor<T> Static(const char* name) {
+    return Napi::ObjectWrap<T>::StaticMethod(name, &GuardedFn<F>);
+  }
+
+ private:
+  template <MethodPtr M>
+  Napi::Value Call(const Napi::CallbackInfo& info) {
+    return Guarded(info.Env(), [&] { return (static_cast<T*>(this)->*M)(info); });
+  }
+};
 
 // Type tags: every wrapped object is tagged at construction and checked on unwrap, so that
 // `Context.prototype.generate.call({})` throws a TypeError instead of reading a foreign pointer.

@@ -1,302 +1,16 @@
 #include "context.h"
 
-#include <climits>
 #include <cmath>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
-
 #include "abort_flag.h"
-#include "ggml-cpu.h"
 #include "addon.h"
-#include "cpu_budget.h"
-#include "exit_gate.h"
+#include "context_create.h"
+#include "embed.h"
 #include "generation.h"
-#include "log.h"
-#include "task.h"
 
 namespace llama_native {
 
 namespace {
-
-// The CPU backend's threadpool API, looked up through the backend registry so that it also works
-// when the CPU backend is a dynamically loaded variant (GGML_BACKEND_DL).
-struct ThreadpoolApi {
-  decltype(ggml_threadpool_new)* create = nullptr;
-  decltype(ggml_threadpool_free)* destroy = nullptr;
-  decltype(ggml_threadpool_pause)* pause = nullptr;  // optional (vendor/patches/0005)
-};
-
-const ThreadpoolApi& Threadpools() {
-  static ThreadpoolApi api = [] {
-    ThreadpoolApi a;
-    ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-    ggml_backend_reg_t reg = cpu != nullptr ? ggml_backend_dev_backend_reg(cpu) : nullptr;
-    if (reg != nullptr) {
-      a.create = reinterpret_cast<decltype(ggml_threadpool_new)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
-      a.destroy = reinterpret_cast<decltype(ggml_threadpool_free)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
-      a.pause = reinterpret_cast<decltype(ggml_threadpool_pause)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_pause"));
-    }
-    if (a.create == nullptr || a.destroy == nullptr) a = ThreadpoolApi{};
-    return a;
-  }();
-  return api;
-}
-
-}  // namespace
-
-ContextHandle::~ContextHandle() {
-  engine.reset();  // joins the engine thread before anything it used goes
-  if (batch.token != nullptr) llama_batch_free(batch);
-  if (ctx != nullptr) {
-    llama_detach_threadpool(ctx);
-    llama_free(ctx);
-  }
-  if (threadpool != nullptr) Threadpools().destroy(threadpool);
-  if (threadpool_batch != nullptr) Threadpools().destroy(threadpool_batch);
-#if defined(__GLIBC__)
-  // As after a model (model.cpp): hand the freed KV cache, graph and batch memory back. glibc raises
-  // its mmap threshold after the first large free, so later buffers come from the arenas, and which
-  // arena keeps the free pages depends on thread timing: 10,000 contexts created and disposed grew
-  // RSS by 0-7 % over their second half with the live heap flat, depending on load.
-  malloc_trim(0);
-#endif
-}
-
-Engine& ContextHandle::GetEngine() {
-  if (!engine) engine = std::make_unique<Engine>(*this);
-  return *engine;
-}
-
-bool ContextHandle::Idle() { return !busy.load() && (!engine || engine->Idle()); }
-
-void ContextHandle::ResyncTokens(int32_t seq) {
-  auto& tokens = seq_tokens[static_cast<size_t>(seq)];
-  llama_pos max = llama_memory_seq_pos_max(llama_get_memory(ctx), seq);
-  size_t held = max < 0 ? 0 : static_cast<size_t>(max) + 1;
-  if (held < tokens.size()) tokens.resize(held);
-  if (held > tokens.size()) {  // should not happen; do not trust a cache we cannot describe
-    llama_memory_seq_rm(llama_get_memory(ctx), seq, -1, -1);
-    tokens.clear();
-  }
-}
-
-void ContextHandle::PausePools() {
-  const ThreadpoolApi& tp = Threadpools();
-  if (tp.pause == nullptr) return;
-  if (threadpool != nullptr) tp.pause(threadpool);
-  if (threadpool_batch != nullptr) tp.pause(threadpool_batch);
-}
-
-// All the threads asked for: the context's own pools. Fewer (the cores are shared with other
-// contexts): the pools sleep, detached, and ggml runs the decode on the calling thread plus
-// n - 1 threads of its own (none for one thread).
-void ContextHandle::UseThreads(int32_t n) {
-  const int32_t full = std::max(n_threads, n_threads_batch);
-  n = std::min(n, full);
-  if (n == threads_now) return;
-  if (n == full) {
-    if (threadpool != nullptr) llama_attach_threadpool(ctx, threadpool, threadpool_batch != nullptr ? threadpool_batch : threadpool);
-    llama_set_n_threads(ctx, n_threads, n_threads_batch);
-  } else {
-    if (threads_now == full && threadpool != nullptr) {
-      PausePools();
-      llama_detach_threadpool(ctx);
-    }
-    llama_set_n_threads(ctx, std::min(n, n_threads), std::min(n, n_threads_batch));
-  }
-  threads_now = n;
-}
-
-int32_t ContextHandle::Decode(const llama_batch& b, bool encode) {
-  CpuLease lease(std::max(n_threads, n_threads_batch));
-  UseThreads(lease.threads());
-  int32_t rc;
-  {
-    QuietAbortScope quiet;
-    rc = encode ? llama_encode(ctx, b) : llama_decode(ctx, b);
-  }
-  if (CpuLease::Contended()) PausePools();
-  return rc;
-}
-
-static bool AbortCallback(void* data) {
-  auto* h = static_cast<ContextHandle*>(data);
-  std::atomic<bool>* flag = h->abort_now.load();
-  bool stop = exit_gate::Exiting() || (h->engine && h->engine->BatchAborted()) ||
-              (flag != nullptr && flag->load(std::memory_order_relaxed));
-  if (stop) NoteAbortFired();
-  return stop;
-}
-
-namespace {
-
-class CreateTask : public ThreadTask {
- public:
-  CreateTask(ModelHandlePtr model, llama_context_params params, uint32_t poll)
-      : ThreadTask(nullptr), model_(std::move(model)), params_(params), poll_(poll) {}
-
- protected:
-  void Execute() override {
-    LogCapture capture;
-    llama_context* ctx = llama_init_from_model(model_->model, params_);
-    if (ctx == nullptr) {
-      std::string why = capture.Text();
-      throw NativeError(ErrorKind::Generic, "failed to create the context" + (why.empty() ? "" : ": " + why));
-    }
-    handle_ = std::make_shared<ContextHandle>();
-    handle_->model = model_;
-    handle_->ctx = ctx;
-    handle_->n_ctx = static_cast<int32_t>(llama_n_ctx(ctx));
-    handle_->n_batch = static_cast<int32_t>(llama_n_batch(ctx));
-    handle_->n_seq_max = static_cast<int32_t>(llama_n_seq_max(ctx));
-    handle_->n_threads = params_.n_threads;
-    handle_->n_threads_batch = params_.n_threads_batch;
-    handle_->threads_now = std::max(params_.n_threads, params_.n_threads_batch);
-    handle_->n_ctx_seq = static_cast<int32_t>(llama_n_ctx_seq(ctx));
-    handle_->seq_tokens.resize(static_cast<size_t>(handle_->n_seq_max));
-    handle_->embeddings = params_.embeddings;
-    handle_->pooling = llama_pooling_type(ctx);
-    handle_->batch = llama_batch_init(handle_->n_batch, 0, 1);
-    llama_set_abort_callback(ctx, AbortCallback, handle_.get());
-    // Without an attached threadpool, ggml (built without OpenMP) starts and joins its worker
-    // threads on every graph evaluation, i.e. once per generated token.
-    const ThreadpoolApi& tp = Threadpools();
-    if (tp.create != nullptr) {
-      // Created paused: a running pool's workers spin (`poll`) before they sleep, and a context
-      // that is created but not used yet took the cores from the contexts that were decoding (a
-      // first prompt decode went from 1 ms to 80 ms on 2 cores). The first evaluation resumes it.
-      ggml_threadpool_params tpp = ggml_threadpool_params_default(params_.n_threads);
-      tpp.poll = poll_;
-      tpp.paused = true;
-      handle_->threadpool = tp.create(&tpp);
-      if (params_.n_threads_batch != params_.n_threads) {
-        ggml_threadpool_params tpb = ggml_threadpool_params_default(params_.n_threads_batch);
-        tpb.poll = poll_;
-        tpb.paused = true;
-        handle_->threadpool_batch = tp.create(&tpb);
-      }
-      if (handle_->threadpool != nullptr) {
-        llama_attach_threadpool(ctx, handle_->threadpool,
-                                handle_->threadpool_batch != nullptr ? handle_->threadpool_batch : handle_->threadpool);
-      }
-    }
-  }
-  Napi::Value Result(Napi::Env env) override { return Context::NewInstance(env, handle_); }
-
- private:
-  ModelHandlePtr model_;
-  llama_context_params params_;
-  uint32_t poll_;
-  ContextHandlePtr handle_;
-};
-
-class EmbedTask : public ThreadTask {
- public:
-  EmbedTask(AbortFlagPtr abort, ContextHandlePtr h, std::vector<std::vector<llama_token>> inputs, bool normalize)
-      : ThreadTask(std::move(abort)), h_(std::move(h)), inputs_(std::move(inputs)), normalize_(normalize) {}
-
- protected:
-  void Execute() override {
-    BusyScope busy(*h_, abort_.get());
-    CpuUser user;
-    llama_context* ctx = h_->ctx;
-    llama_model* model = h_->model->model;
-    const int32_t n_embd = llama_model_n_embd_out(model);
-    const bool pooled = h_->pooling != LLAMA_POOLING_TYPE_NONE;
-    const bool encoder_only = llama_model_has_encoder(model) && !llama_model_has_decoder(model);
-    outputs_.resize(inputs_.size());
-    llama_memory_t mem = llama_get_memory(ctx);
-    for (auto& t : h_->seq_tokens) t.clear();
-
-    size_t next = 0;
-    while (next < inputs_.size()) {
-      if (Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
-      // Pack as many whole inputs as fit in one batch and in the context's sequences.
-      llama_batch& b = h_->batch;
-      b.n_tokens = 0;
-      size_t first = next;
-      while (next < inputs_.size() && static_cast<int32_t>(next - first) < h_->n_seq_max &&
-             b.n_tokens + static_cast<int32_t>(inputs_[next].size()) <= h_->n_batch) {
-        const auto& toks = inputs_[next];
-        llama_seq_id seq = static_cast<llama_seq_id>(next - first);
-        for (size_t j = 0; j < toks.size(); j++) {
-          int32_t k = b.n_tokens++;
-          b.token[k] = toks[j];
-          b.pos[k] = static_cast<llama_pos>(j);
-          b.n_seq_id[k] = 1;
-          b.seq_id[k][0] = seq;
-          b.logits[k] = true;
-        }
-        next++;
-      }
-      llama_memory_clear(mem, true);
-      int32_t rc = h_->Decode(b, encoder_only);
-      if (rc == 2 || Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
-      if (rc != 0) {
-        llama_memory_clear(mem, true);
-        throw NativeError(ErrorKind::Generic, "embedding failed: llama_" + std::string(encoder_only ? "encode" : "decode") +
-                                                  " returned " + std::to_string(rc));
-      }
-      int32_t tok_index = 0;
-      for (size_t i = first; i < next; i++) {
-        const size_t len = inputs_[i].size();
-        std::vector<float>& out = outputs_[i];
-        if (pooled) {
-          const float* e = llama_get_embeddings_seq(ctx, static_cast<llama_seq_id>(i - first));
-          if (e == nullptr) throw NativeError(ErrorKind::Generic, "llama.cpp returned no pooled embedding");
-          out.assign(e, e + n_embd);
-          if (normalize_) Normalize(out.data(), n_embd);
-        } else {
-          out.resize(len * static_cast<size_t>(n_embd));
-          for (size_t j = 0; j < len; j++) {
-            const float* e = llama_get_embeddings_ith(ctx, tok_index + static_cast<int32_t>(j));
-            if (e == nullptr) throw NativeError(ErrorKind::Generic, "llama.cpp returned no token embedding");
-            std::copy(e, e + n_embd, out.data() + j * n_embd);
-            if (normalize_) Normalize(out.data() + j * n_embd, n_embd);
-          }
-        }
-        tok_index += static_cast<int32_t>(len);
-      }
-    }
-    llama_memory_clear(mem, true);
-  }
-
-  Napi::Value Result(Napi::Env env) override {
-    Napi::Array arr = Napi::Array::New(env, outputs_.size());
-    for (size_t i = 0; i < outputs_.size(); i++) {
-      auto fa = Napi::Float32Array::New(env, outputs_[i].size());
-      std::copy(outputs_[i].begin(), outputs_[i].end(), fa.Data());
-      arr.Set(static_cast<uint32_t>(i), fa);
-    }
-    return arr;
-  }
-
- private:
-  static void Normalize(float* v, int32_t n) {
-    double sum = 0;
-    for (int32_t i = 0; i < n; i++) sum += static_cast<double>(v[i]) * v[i];
-    double norm = std::sqrt(sum);
-    if (norm <= 0) return;
-    float scale = static_cast<float>(1.0 / norm);
-    for (int32_t i = 0; i < n; i++) v[i] *= scale;
-  }
-
-  ContextHandlePtr h_;
-  std::vector<std::vector<llama_token>> inputs_;
-  bool normalize_;
-  std::vector<std::vector<float>> outputs_;
-};
-
-enum llama_pooling_type ParsePooling(Napi::Env env, const std::string& s) {
-  if (s.empty() || s == "default") return LLAMA_POOLING_TYPE_UNSPECIFIED;
-  if (s == "none") return LLAMA_POOLING_TYPE_NONE;
-  if (s == "mean") return LLAMA_POOLING_TYPE_MEAN;
-  if (s == "cls") return LLAMA_POOLING_TYPE_CLS;
-  if (s == "last") return LLAMA_POOLING_TYPE_LAST;
-  Throw(env, ErrorKind::Range, "pooling must be one of 'default', 'none', 'mean', 'cls', 'last'; got '" + s + "'");
-}
 
 const char* PoolingName(enum llama_pooling_type p) {
   switch (p) {
@@ -309,60 +23,23 @@ const char* PoolingName(enum llama_pooling_type p) {
   }
 }
 
+
 }  // namespace
 
 Napi::Function Context::Init(Napi::Env env) {
   return DefineClass(env, "Context",
                      {
-                         InstanceMethod<&Context::Generate>("generate"),
-                         InstanceMethod<&Context::Embed>("embed"),
-                         InstanceMethod<&Context::Info>("info"),
-                         InstanceMethod<&Context::CachedTokens>("cachedTokens"),
-                         InstanceMethod<&Context::ClearCache>("clearCache"),
-                         InstanceMethod<&Context::Dispose>("dispose"),
+                         Method<&Context::Generate>("generate"),
+                         Method<&Context::Embed>("embed"),
+                         Method<&Context::Info>("info"),
+                         Method<&Context::CachedTokens>("cachedTokens"),
+                         Method<&Context::ClearCache>("clearCache"),
+                         Method<&Context::AcquireSequence>("acquireSequence"),
+                         Method<&Context::ReleaseSequence>("releaseSequence"),
+                         Method<&Context::Dispose>("dispose"),
                          InstanceAccessor<&Context::GetDisposed>("disposed"),
-                         StaticMethod<&Context::Create>("create"),
+                         Static<&CreateContext>("create"),
                      });
-}
-
-Napi::Value Context::Create(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !HasTag(env, info[0], kModelTag)) Throw(env, ErrorKind::Type, "model must be a Model");
-  ModelHandlePtr model = Model::Unwrap(info[0].As<Napi::Object>())->Handle(env);
-  if (model->vocab_only) {
-    Throw(env, ErrorKind::Generic, "this model was loaded with vocabOnly: true and has no weights; load it again without vocabOnly to create a context");
-  }
-  Napi::Object o = ArgObject(info, 1, "options");
-  llama_context_params p = llama_context_default_params();
-  const int32_t n_ctx_train = llama_model_n_ctx_train(model->model);
-  p.n_ctx = static_cast<uint32_t>(OptInt(o, "contextSize", std::min<int32_t>(n_ctx_train > 0 ? n_ctx_train : 4096, 4096), 1, 1 << 24));
-  p.embeddings = OptBool(o, "embeddings", false);
-  p.n_batch = static_cast<uint32_t>(OptInt(o, "batchSize", p.embeddings ? p.n_ctx : std::min<uint32_t>(512, p.n_ctx), 1, 1 << 24));
-  p.n_ubatch = static_cast<uint32_t>(OptInt(o, "ubatchSize", p.embeddings ? p.n_batch : std::min<uint32_t>(512, p.n_batch), 1, p.n_batch));
-  p.n_seq_max = static_cast<uint32_t>(OptInt(o, "sequences", p.embeddings ? 64 : 1, 1, static_cast<int64_t>(llama_max_parallel_sequences())));
-  // More threads than the CPUs this process may run on are clamped: ggml's threads meet at
-  // spinning barriers, and one preempted thread stalls the rest (llama-bench -t 3 on 2 cores: 1.9
-  // tokens/s against 8941 with -t 2).
-  const int32_t cores = CpuLease::Cores();
-  p.n_threads = static_cast<int32_t>(std::min<int64_t>(OptInt(o, "threads", cores, 1, 1024), cores));
-  p.n_threads_batch = static_cast<int32_t>(std::min<int64_t>(OptInt(o, "batchThreads", p.n_threads, 1, 1024), cores));
-  p.pooling_type = ParsePooling(env, OptString(o, "pooling", ""));
-  // Separate per-sequence caches by default: attention then spans only a stream's own cells.
-  p.kv_unified = p.embeddings || OptBool(o, "unifiedKvCache", false);
-  p.no_perf = true;
-  if (p.n_batch > p.n_ctx) p.n_batch = p.n_ctx;
-  if (p.n_ubatch > p.n_batch) p.n_ubatch = p.n_batch;
-  // llama.cpp reserves one output per sequence within n_outputs_max (= n_batch) and aborts
-  // (llama-context.cpp GGML_ASSERT(n_outputs_max <= cparams.n_outputs_max)) when sequences exceed it.
-  if (p.n_seq_max > p.n_batch) {
-    if (!o.Get("sequences").IsUndefined()) {
-      Throw(env, ErrorKind::Range, "sequences (" + std::to_string(p.n_seq_max) + ") must not exceed batchSize (" +
-                                       std::to_string(p.n_batch) + "): each sequence needs an output slot in a batch");
-    }
-    p.n_seq_max = p.n_batch;  // the default (64 for embeddings) shrinks to fit a small batch
-  }
-  uint32_t poll = static_cast<uint32_t>(OptInt(o, "threadPoll", 50, 0, 100));
-  return ThreadTask::Start(env, new CreateTask(model, p, poll), Napi::Function());
 }
 
 Napi::Object Context::NewInstance(Napi::Env env, ContextHandlePtr handle) {
@@ -371,7 +48,7 @@ Napi::Object Context::NewInstance(Napi::Env env, ContextHandlePtr handle) {
   return GetAddonData(env)->context_ctor.New({ext});
 }
 
-Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(info) {
+Context::Context(const Napi::CallbackInfo& info) : Wrapped<Context>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsExternal()) {
     Throw(env, ErrorKind::Type, "Context cannot be constructed directly; use model.createContext()");
@@ -382,8 +59,13 @@ Context::Context(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Context>(inf
   TagObject(env, info.This().As<Napi::Object>(), kContextTag);
 }
 
+ContextHandle& Context::Live(Napi::Env env) {
+  if (!handle_) ThrowDisposed(env, "context");
+  return *handle_;
+}
+
 ContextHandlePtr Context::Claim(Napi::Env env, const char* what) {
-  if (!handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
+  Live(env);
   bool expected = false;
   if (!handle_->busy.compare_exchange_strong(expected, true)) {
     Throw(env, ErrorKind::Generic, std::string("cannot ") + what + ": another operation is running on this context");
@@ -394,7 +76,7 @@ ContextHandlePtr Context::Claim(Napi::Env env, const char* what) {
 Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
-  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
+  self->Live(env);
   GenerationRequest req = GenerationRequest::FromJs(info, *self->handle_);
   Napi::Function on_chunk = info.Length() > 3 && info[3].IsFunction() ? info[3].As<Napi::Function>() : Napi::Function();
   AbortFlagPtr abort = AbortFlag::FromArg(env, info.Length() > 2 ? info[2] : env.Undefined());
@@ -406,46 +88,18 @@ Napi::Value Context::Generate(const Napi::CallbackInfo& info) {
 Napi::Value Context::Embed(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
-  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
-  ContextHandle& h = *self->handle_;
+  ContextHandle& h = self->Live(env);
   if (!h.embeddings) {
     Throw(env, ErrorKind::Generic, "this context was created without embeddings: true; create one with model.createContext({ embeddings: true })");
   }
-  if (info.Length() < 1 || !info[0].IsArray()) Throw(env, ErrorKind::Type, "inputs must be an array of token arrays");
-  auto arr = info[0].As<Napi::Array>();
-  std::vector<std::vector<llama_token>> inputs;
-  inputs.reserve(arr.Length());
-  const uint32_t n_ubatch = llama_n_ubatch(h.ctx);
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    auto toks = ArgTokens(env, arr.Get(i), "input", h.model->n_vocab);
-    if (toks.empty()) Throw(env, ErrorKind::Range, "input " + std::to_string(i) + " is empty: nothing to embed");
-    int32_t limit = std::min<int32_t>({h.n_batch, static_cast<int32_t>(n_ubatch), h.n_ctx});
-    if (static_cast<int64_t>(toks.size()) > limit) {
-      Throw(env, ErrorKind::ContextFull,
-            "input " + std::to_string(i) + " is " + std::to_string(toks.size()) + " tokens; this embedding context takes at most " +
-                std::to_string(limit) + " per input (contextSize " + std::to_string(h.n_ctx) + ", batchSize " +
-                std::to_string(h.n_batch) + ")");
-    }
-    int32_t n_train = llama_model_n_ctx_train(h.model->model);
-    if (n_train > 0 && static_cast<int64_t>(toks.size()) > n_train) {
-      Throw(env, ErrorKind::ContextFull, "input " + std::to_string(i) + " is " + std::to_string(toks.size()) +
-                                             " tokens; the model was trained on at most " + std::to_string(n_train));
-    }
-    inputs.push_back(std::move(toks));
-  }
-  bool normalize = info.Length() < 2 || info[1].ToBoolean().Value();
-  AbortFlagPtr abort = AbortFlag::FromArg(env, info.Length() > 2 ? info[2] : env.Undefined());
-  ContextHandlePtr hp = self->Claim(env, "embed");
-  auto* task = new EmbedTask(abort, hp, std::move(inputs), normalize);
-  task->Keep(info.This().As<Napi::Object>());
-  return ThreadTask::Start(env, task, Napi::Function());
+  EmbedRequest req = EmbedRequest::FromJs(info, h);
+  return StartEmbed(env, self->Claim(env, "embed"), std::move(req), info.This().As<Napi::Object>());
 }
 
 Napi::Value Context::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
-  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
-  ContextHandle& h = *self->handle_;
+  ContextHandle& h = self->Live(env);
   Napi::Object o = Napi::Object::New(env);
   o.Set("contextSize", static_cast<double>(h.n_ctx));
   o.Set("batchSize", static_cast<double>(h.n_batch));
@@ -478,8 +132,7 @@ int32_t Context::ArgSequence(const Napi::CallbackInfo& info, size_t i, const Con
 Napi::Value Context::CachedTokens(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
-  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
-  ContextHandle& h = *self->handle_;
+  ContextHandle& h = self->Live(env);
   int32_t seq = ArgSequence(info, 0, h, 0);
   if (!h.Idle()) Throw(env, ErrorKind::Generic, "cannot read the cache while an operation is running");
   const auto& t = h.seq_tokens[static_cast<size_t>(seq)];
@@ -491,8 +144,7 @@ Napi::Value Context::CachedTokens(const Napi::CallbackInfo& info) {
 Napi::Value Context::ClearCache(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
-  if (!self->handle_) Throw(env, ErrorKind::Disposed, "the context has been disposed");
-  ContextHandle& h = *self->handle_;
+  ContextHandle& h = self->Live(env);
   int32_t seq = ArgSequence(info, 0, h, -1);
   ContextHandlePtr hp = self->Claim(env, "clear the cache");
   // Holding the engine's lock keeps it from starting a stream while the cache changes.
@@ -511,6 +163,27 @@ Napi::Value Context::ClearCache(const Napi::CallbackInfo& info) {
   }
   h.busy.store(false);
   if (!idle) Throw(env, ErrorKind::Generic, "cannot clear the cache: a generation is running on this context");
+  return env.Undefined();
+}
+
+// acquireSequence() → a sequence no Sequence object owns and no stream runs in, now owned; -1 when
+// there is none. The engine then gives it only to generations that name it.
+Napi::Value Context::AcquireSequence(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
+  ContextHandle& h = self->Live(env);
+  if (h.embeddings) Throw(env, ErrorKind::Generic, "an embedding context has no sequences to own");
+  return Napi::Number::New(env, h.GetEngine().AcquireSequence());
+}
+
+// releaseSequence(seq): the sequence is shared again (what it holds stays cached for reuse).
+Napi::Value Context::ReleaseSequence(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
+  ContextHandle& h = self->Live(env);
+  int32_t seq = ArgSequence(info, 0, h, -1);
+  if (seq < 0) Throw(env, ErrorKind::Type, "releaseSequence needs a sequence");
+  h.GetEngine().ReleaseSequence(seq);
   return env.Undefined();
 }
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "context.h"
+#include "context_handle.h"
 #include "exit_gate.h"
 #include "generation.h"
 
@@ -11,6 +11,7 @@ namespace llama_native {
 Engine::Engine(ContextHandle& h)
     : h_(h),
       slot_stream_(static_cast<size_t>(h.n_seq_max), nullptr),
+      slot_owned_(static_cast<size_t>(h.n_seq_max), false),
       slot_used_(static_cast<size_t>(h.n_seq_max), 0) {
   thread_ = std::thread([this] { Loop(); });
 }
@@ -66,15 +67,37 @@ bool Engine::BatchAborted() const {
   return true;
 }
 
-// A free sequence for `s`: the one it asked for, else the free one whose cache shares the longest
-// prefix with its prompt, else the least recently used. -1 when none is free.
+int32_t Engine::AcquireSequence() {
+  std::lock_guard<std::mutex> lk(mu_);
+  int32_t best = -1;
+  for (size_t i = 0; i < slot_stream_.size(); i++) {
+    if (slot_owned_[i] || slot_stream_[i] != nullptr) continue;
+    bool queued = false;  // a waiting stream that named this sequence keeps it shared
+    for (const Stream* s : pending_) queued = queued || s->req().sequence == static_cast<int32_t>(i);
+    if (queued) continue;
+    if (best < 0 || slot_used_[i] < slot_used_[static_cast<size_t>(best)]) best = static_cast<int32_t>(i);
+  }
+  if (best >= 0) slot_owned_[static_cast<size_t>(best)] = true;
+  return best;
+}
+
+void Engine::ReleaseSequence(int32_t seq) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    slot_owned_[static_cast<size_t>(seq)] = false;
+  }
+  wake_.notify_all();  // streams waiting for an unowned sequence may start
+}
+
+// A free sequence for `s`: the one it asked for, else the free unowned one whose cache shares the
+// longest prefix with its prompt, else the least recently used. -1 when none is free.
 int32_t Engine::PickSlot(const Stream* s) const {
   const auto& req = s->req();
   if (req.sequence >= 0) return slot_stream_[static_cast<size_t>(req.sequence)] == nullptr ? req.sequence : -1;
   int32_t best = -1;
   size_t best_common = 0;
   for (size_t i = 0; i < slot_stream_.size(); i++) {
-    if (slot_stream_[i] != nullptr) continue;
+    if (slot_stream_[i] != nullptr || slot_owned_[i]) continue;
     size_t common = CommonPrefix(h_.seq_tokens[i], req.prompt);
     if (best < 0 || common > best_common ||
         (common == best_common && slot_used_[i] < slot_used_[static_cast<size_t>(best)])) {

@@ -36,6 +36,11 @@ class Engine {
   bool IdleLocked() const { return pending_.empty() && active_.empty(); }  // caller holds mutex()
   void WaitReleased(Stream* s);    // JS thread: until the engine no longer touches `s`
   bool BatchAborted() const;       // engine thread, from llama.cpp's abort callback
+  // JS thread. Sequence ownership (a Sequence object in TS): an owned sequence is given only to
+  // streams that name it. Acquire picks an unowned sequence no stream runs in (the least recently
+  // used), or returns -1.
+  int32_t AcquireSequence();
+  void ReleaseSequence(int32_t seq);
   std::mutex& mutex() { return mu_; }
 
  private:
@@ -59,7 +64,8 @@ class Engine {
   std::vector<Stream*> active_;           // written by the engine under mu_
   std::vector<Stream*> slot_stream_;      // per sequence; written by the engine under mu_
   std::unordered_set<Stream*> held_;      // guarded by mu_
-  std::vector<uint64_t> slot_used_;       // engine thread: last use per sequence (LRU)
+  std::vector<bool> slot_owned_;          // per sequence; guarded by mu_
+  std::vector<uint64_t> slot_used_;       // last use per sequence (LRU); guarded by mu_
   uint64_t clock_ = 0;
   std::vector<Stream*> in_batch_;         // engine thread
   std::vector<std::atomic<bool>*> batch_flags_;  // engine thread; read by the abort callback

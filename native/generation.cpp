@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "engine.h"
+#include "params.h"
 #include "task.h"
 
 namespace llama_native {
@@ -22,26 +23,19 @@ GenerationRequest GenerationRequest::FromJs(const Napi::CallbackInfo& info, cons
     Throw(env, ErrorKind::ContextFull, "the prompt is " + std::to_string(r.prompt.size()) + " tokens but a sequence of this context holds " +
                                            std::to_string(h.n_ctx_seq) + "; create a context with a larger contextSize");
   }
-  Napi::Object o = ArgObject(info, 1, "options");
-  r.sequence = static_cast<int32_t>(OptInt(o, "sequence", -1, -1, INT32_MAX));
+  Params o(env, info.Length() > 1 ? info[1] : env.Undefined(), kGenerateParams);
+  r.sequence = static_cast<int32_t>(o.Int("sequence"));
   if (r.sequence >= h.n_seq_max) {
     Throw(env, ErrorKind::Range, "sequence must be an integer from 0 to " + std::to_string(h.n_seq_max - 1) +
                                      " (this context has " + std::to_string(h.n_seq_max) + " sequences); got " + std::to_string(r.sequence));
   }
   r.sampling = SamplingParams::FromJs(env, o, h.model->n_vocab);
-  r.max_tokens = static_cast<int32_t>(OptInt(o, "maxTokens", -1, -1, INT32_MAX));
-  Napi::Value stop = o.Get("stop");
-  if (!stop.IsUndefined() && !stop.IsNull()) {
-    if (!stop.IsArray()) Throw(env, ErrorKind::Type, "stop must be an array of strings");
-    auto arr = stop.As<Napi::Array>();
-    for (uint32_t i = 0; i < arr.Length(); i++) {
-      Napi::Value s = arr.Get(i);
-      if (!s.IsString()) Throw(env, ErrorKind::Type, "stop must be an array of strings");
-      std::string str = s.As<Napi::String>().Utf8Value();
-      if (str.empty()) Throw(env, ErrorKind::Range, "stop strings must not be empty");
-      r.stop.push_back(std::move(str));
-    }
+  r.max_tokens = static_cast<int32_t>(o.Int("maxTokens"));
+  r.stop = o.Strings("stop");
+  for (const auto& s : r.stop) {
+    if (s.empty()) Throw(env, ErrorKind::Range, "stop strings must not be empty");
   }
+  o.Done();
   return r;
 }
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "common.h"
-#include "context.h"
+#include "context_handle.h"
 #include "sampler.h"
 #include "task.h"
 
@@ -32,7 +32,8 @@ struct GenerationRequest {
   std::vector<std::string> stop;
   int32_t sequence = -1;  // KV cache sequence to run in; -1: the engine picks one
 
-  // Reads (promptTokens, options) and checks everything llama.cpp would assert on.
+  // Reads (promptTokens, params) — params complete, as native/params.h declares them — and checks
+  // everything llama.cpp would assert on.
   static GenerationRequest FromJs(const Napi::CallbackInfo& info, const ContextHandle& h);
 };
 

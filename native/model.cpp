@@ -13,6 +13,7 @@
 #include "addon.h"
 #include "exit_gate.h"
 #include "log.h"
+#include "params.h"
 #include "task.h"
 
 namespace llama_native {
@@ -91,32 +92,33 @@ class LoadTask : public ThreadTask {
 Napi::Function Model::Init(Napi::Env env) {
   return DefineClass(env, "Model",
                      {
-                         InstanceMethod<&Model::Tokenize>("tokenize"),
-                         InstanceMethod<&Model::Detokenize>("detokenize"),
-                         InstanceMethod<&Model::TokenToPiece>("tokenToPiece"),
-                         InstanceMethod<&Model::IsEog>("isEog"),
-                         InstanceMethod<&Model::Info>("info"),
-                         InstanceMethod<&Model::Vocab>("vocab"),
-                         InstanceMethod<&Model::Dispose>("dispose"),
+                         Method<&Model::Tokenize>("tokenize"),
+                         Method<&Model::Detokenize>("detokenize"),
+                         Method<&Model::TokenToPiece>("tokenToPiece"),
+                         Method<&Model::IsEog>("isEog"),
+                         Method<&Model::Info>("info"),
+                         Method<&Model::Vocab>("vocab"),
+                         Method<&Model::Dispose>("dispose"),
                          InstanceAccessor<&Model::GetDisposed>("disposed"),
-                         StaticMethod<&Model::Load>("load"),
+                         Static<&Model::Load>("load"),
                      });
 }
 
 Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = ArgString(info, 0, "path");
-  Napi::Object opts = ArgObject(info, 1, "options");
+  Params p(env, info.Length() > 1 ? info[1] : env.Undefined(), kModelLoadParams);
   AbortFlagPtr abort = AbortFlag::FromArg(env, info.Length() > 2 ? info[2] : env.Undefined());
   Napi::Function on_progress;
   if (info.Length() > 3 && info[3].IsFunction()) on_progress = info[3].As<Napi::Function>();
 
   llama_model_params params = llama_model_default_params();
-  params.n_gpu_layers = static_cast<int32_t>(OptInt(opts, "gpuLayers", params.n_gpu_layers, -1, INT32_MAX));
-  Napi::Value mmap = opts.Get("useMmap");
-  if (!mmap.IsUndefined()) params.load_mode = OptBool(opts, "useMmap", true) ? LLAMA_LOAD_MODE_MMAP : LLAMA_LOAD_MODE_NONE;
-  params.vocab_only = OptBool(opts, "vocabOnly", false);
-  params.check_tensors = OptBool(opts, "checkTensors", false);
+  params.n_gpu_layers = static_cast<int32_t>(p.Int("gpuLayers"));
+  const std::string mode = p.OneOf("loadMode");
+  params.load_mode = mode == "mmap" ? LLAMA_LOAD_MODE_MMAP : mode == "none" ? LLAMA_LOAD_MODE_NONE : LLAMA_LOAD_MODE_AUTO;
+  params.vocab_only = p.Bool("vocabOnly");
+  params.check_tensors = p.Bool("checkTensors");
+  p.Done();
 
   auto* task = new LoadTask(abort, path, params, !on_progress.IsEmpty());
   return ThreadTask::Start(env, task, on_progress);
@@ -128,7 +130,7 @@ Napi::Object Model::NewInstance(Napi::Env env, ModelHandlePtr handle) {
   return GetAddonData(env)->model_ctor.New({ext});
 }
 
-Model::Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
+Model::Model(const Napi::CallbackInfo& info) : Wrapped<Model>(info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsExternal()) {
     Throw(env, ErrorKind::Type, "Model cannot be constructed directly; use loadModel()");
@@ -157,7 +159,7 @@ void Model::ReleaseHandle(Napi::Env env) {
 }
 
 const ModelHandlePtr& Model::Handle(Napi::Env env) const {
-  if (!handle_) Throw(env, ErrorKind::Disposed, "the model has been disposed");
+  if (!handle_) ThrowDisposed(env, "model");
   return handle_;
 }
 

@@ -23,7 +23,7 @@ struct ModelHandle {
 };
 using ModelHandlePtr = std::shared_ptr<ModelHandle>;
 
-class Model : public Napi::ObjectWrap<Model> {
+class Model : public Wrapped<Model> {
  public:
   static Napi::Function Init(Napi::Env env);
   static Napi::Value Load(const Napi::CallbackInfo& info);  // (path, options, abortFlag?, onProgress?)

@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "log.h"
+#include "params.h"
 #include "task.h"
 
 namespace llama_native {
@@ -53,22 +54,21 @@ Napi::Value Quantize(const Napi::CallbackInfo& info) {
   std::string in = ArgString(info, 0, "input");
   std::string out = ArgString(info, 1, "output");
   if (in == out) Throw(env, ErrorKind::Range, "output must differ from input");
-  Napi::Object o = ArgObject(info, 2, "options");
-  std::string type = OptString(o, "type", "");
+  Params o(env, info.Length() > 2 ? info[2] : env.Undefined(), kQuantizeParams);
+  const std::string type = o.OneOf("type");
   llama_model_quantize_params p = llama_model_quantize_default_params();
   bool found = false;
-  std::string names;
   for (const auto& f : kFtypes) {
-    names += names.empty() ? f.name : std::string(", ") + f.name;
     if (type == f.name) {
       p.ftype = f.ftype;
       found = true;
     }
   }
-  if (!found) Throw(env, ErrorKind::Range, "type must be one of " + names + "; got '" + type + "'");
-  p.nthread = static_cast<int32_t>(OptInt(o, "threads", 0, 0, 1024));
-  p.pure = OptBool(o, "pure", false);
-  p.allow_requantize = OptBool(o, "allowRequantize", false);
+  if (!found) Throw(env, ErrorKind::Generic, "internal: quantize type '" + type + "' is declared but has no llama.cpp ftype");
+  p.nthread = static_cast<int32_t>(o.Int("threads"));
+  p.pure = o.Bool("pure");
+  p.allow_requantize = o.Bool("allowRequantize");
+  o.Done();
   return ThreadTask::Start(env, new QuantizeTask(std::move(in), std::move(out), p), Napi::Function());
 }
 

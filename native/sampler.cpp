@@ -9,50 +9,25 @@
 
 namespace llama_native {
 
-static float OptFloatIn(Napi::Object o, const char* key, float fallback, double lo, double hi) {
-  double v = OptNumber(o, key, fallback);
-  if (v < lo || v > hi) {
-    Throw(o.Env(), ErrorKind::Range,
-          std::string(key) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]; got " + std::to_string(v));
-  }
-  return static_cast<float>(v);
-}
-
-SamplingParams SamplingParams::FromJs(Napi::Env env, Napi::Object o, int32_t n_vocab) {
+SamplingParams SamplingParams::FromJs(Napi::Env env, Params& o, int32_t n_vocab) {
   SamplingParams p;
-  p.temperature = OptFloatIn(o, "temperature", p.temperature, 0.0, 1e6);
-  p.top_k = static_cast<int32_t>(OptInt(o, "topK", p.top_k, 0, n_vocab));
-  p.top_p = OptFloatIn(o, "topP", p.top_p, 0.0, 1.0);
-  p.min_p = OptFloatIn(o, "minP", p.min_p, 0.0, 1.0);
-  p.typical_p = OptFloatIn(o, "typicalP", p.typical_p, 0.0, 1.0);
-  p.repeat_penalty = OptFloatIn(o, "repeatPenalty", p.repeat_penalty, 1e-6, 1e6);
-  p.frequency_penalty = OptFloatIn(o, "frequencyPenalty", p.frequency_penalty, -1e6, 1e6);
-  p.presence_penalty = OptFloatIn(o, "presencePenalty", p.presence_penalty, -1e6, 1e6);
-  p.penalty_last_n = static_cast<int32_t>(OptInt(o, "penaltyLastN", p.penalty_last_n, 0, 1 << 24));
-  p.seed = static_cast<uint32_t>(OptInt(o, "seed", LLAMA_DEFAULT_SEED, 0, 0xFFFFFFFFLL));
-  p.grammar = OptString(o, "grammar", "");
-  p.grammar_root = OptString(o, "grammarRoot", "root");
-  Napi::Value bias = o.Get("logitBias");
-  if (!bias.IsUndefined() && !bias.IsNull()) {
-    if (!bias.IsArray()) Throw(env, ErrorKind::Type, "logitBias must be an array of [token, bias] pairs");
-    auto arr = bias.As<Napi::Array>();
-    for (uint32_t i = 0; i < arr.Length(); i++) {
-      Napi::Value pair = arr.Get(i);
-      if (!pair.IsArray() || pair.As<Napi::Array>().Length() != 2) {
-        Throw(env, ErrorKind::Type, "logitBias must be an array of [token, bias] pairs");
-      }
-      auto pa = pair.As<Napi::Array>();
-      Napi::Value tv = pa.Get(uint32_t(0));
-      Napi::Value bv = pa.Get(uint32_t(1));
-      if (!tv.IsNumber() || !bv.IsNumber()) Throw(env, ErrorKind::Type, "logitBias entries must be numbers");
-      double t = tv.As<Napi::Number>().DoubleValue();
-      double b = bv.As<Napi::Number>().DoubleValue();
-      if (!(std::floor(t) == t) || t < 0 || t >= n_vocab) {
-        Throw(env, ErrorKind::Range, "logitBias: token id " + std::to_string(t) + " is not in [0, " + std::to_string(n_vocab) + ")");
-      }
-      if (std::isnan(b)) Throw(env, ErrorKind::Range, "logitBias: bias must not be NaN");
-      p.logit_bias.push_back({static_cast<llama_token>(t), static_cast<float>(b)});
+  p.temperature = static_cast<float>(o.Number("temperature"));
+  p.top_k = static_cast<int32_t>(o.Int("topK"));
+  if (p.top_k > n_vocab) Throw(env, ErrorKind::Range, "topK must be at most the vocabulary size, " + std::to_string(n_vocab));
+  p.top_p = static_cast<float>(o.Number("topP"));
+  p.min_p = static_cast<float>(o.Number("minP"));
+  p.typical_p = static_cast<float>(o.Number("typicalP"));
+  p.repeat_penalty = static_cast<float>(o.Number("repeatPenalty"));
+  p.frequency_penalty = static_cast<float>(o.Number("frequencyPenalty"));
+  p.presence_penalty = static_cast<float>(o.Number("presencePenalty"));
+  p.penalty_last_n = static_cast<int32_t>(o.Int("penaltyLastN"));
+  p.seed = static_cast<uint32_t>(o.Int("seed"));
+  p.grammar = o.String("grammar");
+  for (const auto& [token, bias] : o.TokenBias("logitBias")) {
+    if (token >= n_vocab) {
+      Throw(env, ErrorKind::Range, "logitBias: token id " + std::to_string(token) + " is not in [0, " + std::to_string(n_vocab) + ")");
     }
+    p.logit_bias.push_back({static_cast<llama_token>(token), static_cast<float>(bias)});
   }
   return p;
 }
@@ -77,7 +52,7 @@ SamplerChain::SamplerChain(const llama_vocab* vocab, int32_t n_vocab, const Samp
   }
   if (!p.grammar.empty()) {
     LogCapture capture;
-    llama_sampler* g = llama_sampler_init_grammar(vocab, p.grammar.c_str(), p.grammar_root.c_str());
+    llama_sampler* g = llama_sampler_init_grammar(vocab, p.grammar.c_str(), "root");
     if (g == nullptr) {
       llama_sampler_free(chain_);
       chain_ = nullptr;

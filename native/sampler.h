@@ -8,26 +8,29 @@
 #include <vector>
 
 #include "common.h"
+#include "params.h"
 
 namespace llama_native {
 
+// One generation's sampling settings. The defaults live in TypeScript (src/sampling.ts), which
+// sends every value.
 struct SamplingParams {
-  float temperature = 0.8f;  // <= 0: greedy
-  int32_t top_k = 40;         // <= 0: off
-  float top_p = 0.95f;        // 1: off
-  float min_p = 0.05f;        // 0: off
-  float typical_p = 1.0f;     // 1: off
-  float repeat_penalty = 1.0f;
-  float frequency_penalty = 0.0f;
-  float presence_penalty = 0.0f;
-  int32_t penalty_last_n = 64;
+  float temperature = 0;  // <= 0: greedy
+  int32_t top_k = 0;      // <= 0: off
+  float top_p = 1;        // 1: off
+  float min_p = 0;        // 0: off
+  float typical_p = 1;    // 1: off
+  float repeat_penalty = 1;
+  float frequency_penalty = 0;
+  float presence_penalty = 0;
+  int32_t penalty_last_n = 0;
   uint32_t seed = LLAMA_DEFAULT_SEED;
   std::vector<llama_logit_bias> logit_bias;
   std::string grammar;  // GBNF; empty: none
-  std::string grammar_root = "root";
 
-  // Reads and range-checks the options object on the JS thread (TypeError/RangeError naming the key).
-  static SamplingParams FromJs(Napi::Env env, Napi::Object opts, int32_t n_vocab);
+  // Reads the sampling keys of Context.generate's params on the JS thread; token ids in logit
+  // biases and topK are checked against the vocabulary.
+  static SamplingParams FromJs(Napi::Env env, Params& o, int32_t n_vocab);
   bool Greedy() const { return temperature <= 0.0f; }
   bool HasPenalties() const {
     return penalty_last_n != 0 && (repeat_penalty != 1.0f || frequency_penalty != 0.0f || presence_penalty != 0.0f);
