@@ -13,149 +13,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { isMainThread } from "node:worker_threads";
-import { LlamaError } from "./errors";
+import { LlamaError, nativeErrorFactory } from "./errors";
+import type { NativeBinding } from "./native-types";
 
-export interface NativeModelInfo {
-  /** general.architecture, e.g. "llama" */
-  architecture: string;
-  /** general.name */
-  name: string;
-  /** llama.cpp's one-line description: architecture, size class, file type */
-  description: string;
-  /** parameter count */
-  nParams: number;
-  /** bytes of weights */
-  sizeBytes: number;
-  /** the context length the model was trained with */
-  contextLength: number;
-  embeddingLength: number;
-  /** length of the vectors ctx.embed() returns */
-  embeddingOutputLength: number;
-  layers: number;
-  heads: number;
-  headsKv: number;
-  vocabSize: number;
-  hasEncoder: boolean;
-  hasDecoder: boolean;
-  /** the model's default chat template (Jinja), when it has one */
-  chatTemplate?: string;
-  /** every metadata key as llama.cpp renders it (long arrays are summarized) */
-  metadata: Record<string, string>;
-}
-
-export interface NativeVocab {
-  bos: number;
-  eos: number;
-  eot: number;
-  nl: number;
-  size: number;
-  addBos: boolean;
-  addEos: boolean;
-  vocabOnly: boolean;
-  /** bytes of the longest token text: a text of B bytes needs at least B / maxTokenBytes tokens (0: no such bound for this vocabulary type) */
-  maxTokenBytes: number;
-}
-
-export interface NativeContextInfo {
-  contextSize: number;
-  batchSize: number;
-  ubatchSize: number;
-  sequences: number;
-  /** positions one sequence may use (the whole context when the KV cache is unified) */
-  sequenceContextSize: number;
-  threads: number;
-  batchThreads: number;
-  embeddings: boolean;
-  pooling: string;
-  canShift: boolean;
-  /** a persistent ggml thread pool is attached (else ggml starts threads for every evaluation) */
-  threadpool: boolean;
-}
-
-export interface NativeGenerationResult {
-  stopReason: "eog" | "maxTokens" | "stop" | "abort" | "contextFull";
-  /** the KV cache sequence the generation ran in (-1 when it ended before starting) */
-  sequence: number;
-  promptTokens: number;
-  evaluatedPromptTokens: number;
-  reusedTokens: number;
-  promptMs: number;
-  generatedTokens: number;
-  generateMs: number;
-}
-
-export interface NativeAbortFlag {
-  abort(): void;
-  readonly aborted: boolean;
-}
-
-export interface NativeModel {
-  tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array;
-  detokenize(tokens: Int32Array | readonly number[], removeSpecial: boolean, unparseSpecial: boolean): string;
-  tokenToPiece(token: number, special: boolean): string;
-  isEog(token: number): boolean;
-  info(): NativeModelInfo;
-  vocab(): NativeVocab;
-  dispose(): void;
-  readonly disposed: boolean;
-}
-
-export interface NativeContext {
-  generate(
-    prompt: Int32Array,
-    options: Record<string, unknown>,
-    abort: NativeAbortFlag,
-    onChunk: (text: string, tokens: Int32Array) => void,
-  ): Promise<NativeGenerationResult>;
-  embed(inputs: Int32Array[], normalize: boolean, abort: NativeAbortFlag): Promise<Float32Array[]>;
-  info(): NativeContextInfo;
-  cachedTokens(sequence?: number): Int32Array;
-  clearCache(sequence?: number): void;
-  dispose(): void;
-  readonly disposed: boolean;
-}
-
-export interface NativeSystemInfo {
-  llamaCppSystemInfo: string;
-  gpu: string;
-  /** a portable build: CPU variants and backends are loaded at run time */
-  portable: boolean;
-  /** ggml backends registered (CPU, CUDA, ...) */
-  backends: string[];
-  supportsGpuOffload: boolean;
-  supportsMmap: boolean;
-  maxSequences: number;
-  devices: { name: string; description: string }[];
-}
-
-export interface NativeBinding {
-  Model: {
-    load(
-      path: string,
-      options: Record<string, unknown>,
-      abort: NativeAbortFlag,
-      onProgress?: (progress: number) => void,
-    ): Promise<NativeModel>;
-    prototype: NativeModel;
-  };
-  Context: {
-    create(model: NativeModel, options: Record<string, unknown>): Promise<NativeContext>;
-    prototype: NativeContext;
-  };
-  AbortFlag: new () => NativeAbortFlag;
-  setLogLevel(level: number): void;
-  setLogger(fn: ((level: number, text: string) => void) | null): void;
-  systemInfo(): NativeSystemInfo;
-  /** bytes the C heap has allocated and not freed (glibc); undefined elsewhere. For leak tests. */
-  nativeHeapBytes(): number | undefined;
-  quantize(input: string, output: string, options: Record<string, unknown>): Promise<void>;
-  /**
-   * Process exit only: refuses new native work, aborts decodes and loads in flight and waits up to
-   * `timeoutMs` for them to leave llama.cpp. Returns how many were still running. Irreversible.
-   */
-  closeForExit(timeoutMs: number): number;
-  napiVersion: number;
-}
+export type * from "./native-types";
 
 export const packageRoot = path.resolve(__dirname, "..");
 const ADDON = "llama_native.node";
@@ -269,8 +130,11 @@ let cached: NativeBinding | undefined;
 /** The loaded addon (loaded on first use, so importing the package never throws). */
 export function binding(): NativeBinding {
   if (cached === undefined) {
-    cached = load();
-    guardExit(cached);
+    const b = load();
+    // From here on every error the addon raises is one of the exported classes.
+    b.setErrorFactory(nativeErrorFactory);
+    guardExit(b);
+    cached = b;
   }
   return cached;
 }

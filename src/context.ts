@@ -1,94 +1,16 @@
-// Context: a KV cache and its native generation loop, embeddings, and the per-context queue.
-import os from "node:os";
+// Context: a KV cache and its native generation loop, embeddings, and the sequences it hands out.
 import { binding, type NativeAbortFlag, type NativeContext, type NativeContextInfo } from "./binding";
-import { AbortError, ContextFullError, DisposedError, callSite, toLlamaError } from "./errors";
-import type { Model } from "./model";
-import { type GenerationOptions, toNativeGenerationOptions } from "./sampling";
-import { checkBool, checkInt, checkObject, checkOneOf, checkSignal, checkTokens, describe } from "./validate";
-
-export type Pooling = "default" | "none" | "mean" | "cls" | "last";
-
-export interface ContextOptions {
-  /** KV cache size in tokens. Default: the model's training context, at most 4096. */
-  contextSize?: number;
-  /** Most tokens decoded in one llama_decode call (prompts are split into such chunks). Default 512 (embeddings: contextSize). */
-  batchSize?: number;
-  /**
-   * Threads for generation. Default: the number of CPU cores (os.availableParallelism()). At most
-   * that many are used (`info.threads` says how many): ggml's threads wait for each other at
-   * spinning barriers, and more threads than cores ran hundreds of times slower. Contexts decoding
-   * at the same time share the cores: while several are busy, each decode runs with its share of
-   * them (at least one thread), waiting its turn when none is free.
-   */
-  threads?: number;
-  /** Threads for prompt processing. Default: `threads`; clamped like it. */
-  batchThreads?: number;
-  /**
-   * How eagerly ggml's worker threads poll for the next piece of work before sleeping, 0 (sleep at
-   * once) to 100 (spin longest). Default 50, as llama.cpp's tools; see bench/RESULTS.md for the measurements.
-   */
-  threadPoll?: number;
-  /** Create an embedding context (ctx.embed) instead of a generation context. Default false. */
-  embeddings?: boolean;
-  /** How token embeddings are pooled into one vector. Default: the model's own (llama.cpp's default). */
-  pooling?: Pooling;
-  /** Default seed for this context's sampling (generation options may override). Default: random. */
-  seed?: number;
-  /**
-   * Parallel sequences the KV cache holds. With more than one, that many generate() calls run at once,
-   * sharing each decode step (continuous batching); further calls wait for a free sequence in call
-   * order. Each sequence gets `contextSize / sequences` cells (llama.cpp rounds a share up to a
-   * multiple of 256) unless `unifiedKvCache` lets them share all of it. Embeddings: inputs per batch.
-   * Default 1 (embeddings 64).
-   */
-  sequences?: number;
-  /**
-   * With several sequences: true lets them share one KV cache of `contextSize` cells (a sequence may
-   * use it all; attention spans every cell), false gives each `contextSize / sequences` cells of its
-   * own (faster attention when many streams run at once). Default false.
-   */
-  unifiedKvCache?: boolean;
-}
-
-export interface GenerationChunk {
-  /** New text; always whole UTF-8 characters (a character split across tokens arrives whole). */
-  text: string;
-  /** The last token sampled for this chunk. */
-  token: number;
-  /**
-   * Every token sampled since the previous chunk. Usually one; tokens that come within a millisecond
-   * of the previous chunk are grouped (the JS thread wakes at most about 1000 times a second per
-   * stream), and a token whose text is held back (half a character, the start of a stop string)
-   * arrives with the text that completes it.
-   */
-  tokens: Int32Array;
-}
-
-export type StopReason = "eog" | "maxTokens" | "stop" | "abort" | "contextFull";
-
-export interface Timings {
-  /** tokens in the prompt */
-  promptTokens: number;
-  /** prompt tokens decoded by this call (the rest were reused from the KV cache) */
-  evaluatedPromptTokens: number;
-  /** prompt tokens reused from the KV cache */
-  reusedTokens: number;
-  promptMs: number;
-  generatedTokens: number;
-  generateMs: number;
-}
-
-export interface GenerationResult {
-  stopReason: StopReason;
-  /** The KV cache sequence the generation ran in (-1 when it was aborted before it started). */
-  sequence: number;
-  timings: Timings;
-}
-
-export interface CompletionResult extends GenerationResult {
-  text: string;
-  tokens: Int32Array;
-}
+import { ChunkStream } from "./chunk-stream";
+import { type ContextOptions, parseContextOptions, toNativeContextParams } from "./context-options";
+import { AbortError, ContextFullError, DisposedError, LlamaError, callSite, withCallerStack } from "./errors";
+import type { CompletionResult, GenerationChunk, GenerationResult } from "./generation-types";
+import type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab } from "./model-types";
+import type { NativeModel } from "./native-types";
+import { OpQueue } from "./op-queue";
+import { defineOptions, v } from "./options";
+import { type GenerationOptions, parseGenerationOptions, toNativeGenerateParams } from "./sampling";
+import { Sequence, type SequenceHost, newSequence } from "./sequence";
+import { checkInt, checkTokens, describe } from "./validate";
 
 export interface EmbedOptions {
   /** L2-normalize each vector (default true). */
@@ -96,53 +18,66 @@ export interface EmbedOptions {
   signal?: AbortSignal;
 }
 
+const parseEmbedOptions = defineOptions<EmbedOptions>("embed options", { normalize: v.bool, signal: v.signal });
+
+/** The model a context was created from, as `ctx.model` shows it (the Model class is one). */
+export interface ContextModel {
+  readonly path: string;
+  readonly info: ModelInfo;
+  readonly vocab: Vocab;
+  tokenize(text: string, options?: TokenizeOptions): Int32Array;
+  detokenize(tokens: Int32Array | readonly number[], options?: DetokenizeOptions): string;
+  tokenToPiece(token: number, options?: TokenToPieceOptions): string;
+}
+
+/** @internal what a context needs from its model besides that */
+export interface ContextParent extends ContextModel {
+  readonly native: NativeModel;
+  /** bytes of the longest token text (NativeVocab.maxTokenBytes) */
+  readonly maxTokenBytes: number;
+  forgetContext(ctx: Context): void;
+}
+
 const CONTEXT_TOKEN = Symbol("Context");
 
-/** @internal */
-export async function createContextInternal(model: Model, options: ContextOptions, site: Error): Promise<Context> {
-  const o = checkObject("options", options) as ContextOptions;
-  const native: Record<string, unknown> = {};
-  const set = (k: string, v: unknown) => {
-    if (v !== undefined) native[k] = v;
-  };
-  const max = 1 << 24;
-  set("contextSize", checkInt("contextSize", o.contextSize, 1, max));
-  set("batchSize", checkInt("batchSize", o.batchSize, 1, max));
-  set("threads", checkInt("threads", o.threads, 1, 1024) ?? defaultThreads());
-  set("batchThreads", checkInt("batchThreads", o.batchThreads, 1, 1024));
-  set("threadPoll", checkInt("threadPoll", o.threadPoll, 0, 100));
-  set("embeddings", checkBool("embeddings", o.embeddings));
-  set("pooling", checkOneOf<Pooling>("pooling", o.pooling, ["default", "none", "mean", "cls", "last"]));
-  set("sequences", checkInt("sequences", o.sequences, 1, 256));
-  set("unifiedKvCache", checkBool("unifiedKvCache", o.unifiedKvCache));
-  const seed = checkInt("seed", o.seed, 0, 0xffffffff);
+/** @internal model.createContext() */
+export async function createContext(model: ContextParent, options: ContextOptions, site: Error): Promise<Context> {
+  const o = parseContextOptions(options);
+  const params = toNativeContextParams(o, model.info.contextLength);
   try {
-    const handle = await binding().Context.create(model.native, native);
-    return new Context(model, handle, seed, CONTEXT_TOKEN);
+    const handle = await binding().Context.create(model.native, params);
+    return new Context(model, handle, o.seed, CONTEXT_TOKEN);
   } catch (e) {
-    throw toLlamaError(e, site);
+    throw withCallerStack(e, site);
   }
 }
 
-/** Default thread count: every core the process may use. */
-export function defaultThreads(): number {
-  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
-}
+type Prompt = string | Int32Array | readonly number[];
 
 export class Context {
-  readonly model: Model;
+  /** The model this context was created from. */
+  readonly model: ContextModel;
+  #parent: ContextParent;
   readonly info: Readonly<NativeContextInfo>;
   readonly seed: number | undefined;
   #native: NativeContext | undefined;
-  #tail: Promise<unknown> = Promise.resolve(); // settles when everything called so far has settled
-  #barrier: Promise<unknown> = Promise.resolve(); // settles when the last exclusive operation has settled
-  #current = new Set<NativeAbortFlag>();
+  #queue = new OpQueue();
+  #work = new Map<NativeAbortFlag, { sequence: number; done: Promise<unknown> }>(); // queued or running work, by its flag
+  #owned = new Map<number, Sequence>();
   #disposing: Promise<void> | undefined;
+  #host: SequenceHost = {
+    generate: (prompt, options, sequence) => this.generate(prompt, { ...options, sequence }),
+    complete: (prompt, options, sequence) => this.complete(prompt, { ...options, sequence }),
+    cachedTokens: (seq) => this.cachedTokens(seq),
+    clearCache: (seq) => this.clearCache(seq),
+    release: (seq) => this.#release(seq),
+  };
 
   /** @internal use model.createContext() */
-  constructor(model: Model, native: NativeContext, seed: number | undefined, token: symbol) {
+  constructor(model: ContextParent, native: NativeContext, seed: number | undefined, token: symbol) {
     if (token !== CONTEXT_TOKEN) throw new TypeError("use model.createContext() to create a Context");
     this.model = model;
+    this.#parent = model;
     this.#native = native;
     this.seed = seed;
     this.info = Object.freeze(native.info());
@@ -157,31 +92,12 @@ export class Context {
     return this.#native;
   }
 
-  /** Runs `op` after every earlier operation on this context has settled (one at a time). */
-  #enqueue<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.#tail.then(op);
-    this.#tail = this.#barrier = run.catch(() => undefined);
-    return run;
-  }
-
-  /**
-   * Runs `op` after the last exclusive operation, alongside other shared ones (generations on a
-   * context with several sequences: the native engine runs them together and queues the excess).
-   */
-  #enqueueShared<T>(op: () => Promise<T>): Promise<T> {
-    const run = this.#barrier.then(op);
-    const settled = run.catch(() => undefined);
-    const tail = this.#tail;
-    this.#tail = Promise.all([tail, settled]);
-    return run;
-  }
-
-  #promptTokens(prompt: string | Int32Array | readonly number[]): Int32Array {
+  #promptTokens(prompt: Prompt): Int32Array {
     if (typeof prompt === "string") {
       if (prompt.length === 0) throw new RangeError("prompt is empty");
       // Tokenizing is synchronous: refuse a text that cannot fit before spending the time on it.
       const bytes = Buffer.byteLength(prompt, "utf8");
-      const atLeast = this.model.maxTokenBytes > 0 ? Math.ceil(bytes / this.model.maxTokenBytes) : 0;
+      const atLeast = this.#parent.maxTokenBytes > 0 ? Math.ceil(bytes / this.#parent.maxTokenBytes) : 0;
       if (atLeast > this.info.sequenceContextSize) {
         throw new ContextFullError(
           `the prompt is ${bytes} bytes, at least ${atLeast} tokens, but a sequence of this context holds ${this.info.sequenceContextSize}; ` +
@@ -193,10 +109,31 @@ export class Context {
     return checkTokens("prompt", prompt, this.model.vocab.size);
   }
 
+  /** The KV sequence a generation names: a Sequence of this context, an unowned number, or -1 (any). */
+  #sequenceOf(s: GenerationOptions["sequence"]): number {
+    if (s === undefined) {
+      if (this.#owned.size === this.info.sequences) {
+        throw new LlamaError(
+          `every sequence of this context (${this.info.sequences}) is owned by a Sequence: generate through one of them, ` +
+            "dispose one, or create the context with more sequences",
+        );
+      }
+      return -1;
+    }
+    if (s instanceof Sequence) {
+      if (!s.isOf(this.#host)) throw new TypeError("sequence belongs to another context");
+      if (s.disposed) throw new DisposedError("sequence");
+      return s.id;
+    }
+    const n = checkInt("sequence", s, 0, this.info.sequences - 1)!;
+    if (this.#owned.has(n)) throw new LlamaError(`sequence ${n} is owned by a Sequence object; pass that object instead of the number`);
+    return n;
+  }
+
   /** The tokens a sequence (default 0) of the KV cache holds, for the next call to extend. */
   cachedTokens(sequence = 0): Int32Array {
     const native = this.#live();
-    return native.cachedTokens(checkInt("sequence", sequence, 0, this.info.sequences - 1));
+    return native.cachedTokens(checkInt("sequence", sequence, 0, this.info.sequences - 1)!);
   }
 
   /**
@@ -205,31 +142,19 @@ export class Context {
    * A prompt that extends what the context already holds reuses that prefix of the KV cache.
    * The generator's return value is the GenerationResult. Breaking out of the loop stops the generation.
    */
-  async *generate(
-    prompt: string | Int32Array | readonly number[],
-    options: GenerationOptions = {},
-  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+  async *generate(prompt: Prompt, options: GenerationOptions = {}): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
     const site = callSite();
     this.#live();
+    const o = parseGenerationOptions(options);
     const tokens = this.#promptTokens(prompt);
     if (tokens.length === 0) throw new RangeError("prompt is empty: it tokenized to no tokens");
-    const { native: nativeOptions, signal } = toNativeGenerationOptions(
-      options,
-      this.model.vocab.size,
-      this.info.sequenceContextSize,
-      this.seed,
-      this.info.sequences,
-    );
+    const sequence = this.#sequenceOf(o.sequence);
+    const params = toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence);
+    const signal = o.signal;
 
-    const queue: GenerationChunk[] = [];
-    let head = 0;
-    let wake: (() => void) | undefined;
-    let settled = false;
-    let result: GenerationResult | undefined;
-    let failure: unknown;
+    const stream = new ChunkStream<GenerationChunk, GenerationResult>();
     const flag = new (binding().AbortFlag)();
     const onAbort = () => flag.abort();
-
     let started!: () => void;
     const startedP = new Promise<void>((r) => (started = r));
     const run = async () => {
@@ -237,47 +162,25 @@ export class Context {
       const native = this.#live();
       if (signal?.aborted) flag.abort();
       signal?.addEventListener("abort", onAbort, { once: true });
-      this.#current.add(flag);
       try {
-        const r = await native.generate(tokens, nativeOptions, flag, (text, toks) => {
-          queue.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
-          wake?.();
+        const r = await native.generate(tokens, params, flag, (text, toks) => {
+          stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
         });
-        const { stopReason, sequence, ...timings } = r;
-        result = { stopReason, sequence, timings };
+        const { stopReason, sequence: seq, ...timings } = r;
+        return { stopReason, sequence: seq, timings };
       } finally {
-        this.#current.delete(flag);
         signal?.removeEventListener("abort", onAbort);
       }
     };
-    const done = this.info.sequences > 1 ? this.#enqueueShared(run) : this.#enqueue(run);
+    const done = this.#track(flag, sequence, this.info.sequences > 1 ? this.#queue.shared(run) : this.#queue.exclusive(run));
     done.then(
-      () => {
-        settled = true;
-        wake?.();
-      },
-      (e) => {
-        failure = toLlamaError(e, site);
-        settled = true;
-        wake?.();
-      },
+      (r) => stream.end(r),
+      (e) => stream.fail(withCallerStack(e, site)),
     );
     try {
-      while (true) {
-        if (head < queue.length) {
-          const chunk = queue[head]!;
-          queue[head++] = undefined as unknown as GenerationChunk;
-          yield chunk;
-          continue;
-        }
-        if (settled) break;
-        await new Promise<void>((r) => (wake = r));
-        wake = undefined;
-      }
-      if (failure !== undefined) throw failure;
-      return result!;
+      return yield* stream.read();
     } finally {
-      if (!settled) {
+      if (!stream.settled) {
         // The consumer stopped early (break/return/throw): stop the native loop and wait for it, so
         // the next call on this context starts from a consistent KV cache.
         flag.abort();
@@ -287,7 +190,7 @@ export class Context {
   }
 
   /** Runs a generation to the end and returns its text, tokens, stop reason and timings. */
-  async complete(prompt: string | Int32Array | readonly number[], options: GenerationOptions = {}): Promise<CompletionResult> {
+  async complete(prompt: Prompt, options: GenerationOptions = {}): Promise<CompletionResult> {
     let text = "";
     const parts: Int32Array[] = [];
     let n = 0;
@@ -328,28 +231,27 @@ export class Context {
       if (toks.length === 0) throw new RangeError(`input[${i}] is empty: nothing to embed`);
       return toks;
     });
-    const o = checkObject("options", options) as EmbedOptions;
-    const normalize = checkBool("normalize", o.normalize) ?? true;
-    const signal = checkSignal("signal", o.signal);
+    const o = parseEmbedOptions(options);
+    const normalize = o.normalize ?? true;
+    const signal = o.signal;
     if (inputs.length === 0) return [];
     const flag = new (binding().AbortFlag)();
     const onAbort = () => flag.abort();
     try {
-      const out = await this.#enqueue(async () => {
+      const run = async () => {
         const native = this.#live();
         if (signal?.aborted) throw new AbortError("embedding was aborted", { cause: signal.reason });
         signal?.addEventListener("abort", onAbort, { once: true });
-        this.#current.add(flag);
         try {
           return await native.embed(inputs, normalize, flag);
         } finally {
-          this.#current.delete(flag);
           signal?.removeEventListener("abort", onAbort);
         }
-      });
+      };
+      const out = await this.#track(flag, -1, this.#queue.exclusive(run));
       return single ? out[0]! : out;
     } catch (e) {
-      throw toLlamaError(e, site);
+      throw withCallerStack(e, site);
     }
   }
 
@@ -360,20 +262,63 @@ export class Context {
   clearCache(sequence?: number): Promise<void> {
     this.#live();
     const seq = checkInt("sequence", sequence, 0, this.info.sequences - 1);
-    return this.#enqueue(async () => this.#live().clearCache(seq));
+    return this.#queue.exclusive(async () => this.#live().clearCache(seq));
+  }
+
+  /**
+   * Takes one KV sequence of this context for the caller alone (a conversation, a saved state): other
+   * generations on the context no longer run in it, and what it holds stays there between calls
+   * until the Sequence is disposed. Throws a LlamaError when every sequence is owned already or
+   * in use by a running generation.
+   */
+  getSequence(): Sequence {
+    const native = this.#live();
+    const id = native.acquireSequence();
+    if (id < 0) {
+      throw new LlamaError(
+        `no free sequence: all ${this.info.sequences} of this context are owned by Sequence objects or running generations; ` +
+          "dispose a Sequence, wait, or create the context with more sequences",
+      );
+    }
+    const seq = newSequence(this.#host, id);
+    this.#owned.set(id, seq);
+    return seq;
+  }
+
+  /** Registers work from the moment it is called until it settles, so dispose and release can stop it. */
+  #track<T>(flag: NativeAbortFlag, sequence: number, done: Promise<T>): Promise<T> {
+    const settled = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#work.set(flag, { sequence, done: settled });
+    void settled.then(() => this.#work.delete(flag));
+    return done;
+  }
+
+  async #release(seq: Sequence): Promise<void> {
+    const mine = [...this.#work].filter(([, w]) => w.sequence === seq.id);
+    for (const [flag] of mine) flag.abort();
+    await Promise.all(mine.map(([, w]) => w.done));
+    if (this.#owned.get(seq.id) === seq) {
+      this.#owned.delete(seq.id);
+      if (this.#native && !this.#disposing) this.#native.releaseSequence(seq.id);
+    }
   }
 
   /**
    * Frees the KV cache. Running work is cancelled (a generation ends with stopReason "abort"), queued
-   * work rejects with DisposedError. Idempotent; later calls return the same promise.
+   * work rejects with DisposedError, and the context's Sequences are disposed. Idempotent; later
+   * calls return the same promise.
    */
   dispose(): Promise<void> {
     this.#disposing ??= (async () => {
-      for (const flag of this.#current) flag.abort();
-      await this.#tail;
+      for (const flag of this.#work.keys()) flag.abort();
+      await Promise.allSettled([...this.#owned.values()].map((s) => s.dispose()));
+      await this.#queue.idle();
       this.#native?.dispose();
       this.#native = undefined;
-      this.model.forgetContext(this);
+      this.#parent.forgetContext(this);
     })();
     return this.#disposing;
   }

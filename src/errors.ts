@@ -1,5 +1,6 @@
-// Error classes. Native code reports failures with a `code`; toLlamaError() turns them into these
-// classes and keeps the caller's stack (captured before the call crossed into native code).
+// Error classes. The native addon makes its errors through nativeErrorFactory (registered when it
+// loads), so every failure it reports is already an instance of these classes; withCallerStack()
+// gives an asynchronous one the caller's stack (captured before the call crossed into native code).
 
 export type LlamaErrorCode =
   | "ERR_LLAMA"
@@ -43,8 +44,9 @@ export class ContextFullError extends LlamaError {
   }
 }
 
-/** A model or context was used after dispose(). */
+/** A model, context or other object was used after dispose(). */
 export class DisposedError extends LlamaError {
+  /** @param what the object that was disposed ("context", "model", ...) */
   constructor(what: string) {
     super(`the ${what} has been disposed`, "ERR_LLAMA_DISPOSED");
   }
@@ -64,40 +66,32 @@ export function callSite(): Error {
   return holder;
 }
 
-/** Maps an error thrown or rejected by the native layer onto the public classes. */
-export function toLlamaError(err: unknown, site?: Error): unknown {
-  if (!(err instanceof Error)) return err;
-  if (err instanceof LlamaError) return err;
-  const code = (err as { code?: string }).code;
-  let out: Error;
+/**
+ * @internal Makes the error for a failure the native addon reports (src/binding.ts registers it
+ * with the addon). For ERR_LLAMA_DISPOSED the message names the object.
+ */
+export function nativeErrorFactory(code: string, message: string): Error {
   switch (code) {
-    case "ERR_LLAMA_INVALID_MODEL_FILE":
     case "ERR_LLAMA_LOAD":
-      out = new ModelLoadError(err.message);
-      break;
+      return new ModelLoadError(message);
     case "ERR_LLAMA_CONTEXT_FULL":
-      out = new ContextFullError(err.message);
-      break;
+      return new ContextFullError(message);
     case "ERR_LLAMA_DISPOSED":
-      out = new LlamaError(err.message, "ERR_LLAMA_DISPOSED");
-      Object.setPrototypeOf(out, DisposedError.prototype);
-      out.name = "DisposedError";
-      break;
+      return new DisposedError(message);
     case "ERR_LLAMA_ABORTED":
-      out = new AbortError(err.message);
-      break;
-    case "ERR_LLAMA":
-      out = new LlamaError(err.message);
-      break;
+      return new AbortError(message);
     default:
-      // TypeError/RangeError from argument checks stay what they are.
-      out = err;
+      return new LlamaError(message);
   }
-  if (site?.stack && out !== err) {
-    const head = `${out.name}: ${out.message}`;
-    out.stack = head + site.stack.slice(site.stack.indexOf("\n"));
-  } else if (site?.stack && out === err) {
-    out.stack = `${err.name}: ${err.message}` + site.stack.slice(site.stack.indexOf("\n"));
+}
+
+/**
+ * Gives an error the stack of `site` (captured where the caller's call began), so that a failure of
+ * asynchronous native work points at the user's line. Returns the same error object.
+ */
+export function withCallerStack<E>(err: E, site?: Error): E {
+  if (err instanceof Error && site?.stack) {
+    err.stack = `${err.name}: ${err.message}` + site.stack.slice(site.stack.indexOf("\n"));
   }
-  return out;
+  return err;
 }

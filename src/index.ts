@@ -1,19 +1,22 @@
 // Public API: re-exports only.
 export { loadModel, Model } from "./model";
-export type { LoadModelOptions, ModelInfo, Vocab, TokenizeOptions, DetokenizeOptions } from "./model";
+export type { LoadModelOptions, ModelInfo, Vocab, TokenizeOptions, DetokenizeOptions, TokenToPieceOptions } from "./model";
 export type { PreflightOptions } from "./preflight";
-export { Context, defaultThreads } from "./context";
+export { Context } from "./context";
+export type { EmbedOptions, ContextModel } from "./context";
+export { defaultThreads } from "./context-options";
+export type { ContextOptions, Pooling } from "./context-options";
 export type {
-  ContextOptions,
-  Pooling,
   GenerationChunk,
   GenerationResult,
   CompletionResult,
   StopReason,
   Timings,
-  EmbedOptions,
-} from "./context";
-export type { GenerationOptions, SamplingOptions } from "./sampling";
+  SamplingOptions,
+  SequenceGenerationOptions,
+} from "./generation-types";
+export { Sequence } from "./sequence";
+export type { GenerationOptions } from "./sampling";
 export { readGgufInfo, checkModelMetadata, GgufValueType, GGML_TYPES } from "./gguf";
 export type { GgufInfo, GgufTensorInfo, GgufValue, ReadGgufOptions } from "./gguf";
 export { writeGguf } from "./gguf-writer";

@@ -1,11 +1,15 @@
 // Model: loadModel(), tokenization, model facts, child contexts.
 import fs from "node:fs/promises";
-import { binding, type NativeModel, type NativeModelInfo } from "./binding";
-import { Context, type ContextOptions, createContextInternal } from "./context";
-import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, toLlamaError } from "./errors";
+import { binding, type NativeModel } from "./binding";
+import { type Context, createContext } from "./context";
+import type { ContextOptions } from "./context-options";
+import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, withCallerStack } from "./errors";
 import { validateModelFile } from "./gguf";
+import type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab } from "./model-types";
+import type { NativeParams } from "./native-params";
+import { defineOptions, v } from "./options";
 import { type PreflightOptions, preflightLoad } from "./preflight";
-import { checkBool, checkFunction, checkInt, checkObject, checkSignal, checkTokens, describe } from "./validate";
+import { checkTokens, describe } from "./validate";
 
 export interface LoadModelOptions {
   /** Layers to offload to the GPU (GPU builds only): -1 = all, 0 = none. Default: llama.cpp's (all). */
@@ -14,6 +18,8 @@ export interface LoadModelOptions {
   useMmap?: boolean;
   /** Load only the vocabulary: tokenize/detokenize work, contexts cannot be created. */
   vocabOnly?: boolean;
+  /** Have llama.cpp check the tensor data while loading (NaN/Inf values, invalid quantized blocks); slower. Default false. */
+  checkTensors?: boolean;
   /** Called with the load progress in [0, 1] on the JS thread. */
   onProgress?: (progress: number) => void;
   /** Cancels the load: the promise rejects with AbortError and nothing stays allocated. */
@@ -27,37 +33,9 @@ export interface LoadModelOptions {
   preflight?: boolean | PreflightOptions;
 }
 
-/** Facts about a loaded model, as llama.cpp reports them (see NativeModelInfo for each field). */
-export type ModelInfo = Readonly<NativeModelInfo>;
-
-export interface Vocab {
-  /** beginning-of-sequence token, or -1 when the vocabulary has none */
-  readonly bos: number;
-  /** end-of-sequence token, or -1 */
-  readonly eos: number;
-  /** end-of-turn token, or -1 */
-  readonly eot: number;
-  /** number of tokens */
-  readonly size: number;
-  /** whether tokenize() with addSpecial adds BOS */
-  readonly addBos: boolean;
-  /** true for end-of-generation tokens (EOS, EOT and the model's other stop tokens) */
-  isEog(token: number): boolean;
-}
-
-export interface TokenizeOptions {
-  /** Add BOS/EOS as the vocabulary asks (default true). */
-  addSpecial?: boolean;
-  /** Turn special-token text such as "<s>" into the special token (default false). */
-  parseSpecial?: boolean;
-}
-
-export interface DetokenizeOptions {
-  /** Drop a leading BOS / trailing EOS that tokenize() would have added (default false). */
-  removeSpecial?: boolean;
-  /** Render special tokens as their text (default false). */
-  unparseSpecial?: boolean;
-}
+const parseTokenizeOptions = defineOptions<TokenizeOptions>("tokenize options", { addSpecial: v.bool, parseSpecial: v.bool });
+const parseDetokenizeOptions = defineOptions<DetokenizeOptions>("detokenize options", { removeSpecial: v.bool, unparseSpecial: v.bool });
+const parseTokenToPieceOptions = defineOptions<TokenToPieceOptions>("tokenToPiece options", { special: v.bool });
 
 /**
  * Loads a GGUF model. The header is validated in TypeScript first; the weights load on a native
@@ -66,40 +44,38 @@ export interface DetokenizeOptions {
 export async function loadModel(path: string, options: LoadModelOptions = {}): Promise<Model> {
   const site = callSite();
   if (typeof path !== "string" || path.length === 0) throw new TypeError(`path must be a non-empty string; got ${describe(path)}`);
-  const o = checkObject("options", options) as LoadModelOptions;
-  const native: Record<string, unknown> = {};
-  const gpuLayers = checkInt("gpuLayers", o.gpuLayers, -1, 2 ** 31 - 1);
-  if (gpuLayers !== undefined) native.gpuLayers = gpuLayers;
-  const useMmap = checkBool("useMmap", o.useMmap);
-  if (useMmap !== undefined) native.useMmap = useMmap;
-  const vocabOnly = checkBool("vocabOnly", o.vocabOnly) ?? false;
-  native.vocabOnly = vocabOnly;
-  const onProgress = checkFunction<(p: number) => void>("onProgress", o.onProgress);
-  const signal = checkSignal("signal", o.signal);
+  const o = parseLoadOptions(options);
+  const native: NativeParams<"Model.load"> = {
+    gpuLayers: o.gpuLayers ?? -1,
+    loadMode: o.useMmap === undefined ? "auto" : o.useMmap ? "mmap" : "none",
+    vocabOnly: o.vocabOnly ?? false,
+    checkTensors: o.checkTensors ?? false,
+  };
+  const signal = o.signal;
   if (signal?.aborted) throw new AbortError("model load was aborted before it started", { cause: signal.reason });
-  let preflightMs: number | undefined;
-  if (o.preflight !== undefined && o.preflight !== false) {
-    const p = o.preflight === true ? {} : (checkObject("preflight", o.preflight) as PreflightOptions);
-    preflightMs = checkInt("preflight.timeoutMs", p.timeoutMs, 1, 2 ** 31 - 1) ?? 300_000;
-  }
+  const preflightMs =
+    o.preflight === undefined || o.preflight === false
+      ? undefined
+      : (parsePreflightOptions(o.preflight === true ? {} : o.preflight).timeoutMs ?? 300_000);
 
   try {
     await fs.access(path);
   } catch {
-    throw toLlamaError(new ModelLoadError(`model file not found: ${path}`), site);
+    throw withCallerStack(new ModelLoadError(`model file not found: ${path}`), site);
   }
   try {
-    await validateModelFile(path, { tensors: !vocabOnly });
+    await validateModelFile(path, { tensors: !native.vocabOnly });
   } catch (e) {
-    if (e instanceof InvalidModelFileError) throw toLlamaError(e, site);
+    if (e instanceof InvalidModelFileError) throw withCallerStack(e, site);
     throw e;
   }
   if (signal?.aborted) throw new AbortError("model load was aborted", { cause: signal.reason });
   if (preflightMs !== undefined) {
+    const { gpuLayers, useMmap, vocabOnly, checkTensors } = o;
     try {
-      await preflightLoad(path, native, preflightMs);
+      await preflightLoad(path, { gpuLayers, useMmap, vocabOnly, checkTensors }, preflightMs);
     } catch (e) {
-      throw toLlamaError(e, site);
+      throw withCallerStack(e, site);
     }
     if (signal?.aborted) throw new AbortError("model load was aborted", { cause: signal.reason });
   }
@@ -108,15 +84,34 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const flag = new b.AbortFlag();
   const onAbort = () => flag.abort();
   signal?.addEventListener("abort", onAbort, { once: true });
+  const onProgress = o.onProgress;
   try {
     const handle = await b.Model.load(path, native, flag, onProgress ? (p) => safeCall(onProgress, p) : undefined);
     return new Model(handle, path, MODEL_TOKEN);
   } catch (e) {
-    throw toLlamaError(e, site);
+    throw withCallerStack(e, site);
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
 }
+
+const parseLoadOptions = defineOptions<LoadModelOptions>("loadModel options", {
+  gpuLayers: v.param("Model.load", "gpuLayers"),
+  useMmap: v.bool,
+  vocabOnly: v.bool,
+  checkTensors: v.bool,
+  onProgress: v.fn<(progress: number) => void>(),
+  signal: v.signal,
+  preflight: (value, name) => {
+    if (typeof value === "boolean") return value;
+    if (value === null || typeof value !== "object") throw new TypeError(`${name} must be a boolean or { timeoutMs }; got ${describe(value)}`);
+    return value as PreflightOptions;
+  },
+});
+
+const parsePreflightOptions = defineOptions<PreflightOptions>("preflight options", {
+  timeoutMs: v.int(1, 2 ** 31 - 1),
+});
 
 function safeCall(fn: (p: number) => void, p: number) {
   try {
@@ -130,6 +125,8 @@ function safeCall(fn: (p: number) => void, p: number) {
 }
 
 const MODEL_TOKEN = Symbol("Model");
+
+export type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab };
 
 export class Model {
   readonly path: string;
@@ -178,23 +175,23 @@ export class Model {
   /** Text to token ids. */
   tokenize(text: string, options: TokenizeOptions = {}): Int32Array {
     if (typeof text !== "string") throw new TypeError(`text must be a string; got ${describe(text)}`);
-    const o = checkObject("options", options) as TokenizeOptions;
-    return this.#live().tokenize(text, checkBool("addSpecial", o.addSpecial) ?? true, checkBool("parseSpecial", o.parseSpecial) ?? false);
+    const o = parseTokenizeOptions(options);
+    return this.#live().tokenize(text, o.addSpecial ?? true, o.parseSpecial ?? false);
   }
 
   /** Token ids to text. */
   detokenize(tokens: Int32Array | readonly number[], options: DetokenizeOptions = {}): string {
     const native = this.#live();
     const t = checkTokens("tokens", tokens, this.vocab.size);
-    const o = checkObject("options", options) as DetokenizeOptions;
-    return native.detokenize(t, checkBool("removeSpecial", o.removeSpecial) ?? false, checkBool("unparseSpecial", o.unparseSpecial) ?? false);
+    const o = parseDetokenizeOptions(options);
+    return native.detokenize(t, o.removeSpecial ?? false, o.unparseSpecial ?? false);
   }
 
-  /** The text of one token (special tokens rendered as their text). */
-  tokenToPiece(token: number, options: { special?: boolean } = {}): string {
+  /** The text of one token (special tokens rendered as their text unless `special: false`). */
+  tokenToPiece(token: number, options: TokenToPieceOptions = {}): string {
     const native = this.#live();
     checkTokens("token", [token], this.vocab.size);
-    return native.tokenToPiece(token, checkBool("special", checkObject("options", options).special) ?? true);
+    return native.tokenToPiece(token, parseTokenToPieceOptions(options).special ?? true);
   }
 
   /** Creates an inference context (KV cache) on a native thread. */
@@ -202,7 +199,7 @@ export class Model {
     const site = callSite();
     this.#live();
     if (this.#disposing) throw new DisposedError("model");
-    const ctx = await createContextInternal(this, options, site);
+    const ctx = await createContext(this, options, site);
     if (this.#disposing) {
       await ctx.dispose();
       throw new DisposedError("model");

@@ -1,11 +1,12 @@
 // The child process of loadModel's preflight (see preflight.ts). argv: model path, native load options.
 import { loadModel } from "./model";
+import type { PreflightLoad } from "./preflight";
 
 async function main(): Promise<void> {
   const file = process.argv[2]!;
-  const native = JSON.parse(process.argv[3] ?? "{}") as { gpuLayers?: number; useMmap?: boolean; vocabOnly?: boolean };
-  const model = await loadModel(file, native);
-  if (!native.vocabOnly) {
+  const load = JSON.parse(process.argv[3] ?? "{}") as PreflightLoad;
+  const model = await loadModel(file, load);
+  if (!load.vocabOnly) {
     // Decode a few tokens: some faults only show when the weights are used.
     const ctx = await model.createContext({ contextSize: 64, batchSize: 8, threads: 1 });
     const bos = model.vocab.bos >= 0 ? model.vocab.bos : 0;

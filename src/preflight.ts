@@ -14,13 +14,17 @@ export interface PreflightOptions {
 /** What the child does: load with the same options and, unless vocab-only, decode two tokens. */
 const CHILD = path.join(__dirname, "preflight-child.js");
 
-export async function preflightLoad(
-  file: string,
-  native: Record<string, unknown>,
-  timeoutMs: number,
-): Promise<void> {
+/** The load options the child repeats (those that change how llama.cpp reads the file). */
+export interface PreflightLoad {
+  gpuLayers?: number;
+  useMmap?: boolean;
+  vocabOnly?: boolean;
+  checkTensors?: boolean;
+}
+
+export async function preflightLoad(file: string, load: PreflightLoad, timeoutMs: number): Promise<void> {
   const binary = loadedBinary().file;
-  const child = spawn(process.execPath, [CHILD, file, JSON.stringify(native)], {
+  const child = spawn(process.execPath, [CHILD, file, JSON.stringify(load)], {
     env: { ...process.env, LLAMA_NATIVE_BINARY: binary },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -1,15 +1,14 @@
 // quantize(): converts a GGUF model to another weight type with llama.cpp's own quantizer.
 import fs from "node:fs/promises";
 import { binding } from "./binding";
-import { InvalidModelFileError, LlamaError, callSite, toLlamaError } from "./errors";
+import { InvalidModelFileError, LlamaError, callSite, withCallerStack } from "./errors";
 import { validateModelFile } from "./gguf";
-import { checkBool, checkInt, checkObject, checkOneOf, describe } from "./validate";
+import { QUANTIZE_TYPES } from "./native-params";
+import { defineOptions, v } from "./options";
+import { describe } from "./validate";
 
 /** Target types that need no importance matrix. */
-export const QUANTIZE_TYPES = [
-  "F16", "BF16", "Q8_0", "Q6_K", "Q5_0", "Q5_1", "Q5_K_S", "Q5_K_M",
-  "Q4_0", "Q4_1", "Q4_K_S", "Q4_K_M", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q2_K",
-] as const;
+export { QUANTIZE_TYPES };
 export type QuantizeType = (typeof QUANTIZE_TYPES)[number];
 
 export interface QuantizeOptions {
@@ -23,6 +22,13 @@ export interface QuantizeOptions {
   allowRequantize?: boolean;
 }
 
+const parseQuantizeOptions = defineOptions<QuantizeOptions>("quantize options", {
+  type: v.param("quantize", "type"),
+  threads: v.int(1, 1024),
+  pure: v.bool,
+  allowRequantize: v.bool,
+});
+
 /**
  * Writes `output`, a copy of the GGUF model `input` with its weights converted to `options.type`
  * (what `llama-quantize input output TYPE` writes). The input is validated first; the output appears
@@ -33,19 +39,14 @@ export async function quantize(input: string, output: string, options: QuantizeO
   const site = callSite();
   if (typeof input !== "string" || input.length === 0) throw new TypeError(`input must be a non-empty string; got ${describe(input)}`);
   if (typeof output !== "string" || output.length === 0) throw new TypeError(`output must be a non-empty string; got ${describe(output)}`);
-  const o = checkObject("options", options) as unknown as QuantizeOptions;
-  const type = checkOneOf<QuantizeType>("type", o.type, QUANTIZE_TYPES);
-  if (type === undefined) throw new TypeError(`type is required: one of ${QUANTIZE_TYPES.join(", ")}`);
-  const native: Record<string, unknown> = { type };
-  const threads = checkInt("threads", o.threads, 1, 1024);
-  if (threads !== undefined) native.threads = threads;
-  native.pure = checkBool("pure", o.pure) ?? false;
-  native.allowRequantize = checkBool("allowRequantize", o.allowRequantize) ?? false;
+  const o = parseQuantizeOptions(options);
+  if (o.type === undefined) throw new TypeError(`type is required: one of ${QUANTIZE_TYPES.join(", ")}`);
+  const native = { type: o.type, threads: o.threads ?? 0, pure: o.pure ?? false, allowRequantize: o.allowRequantize ?? false };
   try {
     await validateModelFile(input);
   } catch (e) {
-    if (e instanceof InvalidModelFileError) throw toLlamaError(e, site);
-    throw toLlamaError(new LlamaError(`cannot read ${input}: ${(e as Error).message}`), site);
+    if (e instanceof InvalidModelFileError) throw withCallerStack(e, site);
+    throw withCallerStack(new LlamaError(`cannot read ${input}: ${(e as Error).message}`), site);
   }
   const partial = `${output}.partial-${process.pid}`;
   try {
@@ -53,6 +54,6 @@ export async function quantize(input: string, output: string, options: QuantizeO
     await fs.rename(partial, output);
   } catch (e) {
     await fs.rm(partial, { force: true });
-    throw toLlamaError(e, site);
+    throw withCallerStack(e, site);
   }
 }

@@ -1,0 +1,102 @@
+// createContext() options: their types, defaults and validation, and the complete native params.
+import os from "node:os";
+import type { NativeParams, POOLINGS } from "./native-params";
+import { defineOptions, v } from "./options";
+
+export type Pooling = (typeof POOLINGS)[number];
+
+export interface ContextOptions {
+  /** KV cache size in tokens. Default: the model's training context, at most 4096. */
+  contextSize?: number;
+  /** Most tokens decoded in one llama_decode call (prompts are split into such chunks). Default 512 (embeddings: contextSize); at most contextSize. */
+  batchSize?: number;
+  /** Most tokens llama.cpp evaluates in one graph (the physical batch). Default: batchSize, at most 512 (embeddings: batchSize). */
+  ubatchSize?: number;
+  /**
+   * Threads for generation. Default: the number of CPU cores (os.availableParallelism()). At most
+   * that many are used (`info.threads` says how many): ggml's threads wait for each other at
+   * spinning barriers, and more threads than cores ran hundreds of times slower. Contexts decoding
+   * at the same time share the cores: while several are busy, each decode runs with its share of
+   * them (at least one thread), waiting its turn when none is free.
+   */
+  threads?: number;
+  /** Threads for prompt processing. Default: `threads`; clamped like it. */
+  batchThreads?: number;
+  /**
+   * How eagerly ggml's worker threads poll for the next piece of work before sleeping, 0 (sleep at
+   * once) to 100 (spin longest). Default 50, as llama.cpp's tools; see bench/RESULTS.md for the measurements.
+   */
+  threadPoll?: number;
+  /** Create an embedding context (ctx.embed) instead of a generation context. Default false. */
+  embeddings?: boolean;
+  /** How token embeddings are pooled into one vector. Default: the model's own (llama.cpp's default). */
+  pooling?: Pooling;
+  /** Default seed for this context's sampling (generation options may override). Default: random. */
+  seed?: number;
+  /**
+   * Parallel sequences the KV cache holds. With more than one, that many generate() calls run at once,
+   * sharing each decode step (continuous batching); further calls wait for a free sequence in call
+   * order. Each sequence gets `contextSize / sequences` cells (llama.cpp rounds a share up to a
+   * multiple of 256) unless `unifiedKvCache` lets them share all of it. Embeddings: inputs per batch.
+   * Default 1 (embeddings 64, at most batchSize).
+   */
+  sequences?: number;
+  /**
+   * With several sequences: true lets them share one KV cache of `contextSize` cells (a sequence may
+   * use it all; attention spans every cell), false gives each `contextSize / sequences` cells of its
+   * own (faster attention when many streams run at once). Default false.
+   */
+  unifiedKvCache?: boolean;
+}
+
+const p = (key: keyof NativeParams<"Context.create">) => v.param("Context.create", key);
+
+export const parseContextOptions = defineOptions<ContextOptions>("createContext options", {
+  contextSize: p("contextSize"),
+  batchSize: p("batchSize"),
+  ubatchSize: p("ubatchSize"),
+  threads: p("threads"),
+  batchThreads: p("batchThreads"),
+  threadPoll: p("threadPoll"),
+  embeddings: v.bool,
+  pooling: p("pooling"),
+  seed: v.int(0, 0xffffffff),
+  sequences: p("sequences"),
+  unifiedKvCache: v.bool,
+});
+
+/** Default thread count: every core the process may use. */
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+/** The complete native params for `options`, every default filled in. */
+export function toNativeContextParams(
+  options: ReturnType<typeof parseContextOptions>,
+  trainedContext: number,
+): NativeParams<"Context.create"> {
+  const o = options;
+  const embeddings = o.embeddings ?? false;
+  const contextSize = o.contextSize ?? Math.min(trainedContext > 0 ? trainedContext : 4096, 4096);
+  const batchSize = Math.min(o.batchSize ?? (embeddings ? contextSize : 512), contextSize);
+  const ubatchSize = Math.min(o.ubatchSize ?? (embeddings ? batchSize : 512), batchSize);
+  // llama.cpp needs an output slot per sequence in a batch: a given count above batchSize is an
+  // error (native says so); the default for embeddings shrinks to fit a small batch.
+  const sequences = o.sequences ?? Math.min(embeddings ? 64 : 1, batchSize);
+  if (sequences > batchSize) {
+    throw new RangeError(`sequences (${sequences}) must not exceed batchSize (${batchSize}): each sequence needs an output slot in a batch`);
+  }
+  const threads = o.threads ?? defaultThreads();
+  return {
+    contextSize,
+    batchSize,
+    ubatchSize,
+    sequences,
+    threads,
+    batchThreads: o.batchThreads ?? threads,
+    threadPoll: o.threadPoll ?? 50,
+    embeddings,
+    pooling: o.pooling ?? "default",
+    unifiedKvCache: o.unifiedKvCache ?? false,
+  };
+}

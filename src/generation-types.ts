@@ -1,0 +1,79 @@
+// What a generation takes, streams and returns (shared by Context, Sequence and the chat layer).
+
+export interface SamplingOptions {
+  /** Sampling temperature; 0 = greedy (always the most likely token). Default 0.8. */
+  temperature?: number;
+  /** Keep only the K most likely tokens; 0 = off. Default 40. */
+  topK?: number;
+  /** Nucleus sampling: keep the smallest set whose probability reaches P; 1 = off. Default 0.95. */
+  topP?: number;
+  /** Drop tokens less likely than minP x the most likely one; 0 = off. Default 0.05. */
+  minP?: number;
+  /** Locally typical sampling; 1 = off. Default 1. */
+  typicalP?: number;
+  /** Penalize repeated tokens (> 1 discourages); 1 = off. Default 1. */
+  repeatPenalty?: number;
+  /** Subtract frequency x count from a token's logit; 0 = off. Default 0. */
+  frequencyPenalty?: number;
+  /** Subtract this once from any token already seen; 0 = off. Default 0. */
+  presencePenalty?: number;
+  /** How many recent tokens (prompt included) the penalties look at; -1 = the whole context (at most 2^24). Default 64. */
+  penaltyLastN?: number;
+  /** Seed of the random sampler; same seed, prompt and options give the same tokens. Default: the context's seed. */
+  seed?: number;
+  /** Added to the logits of the given tokens: `[[token, bias], ...]` or `{ [token]: bias }`; -Infinity bans a token. */
+  logitBias?: ReadonlyArray<readonly [number, number]> | Readonly<Record<number, number>>;
+  /** A GBNF grammar the output must match (llama.cpp's grammar format; the start rule is `root`). */
+  grammar?: string;
+}
+
+/** Generation options without `sequence` (what Sequence.generate takes). */
+export interface SequenceGenerationOptions extends SamplingOptions {
+  /** Stop after this many tokens. Default: until end-of-generation or the context is full. */
+  maxTokens?: number;
+  /** Stop when the output contains any of these strings; the stop string is not included in the text. */
+  stop?: readonly string[];
+  /** Cancels the generation; it then ends with stopReason "abort" (it does not throw). */
+  signal?: AbortSignal;
+}
+
+export interface GenerationChunk {
+  /** New text; always whole UTF-8 characters (a character split across tokens arrives whole). */
+  text: string;
+  /** The last token sampled for this chunk. */
+  token: number;
+  /**
+   * Every token sampled since the previous chunk. Usually one; tokens that come within a millisecond
+   * of the previous chunk are grouped (the JS thread wakes at most about 1000 times a second per
+   * stream), and a token whose text is held back (half a character, the start of a stop string)
+   * arrives with the text that completes it.
+   */
+  tokens: Int32Array;
+}
+
+export type StopReason = "eog" | "maxTokens" | "stop" | "abort" | "contextFull";
+
+export interface Timings {
+  /** tokens in the prompt */
+  promptTokens: number;
+  /** prompt tokens decoded by this call (the rest were reused from the KV cache) */
+  evaluatedPromptTokens: number;
+  /** prompt tokens reused from the KV cache */
+  reusedTokens: number;
+  promptMs: number;
+  generatedTokens: number;
+  generateMs: number;
+}
+
+export interface GenerationResult {
+  stopReason: StopReason;
+  /** The KV cache sequence the generation ran in (-1 when it was aborted before it started). */
+  sequence: number;
+  timings: Timings;
+}
+
+export interface CompletionResult extends GenerationResult {
+  text: string;
+  tokens: Int32Array;
+}
+
