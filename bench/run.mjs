@@ -14,6 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { buildTools } from "../scripts/native-tools.mjs";
 import { makeRandomLlama } from "../scripts/make-model.mjs";
 
@@ -24,46 +25,51 @@ const PEER_VERSION = "3.21.1";
 
 // ---- options -------------------------------------------------------------------------------
 const USAGE = fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(7, 11).map((l) => l.slice(3)).join("\n");
-const VALUE_FLAGS = ["runs", "threads", "models", "only", "json", "from"];
-const BOOL_FLAGS = ["skip-peer", "write"];
 const ALL_MODELS = ["stories260K", "q4_0", "q8_0"];
 const ALL_TESTS = ["tg", "pp", "parallel", "contexts", "embed", "load", "poll"];
-const args = process.argv.slice(2);
 const usageError = (why) => {
   console.error(`bench: ${why}\nusage:\n${USAGE}`);
   process.exit(2);
 };
-if (args.includes("--help") || args.includes("-h")) {
+let values;
+try {
+  ({ values } = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      runs: { type: "string", default: "3" },
+      threads: { type: "string" },
+      models: { type: "string", default: ALL_MODELS.join(",") },
+      only: { type: "string", default: ALL_TESTS.join(",") },
+      json: { type: "string" },
+      from: { type: "string" },
+      "skip-peer": { type: "boolean", default: false },
+      write: { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  }));
+} catch (e) {
+  usageError(e.message);
+}
+if (values.help) {
   console.log(`usage:\n${USAGE}`);
   process.exit(0);
 }
-for (let i = 0; i < args.length; i++) {
-  const name = args[i].startsWith("--") ? args[i].slice(2) : "";
-  if (VALUE_FLAGS.includes(name)) {
-    if (i + 1 >= args.length || args[i + 1].startsWith("--")) usageError(`${args[i]} needs a value`);
-    i++;
-  } else if (!BOOL_FLAGS.includes(name)) {
-    usageError(`unknown argument ${JSON.stringify(args[i])}`);
-  }
-}
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const list = (name, fallback, allowed) => {
-  const items = opt(name, fallback).split(",");
+const list = (name, allowed) => {
+  const items = values[name].split(",");
   for (const x of items) if (!allowed.includes(x)) usageError(`--${name}: ${JSON.stringify(x)} is not one of ${allowed.join(", ")}`);
   return items;
 };
 const positiveInts = (name, text) =>
   text.split(",").map((x) => (/^[1-9][0-9]*$/.test(x) ? Number(x) : usageError(`--${name}: ${JSON.stringify(x)} is not a positive integer`)));
 const cores = os.availableParallelism?.() ?? os.cpus().length;
-const RUNS = positiveInts("runs", opt("runs", "3"))[0];
-const THREADS = positiveInts("threads", opt("threads", [...new Set([1, cores])].join(",")));
-const MODELS = list("models", ALL_MODELS.join(","), ALL_MODELS);
-const ONLY = new Set(list("only", ALL_TESTS.join(","), ALL_TESTS));
-const SKIP_PEER = args.includes("--skip-peer");
-const JSON_OUT = opt("json", path.join(cache, "results.json")); // --write publishes it as bench/results.json
+const RUNS = positiveInts("runs", values.runs)[0];
+const THREADS = positiveInts("threads", values.threads ?? [...new Set([1, cores])].join(","));
+const MODELS = list("models", ALL_MODELS);
+const ONLY = new Set(list("only", ALL_TESTS));
+const SKIP_PEER = values["skip-peer"];
+const JSON_OUT = values.json ?? path.join(cache, "results.json"); // --write publishes it as bench/results.json
 const PROMPT = 512, GEN = 128;
 const PARALLEL = [1, 4, 8], PAR_PROMPT = 32, PAR_GEN = 128;
 const CONTEXTS = [2, 4];
@@ -168,7 +174,7 @@ function machineInfo() {
 }
 
 async function main() {
-  const from = opt("from", undefined);
+  const from = values.from;
   if (from) {
     publish(JSON.parse(fs.readFileSync(from, "utf8")));
     return;
@@ -188,12 +194,15 @@ async function main() {
         const job = { mode, model: model.file, threads, prompt: PROMPT, gen: GEN, ctx: mode === "pp" ? PROMPT : GEN + 1, vocabSize: model.vocabSize, eog: model.eog };
         for (let i = 0; i < RUNS; i++) {
           const n = nativeBench(tools, model, threads, mode);
-          s.native.push(n.tps), s.rssNative.push(n.rssMb);
+          s.native.push(n.tps);
+          s.rssNative.push(n.rssMb);
           const o = oursJob(job);
-          s.ours.push((o.tokens / o.ms) * 1000), s.rssOurs.push(o.maxRssMb);
+          s.ours.push((o.tokens / o.ms) * 1000);
+          s.rssOurs.push(o.maxRssMb);
           if (peer) {
             const p = peerJob(peer, job);
-            s.peer.push((p.tokens / p.ms) * 1000), s.rssPeer.push(p.maxRssMb);
+            s.peer.push((p.tokens / p.ms) * 1000);
+            s.rssPeer.push(p.maxRssMb);
           }
         }
         const row = {
@@ -336,7 +345,7 @@ async function main() {
 // the chart from the same results.
 function publish(r) {
   const tables = printTables(r);
-  if (!args.includes("--write")) return;
+  if (!values.write) return;
   const md = path.join(here, "RESULTS.md");
   const text = fs.readFileSync(md, "utf8");
   const start = "<!-- tables: generated by npm run bench -- --write; do not edit by hand -->";
@@ -346,7 +355,7 @@ function publish(r) {
   const when = `${r.when.slice(0, 16).replace("T", " ")} UTC`;
   fs.writeFileSync(md, `${text.slice(0, i + start.length)}\n\nMeasured by \`npm run bench -- --runs ${r.runs}\` on ${when}.\n\n${tables}\n\n${text.slice(j)}`);
   const json = path.join(here, "results.json");
-  if (path.resolve(JSON_OUT) !== json || opt("from")) fs.writeFileSync(json, JSON.stringify(r, null, 1) + "\n");
+  if (path.resolve(JSON_OUT) !== json || values.from) fs.writeFileSync(json, JSON.stringify(r, null, 1) + "\n");
   spawnSync(process.execPath, [path.join(here, "chart.mjs"), json, path.join(here, "chart.svg")], { stdio: "inherit" });
   log(`updated ${path.relative(process.cwd(), md)} and bench/chart.svg`);
 }

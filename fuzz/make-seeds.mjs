@@ -38,7 +38,9 @@ const texts = [
   "Hello world", " leading space and  double  spaces", "Once upon a time, there was a little girl named Lily.",
   "<s>special</s><|im_start|>user\nhi<|im_end|>", "ünïcödé — 日本語 😀 \u0000 nul", "\ud83d", "a\tb\nc\r\n", "1234567890 3.14159",
 ];
-texts.forEach((t, i) => fs.writeFileSync(path.join(corpus, "tokenize", `text-${i}`), Buffer.concat([Buffer.from([i * 37]), Buffer.from(t, "utf8")])));
+for (const [i, t] of texts.entries()) {
+  fs.writeFileSync(path.join(corpus, "tokenize", `text-${i}`), Buffer.concat([Buffer.from([i * 37]), Buffer.from(t, "utf8")]));
+}
 
 const grammars = [
   'root ::= "yes" | "no"',
@@ -48,5 +50,5 @@ const grammars = [
   'root ::= x\nx ::= "(" x ")" | ""',
   'root ::= [^\\n]{1,10} "\\n"',
 ];
-grammars.forEach((g, i) => fs.writeFileSync(path.join(corpus, "grammar", `gbnf-${i}`), g));
+for (const [i, g] of grammars.entries()) fs.writeFileSync(path.join(corpus, "grammar", `gbnf-${i}`), g);
 console.error(`wrote ${fs.readdirSync(path.join(corpus, "gguf")).length + texts.length + grammars.length} seeds in ${path.relative(process.cwd(), corpus)}`);

@@ -33,7 +33,10 @@ describe("concurrent streams", () => {
     const results = await Promise.all(prompts.map((p, i) => ctx.complete(p, { temperature: 0, maxTokens: lengths[i] })));
     expect(results.map((r) => r.text)).toEqual(alone);
     expect(results.map((r) => r.timings.generatedTokens)).toEqual(lengths);
-    for (const r of results) expect(r.sequence).toBeGreaterThanOrEqual(0), expect(r.sequence).toBeLessThan(3);
+    for (const r of results) {
+      expect(r.sequence).toBeGreaterThanOrEqual(0);
+      expect(r.sequence).toBeLessThan(3);
+    }
     // each sequence holds its last stream's prompt and output, ready for reuse
     const again = await ctx.complete(prompts[0]!, { temperature: 0, maxTokens: lengths[0] });
     expect(again.text).toBe(alone[0]);

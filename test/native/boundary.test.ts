@@ -44,7 +44,8 @@ describe("native boundary (child processes)", () => {
     try { n.detokenize(bad, false, false); out("no error", bad); } catch (e) { out(e.constructor.name); }
   }
   try { n.tokenToPiece(-1, true); } catch (e) { out(e.constructor.name); }
-  const raw = await binding().Context.create(n, { contextSize: 64 });
+  const { parseContextOptions, toNativeContextParams } = require(process.env.LN_DIST.replace(/index.js$/, "context-options.js"));
+  const raw = await binding().Context.create(n, toNativeContextParams(parseContextOptions({ contextSize: 64 }), 2048));
   const flag = new (binding().AbortFlag)();
   for (const bad of [new Int32Array([m.vocab.size]), [-1]]) {
     try { await raw.generate(bad, {}, flag, () => {}); out("no error"); } catch (e) { out(e.constructor.name); }

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { checkModelMetadata, GgufValueType, InvalidModelFileError, readGgufInfo, writeGguf } from "../../dist/index.mjs";
-import { validateModelFile } from "../../dist/gguf.js";
+import { validateModelFile } from "../../dist/gguf/index.js";
 import { realModelPath, vocabDir } from "../helpers";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-gguf-"));

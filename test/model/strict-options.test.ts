@@ -1,0 +1,67 @@
+// Every options object of the public API is strict: an unknown key is a TypeError that names it and,
+// when a known key is close, the one it was probably meant to be. The table below walks every entry
+// point; the first test proves the table covers every options declaration in src/ (a new entry point
+// that declares options without a case here fails it).
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type Context, type Model, loadModel, quantize, readGgufInfo } from "../../dist/index.mjs";
+import { declaredOptions } from "../../dist/options.js";
+
+let model: Model;
+let ctx: Context;
+let emb: Context;
+
+beforeAll(async () => {
+  model = await loadModel(inject("tinyModel"));
+  ctx = await model.createContext({ contextSize: 128 });
+  emb = await model.createContext({ contextSize: 64, embeddings: true });
+});
+afterAll(async () => {
+  await model?.dispose();
+});
+
+type Case = [options: string, call: () => unknown, key: string, suggestion?: string];
+
+const cases = (): Case[] => [
+  ["loadModel options", () => loadModel(inject("tinyModel"), { gpuLayer: 0 } as never), "gpuLayer", "gpuLayers"],
+  ["preflight options", () => loadModel(inject("tinyModel"), { preflight: { timeout: 5 } } as never), "timeout", "timeoutMs"],
+  ["createContext options", () => model.createContext({ contextsize: 128 } as never), "contextsize", "contextSize"],
+  ["createContext options", () => model.createContext({ lora: [] } as never), "lora"],
+  ["generate options", () => ctx.generate("x", { temprature: 0 } as never).next(), "temprature", "temperature"],
+  ["generate options", () => ctx.complete("x", { maxToken: 2 } as never), "maxToken", "maxTokens"],
+  ["generate options", () => ctx.complete("x", { topk: 2 } as never), "topk", "topK"],
+  ["embed options", () => emb.embed("x", { normalise: true } as never), "normalise", "normalize"],
+  ["tokenize options", () => model.tokenize("x", { addspecial: false } as never), "addspecial", "addSpecial"],
+  ["detokenize options", () => model.detokenize([1], { removeSpecials: true } as never), "removeSpecials", "removeSpecial"],
+  ["tokenToPiece options", () => model.tokenToPiece(1, { speical: true } as never), "speical", "special"],
+  ["readGgufInfo options", () => readGgufInfo(inject("tinyModel"), { metadataOnly: true } as never), "metadataOnly"],
+  ["quantize options", () => quantize(inject("tinyModel"), "/tmp/never-written.gguf", { type: "Q8_0", thread: 1 } as never), "thread", "threads"],
+];
+
+describe("strict options", () => {
+  it("the cases below cover every options declaration", () => {
+    const covered = new Set(cases().map(([where]) => where));
+    expect([...declaredOptions().keys()].filter((w) => !covered.has(w))).toEqual([]);
+  });
+
+  for (const [where, , key, suggestion] of cases()) {
+    it(`${where}: ${JSON.stringify(key)} is refused${suggestion ? ` (did you mean ${JSON.stringify(suggestion)}?)` : ""}`, async () => {
+      const call = cases().find((c) => c[0] === where && c[2] === key)![1];
+      let err: unknown;
+      try {
+        await call();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TypeError);
+      const message = (err as Error).message;
+      expect(message).toContain(`unknown option ${JSON.stringify(key)} in ${where}`);
+      if (suggestion) expect(message).toContain(`did you mean ${JSON.stringify(suggestion)}?`);
+      else expect(message).not.toContain("did you mean");
+    });
+  }
+
+  it("a correctly spelt option still works next to the check", async () => {
+    const r = await ctx.complete("x", { temperature: 0, maxTokens: 2 });
+    expect(r.timings.generatedTokens).toBeLessThanOrEqual(2);
+  });
+});
