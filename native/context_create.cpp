@@ -15,8 +15,8 @@ namespace {
 
 class CreateTask : public ThreadTask {
  public:
-  CreateTask(ModelHandlePtr model, llama_context_params params, uint32_t poll)
-      : ThreadTask(nullptr), model_(std::move(model)), params_(params), poll_(poll) {}
+  CreateTask(ModelHandlePtr model, llama_context_params params, uint32_t poll, bool adaptive)
+      : ThreadTask(nullptr), model_(std::move(model)), params_(params), poll_(poll), adaptive_(adaptive) {}
 
  protected:
   void Execute() override {
@@ -35,6 +35,8 @@ class CreateTask : public ThreadTask {
     handle_->n_threads = params_.n_threads;
     handle_->n_threads_batch = params_.n_threads_batch;
     handle_->threads_now = std::max(params_.n_threads, params_.n_threads_batch);
+    handle_->tune_single.enabled = adaptive_;
+    handle_->tune_batch.enabled = adaptive_;
     handle_->n_ctx_seq = static_cast<int32_t>(llama_n_ctx_seq(ctx));
     handle_->seq_tokens.resize(static_cast<size_t>(handle_->n_seq_max));
     handle_->embeddings = params_.embeddings;
@@ -49,6 +51,7 @@ class CreateTask : public ThreadTask {
   ModelHandlePtr model_;
   llama_context_params params_;
   uint32_t poll_;
+  bool adaptive_;
   ContextHandlePtr handle_;
 };
 
@@ -89,6 +92,7 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
   const bool unified = o.Bool("unifiedKvCache");
   p.kv_unified = p.embeddings || unified;
   const uint32_t poll = static_cast<uint32_t>(o.Int("threadPoll"));
+  const bool adaptive = o.Bool("adaptiveThreads");
   o.Done();
   p.no_perf = true;
   if (p.n_batch > p.n_ctx || p.n_ubatch > p.n_batch) {
@@ -103,7 +107,7 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
     Throw(env, ErrorKind::Range, "sequences (" + std::to_string(p.n_seq_max) + ") must not exceed batchSize (" +
                                      std::to_string(p.n_batch) + "): each sequence needs an output slot in a batch");
   }
-  return ThreadTask::Start(env, new CreateTask(model, p, poll), Napi::Function());
+  return ThreadTask::Start(env, new CreateTask(model, p, poll, adaptive), Napi::Function());
 }
 
 }  // namespace llama_native

@@ -103,12 +103,23 @@ void ContextHandle::UseThreads(int32_t n) {
 }
 
 int32_t ContextHandle::Decode(const llama_batch& b, bool encode) {
-  CpuLease lease(std::max(n_threads, n_threads_batch));
+  // llama.cpp runs one-token batches with n_threads and larger ones with n_threads_batch; each kind
+  // has its own tuner (thread_tuner.h), which may ask for one thread when that has measured faster.
+  const bool single = b.n_tokens == 1;
+  ThreadTuner& tuner = single ? tune_single : tune_batch;
+  const int32_t full = single ? n_threads : n_threads_batch;
+  const int32_t wanted = tuner.Choose(full, CpuLease::Cores(), ThreadTuner::Clock::now());
+  CpuLease lease(wanted == full ? std::max(n_threads, n_threads_batch) : wanted);
   UseThreads(lease.threads());
   int32_t rc;
+  const auto start = ThreadTuner::Clock::now();
   {
     QuietAbortScope quiet;
     rc = encode ? llama_encode(ctx, b) : llama_decode(ctx, b);
+  }
+  const auto end = ThreadTuner::Clock::now();
+  if (rc == 0) {
+    tuner.Record(std::min(lease.threads(), full), full, wanted, std::chrono::duration<double>(end - start).count(), b.n_tokens, end);
   }
   if (CpuLease::Contended()) PausePools();
   return rc;

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "engine.h"
 #include "model.h"
+#include "thread_tuner.h"
 
 namespace llama_native {
 
@@ -25,6 +26,8 @@ struct ContextHandle {
   int32_t n_seq_max = 1;
   int32_t n_threads = 1;        // for single-token decodes
   int32_t n_threads_batch = 1;  // for the rest
+  ThreadTuner tune_single;  // one-token decodes; Decode, on the decoding thread
+  ThreadTuner tune_batch;   // the rest
   int32_t threads_now = 0;      // what the last decode ran with (Decode, on the decoding thread)
   bool embeddings = false;
   enum llama_pooling_type pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;

@@ -27,6 +27,14 @@ export interface ContextOptions {
    * once) to 100 (spin longest). Default 50, as llama.cpp's tools; see bench/RESULTS.md for the measurements.
    */
   threadPoll?: number;
+  /**
+   * Let each decode use one thread instead of `threads` while one thread measures faster. ggml's
+   * threads meet at spinning barriers, so when other processes keep the cores busy, a decode with
+   * every thread can run many times slower than with one; the context measures both as it works
+   * (re-checking the other now and then at ~1 % of the time) and uses the faster. Default true; false
+   * always uses `threads` (llama.cpp's own tools do).
+   */
+  adaptiveThreads?: boolean;
   /** Create an embedding context (ctx.embed) instead of a generation context. Default false. */
   embeddings?: boolean;
   /** How token embeddings are pooled into one vector. Default: the model's own (llama.cpp's default). */
@@ -58,6 +66,7 @@ export const parseContextOptions = defineOptions<ContextOptions>("createContext 
   threads: p("threads"),
   batchThreads: p("batchThreads"),
   threadPoll: p("threadPoll"),
+  adaptiveThreads: v.bool,
   embeddings: v.bool,
   pooling: p("pooling"),
   seed: v.int(0, 0xffffffff),
@@ -95,6 +104,7 @@ export function toNativeContextParams(
     threads,
     batchThreads: o.batchThreads ?? threads,
     threadPoll: o.threadPoll ?? 50,
+    adaptiveThreads: o.adaptiveThreads ?? true,
     embeddings,
     pooling: o.pooling ?? "default",
     unifiedKvCache: o.unifiedKvCache ?? false,

@@ -49,6 +49,7 @@ export const NATIVE_PARAMS = {
     threads: int(1, 1024),
     batchThreads: int(1, 1024),
     threadPoll: int(0, 100),
+    adaptiveThreads: bool,
     embeddings: bool,
     pooling: oneOf(...POOLINGS),
     unifiedKvCache: bool,

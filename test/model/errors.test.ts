@@ -102,7 +102,7 @@ describe("every raw native method in a failing state", () => {
     const b = binding();
     const m = await loadModel(inject("tinyModel"));
     const nativeCtx = await b.Context.create(m.native, {
-      contextSize: 64, batchSize: 64, ubatchSize: 64, sequences: 1, threads: 1, batchThreads: 1, threadPoll: 0,
+      contextSize: 64, batchSize: 64, ubatchSize: 64, sequences: 1, threads: 1, batchThreads: 1, threadPoll: 0, adaptiveThreads: true,
       embeddings: false, pooling: "default", unifiedKvCache: false,
     });
     nativeCtx.dispose();
