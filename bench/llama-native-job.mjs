@@ -24,6 +24,7 @@ async function streamAll(contextOf) {
   out.ms = performance.now() - t;
   out.tokens = counts.reduce((a, b) => a + b, 0);
 }
+// threads and threadPoll absent: llama-native's defaults
 const ctxOptions = { contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, threadPoll: job.poll };
 
 if (job.mode === "tg" || job.mode === "pp") {

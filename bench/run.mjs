@@ -6,10 +6,10 @@
 // every round each system runs once, in a fresh process, one after the other).
 //
 //   npm run bench -- [--runs 3] [--threads 1,2] [--models stories260K,q4_0,q8_0] [--skip-peer]
-//                    [--only tg,pp,parallel,contexts,embed,load,poll] [--json bench/.cache/results.json]
+//                    [--only tg,pp,parallel,contexts,embed,load,poll,contention] [--json bench/.cache/results.json]
 //                    [--write]        also put the tables into bench/RESULTS.md and redraw bench/chart.svg
 //                    [--from FILE]    measure nothing: print (and --write) the tables of an earlier run
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -26,7 +26,7 @@ const PEER_VERSION = "3.21.1";
 // ---- options -------------------------------------------------------------------------------
 const USAGE = fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(7, 11).map((l) => l.slice(3)).join("\n");
 const ALL_MODELS = ["stories260K", "q4_0", "q8_0"];
-const ALL_TESTS = ["tg", "pp", "parallel", "contexts", "embed", "load", "poll"];
+const ALL_TESTS = ["tg", "pp", "parallel", "contexts", "embed", "load", "poll", "contention"];
 const usageError = (why) => {
   console.error(`bench: ${why}\nusage:\n${USAGE}`);
   process.exit(2);
@@ -162,7 +162,23 @@ function nativeBench(tools, model, threads, mode, poll = 50) {
 }
 
 // ---- the run -------------------------------------------------------------------------------
-const results = { machine: machineInfo(), when: new Date().toISOString(), runs: RUNS, rows: [], parallel: [], contexts: [], embed: [], load: [], poll: [] };
+const results = { machine: machineInfo(), when: new Date().toISOString(), runs: RUNS, rows: [], parallel: [], contexts: [], embed: [], load: [], poll: [], contention: [] };
+
+// Background load for the contention test: `n` shell busy loops, each bounded to 10 minutes by
+// timeout(1) so that none outlives the bench even if it is killed, and killed when the test ends.
+const busyLoops = new Set();
+function startBusyLoops(n) {
+  const loops = Array.from({ length: n }, () => spawn("timeout", ["600", "sh", "-c", "while :; do :; done"], { stdio: "ignore" }));
+  for (const l of loops) busyLoops.add(l);
+  return loops;
+}
+function stopBusyLoops(loops) {
+  for (const l of loops) {
+    l.kill("SIGKILL");
+    busyLoops.delete(l);
+  }
+}
+process.on("exit", () => stopBusyLoops([...busyLoops]));
 
 function machineInfo() {
   const cpu = os.cpus()[0]?.model ?? "unknown";
@@ -335,6 +351,37 @@ async function main() {
     }
   }
 
+  if (ONLY.has("contention")) {
+    // streamed tg128 at the default options while 0, 1 or 2 busy loops keep cores busy, against
+    // llama-bench with all threads and with one (the better of the two is the target)
+    for (const [name, model] of Object.entries(models)) {
+      if (name.endsWith("Q8_0")) continue;
+      for (const busy of [0, 1, 2]) {
+        const s = { native: [], native1: [], ours: [], peer: [] };
+        const loops = startBusyLoops(busy);
+        try {
+          for (let i = 0; i < RUNS; i++) {
+            s.native.push(nativeBench(tools, model, cores, "tg").tps);
+            s.native1.push(nativeBench(tools, model, 1, "tg").tps);
+            const job = { mode: "tg", model: model.file, prompt: 1, gen: GEN, ctx: GEN + 1, vocabSize: model.vocabSize, eog: model.eog };
+            const o = oursJob(job);
+            s.ours.push((o.tokens / o.ms) * 1000);
+            if (peer) {
+              const p = peerJob(peer, { ...job, threads: cores });
+              s.peer.push((p.tokens / p.ms) * 1000);
+            }
+          }
+        } finally {
+          stopBusyLoops(loops);
+        }
+        const row = { model: name, busy, native: median(s.native), native1: median(s.native1), ours: median(s.ours), peer: median(s.peer), samples: s };
+        results.contention.push(row);
+        const best = Math.max(row.native, row.native1);
+        log(`contention ${name}, ${busy} busy: llama-bench -t ${cores} ${row.native.toFixed(1)}, -t 1 ${row.native1.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, best)} of the better), node-llama-cpp ${fmt(row.peer)}`);
+      }
+    }
+  }
+
   fs.mkdirSync(path.dirname(JSON_OUT), { recursive: true });
   fs.writeFileSync(JSON_OUT, JSON.stringify(results, null, 1) + "\n");
   log(`wrote ${path.relative(process.cwd(), JSON_OUT)}`);
@@ -404,6 +451,18 @@ export function printTables(r) {
     out.push("| model | llama-simple process | llama-native process | llama-native in-process |");
     out.push("|---|---|---|---|");
     for (const x of r.load) out.push(`| ${x.model} | ${fmt(x.native, 0)} | ${fmt(x.oursProcess, 0)} | ${fmt(x.ours, 0)} |`);
+  }
+  if (r.contention?.length) {
+    out.push("");
+    out.push(
+      `Streamed tg${GEN} at the default options while busy loops (\`sh -c 'while :; do :; done'\`) keep cores busy, against llama-bench with all ${r.machine.cores} threads and with 1 (tokens/s; the target is the better of the two):`,
+    );
+    out.push("");
+    out.push(`| model | busy loops | llama-bench -t ${r.machine.cores} | llama-bench -t 1 | llama-native (default) | of the better | node-llama-cpp (${r.machine.cores} threads) |`);
+    out.push("|---|---|---|---|---|---|---|");
+    for (const x of r.contention) {
+      out.push(`| ${x.model} | ${x.busy} | ${fmt(x.native)} | ${fmt(x.native1)} | ${fmt(x.ours)} | ${pct(x.ours, Math.max(x.native, x.native1))} | ${fmt(x.peer)} |`);
+    }
   }
   if (r.poll.length) {
     out.push("");
