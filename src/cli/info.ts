@@ -5,7 +5,7 @@ import { type Command, UsageError, parse } from "./args";
 
 export const info: Command = {
   name: "info",
-  summary: "what the loaded addon was built with; with a model, its GGUF header",
+  summary: "system and GGUF header as JSON (the 0.1 command; see system and inspect)",
   usage: `llama-native info [MODEL.gguf]
     What the loaded addon was built with (backend, devices, CPU features); with a model, its GGUF header.`,
   async run(argv) {

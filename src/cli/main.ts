@@ -1,10 +1,16 @@
 // The llama-native command line: one module per command (bin/llama-native.mjs only calls main()).
 import { type Command, UsageError } from "./args";
+import { bench } from "./bench";
 import { build } from "./build";
-import { generate } from "./generate";
+import { complete, generate } from "./complete";
+import { embed } from "./embed";
 import { info } from "./info";
+import { inspect } from "./inspect";
+import { quantize } from "./quantize";
+import { system } from "./system";
+import { tokenize } from "./tokenize";
 
-const COMMANDS: readonly Command[] = [build, info, generate];
+const COMMANDS: readonly Command[] = [complete, embed, tokenize, inspect, quantize, bench, system, build, generate, info];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

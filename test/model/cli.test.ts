@@ -1,0 +1,124 @@
+// The command line (src/cli/, bin/llama-native.mjs), driven as a user would: a child process per
+// command. Outputs are compared with the library's own results on the same model.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type Model, loadModel, readGgufInfo } from "../../dist/index.mjs";
+import { root } from "../helpers";
+
+const bin = path.join(root, "bin", "llama-native.mjs");
+function cli(args: string[], input?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", input, timeout: 120_000, env: { ...process.env, LLAMA_NATIVE_JOBS: "1" } });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, all: `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}` };
+}
+
+let model: Model;
+let tiny: string;
+beforeAll(async () => {
+  tiny = inject("tinyModel");
+  model = await loadModel(tiny);
+});
+afterAll(async () => {
+  await model?.dispose();
+});
+
+describe("command line", () => {
+  it("lists its commands; no command and an unknown one exit 2", () => {
+    const help = cli(["--help"]);
+    expect(help.status, help.all).toBe(0);
+    for (const c of ["complete", "embed", "tokenize", "inspect", "quantize", "bench", "system", "build"]) expect(help.stdout).toContain(c);
+    expect(cli([]).status).toBe(2);
+    const unknown = cli(["frobnicate"]);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it("a bad flag or value prints the command's usage and exits 2", () => {
+    for (const args of [
+      ["complete", "-m", tiny, "--max-tokens", "abc", "x"],
+      ["complete", "-m", tiny, "--bogus", "x"],
+      ["complete", "-m", tiny, "--temp", "-1", "x"],
+      ["embed", "-m", tiny, "--pooling", "median"],
+      ["quantize", tiny, "/tmp/x.gguf", "Q9_9"],
+      ["inspect"],
+    ]) {
+      const r = cli(args);
+      expect(r.status, `${args.join(" ")}\n${r.all}`).toBe(2);
+      expect(r.stderr).toContain(`usage: llama-native ${args[0]}`);
+    }
+  });
+
+  it("complete gives the library's greedy text", async () => {
+    const r = cli(["complete", "-m", tiny, "-c", "256", "-n", "12", "--temp", "0", "--json", "Once upon a time"]);
+    expect(r.status, r.all).toBe(0);
+    const out = JSON.parse(r.stdout);
+    const ctx = await model.createContext({ contextSize: 256 });
+    const same = await ctx.complete("Once upon a time", { temperature: 0, maxTokens: 12 });
+    expect(out.text).toBe(same.text);
+    expect(out.stopReason).toBe("maxTokens");
+    await ctx.dispose();
+    // streamed to stdout, the summary on stderr; the prompt may come from stdin
+    const s = cli(["complete", "-m", tiny, "-c", "256", "-n", "12", "--temp", "0"], "Once upon a time");
+    expect(s.status, s.all).toBe(0);
+    expect(s.stdout).toBe(same.text);
+    expect(s.stderr).toMatch(/\[12 tokens, .* tokens\/s, stop: maxTokens\]/);
+  });
+
+  it("tokenize prints the library's token ids", () => {
+    const r = cli(["tokenize", "-m", tiny, "Hello world, hello"]);
+    expect(r.status, r.all).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(Array.from(model.tokenize("Hello world, hello")));
+    const pieces = JSON.parse(cli(["tokenize", "-m", tiny, "--pieces", "--no-bos", "Hello"]).stdout);
+    expect(pieces).toEqual(Array.from(model.tokenize("Hello", { addSpecial: false }), (id) => [id, model.tokenToPiece(id)]));
+  });
+
+  it("embed writes one JSON line per non-empty stdin line, equal to ctx.embed", async () => {
+    const r = cli(["embed", "-m", tiny, "-c", "64", "--pooling", "mean"], "first line\n\nsecond line\n");
+    expect(r.status, r.all).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.index)).toEqual([0, 2]);
+    const emb = await model.createContext({ contextSize: 64, embeddings: true, pooling: "mean" });
+    const [a, b] = await emb.embed(["first line", "second line"]);
+    for (const [i, v] of [a!, b!].entries()) {
+      expect(lines[i].embedding.length).toBe(v.length);
+      lines[i].embedding.forEach((x: number, j: number) => expect(x).toBeCloseTo(v[j]!, 6));
+    }
+    await emb.dispose();
+  });
+
+  it("inspect summarizes the GGUF header", async () => {
+    const info = await readGgufInfo(tiny);
+    const r = cli(["inspect", tiny, "--json"]);
+    expect(r.status, r.all).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.architecture).toBe("llama");
+    expect(s.layers).toBe(info.metadata["llama.block_count"]);
+    expect(s.vocabulary.tokens).toBe(model.vocab.size);
+    expect(s.quantization).toEqual([{ type: "f32", tensors: info.tensors.length, bytes: info.tensors.reduce((a, t) => a + t.sizeBytes, 0), share: 1 }]);
+    const text = cli(["inspect", tiny]);
+    expect(text.stdout).toMatch(/architecture\s+llama/);
+    expect(text.stdout).toMatch(/chat template\s+none/);
+  });
+
+  it("quantize writes a model that loads", async () => {
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ln-cli-")), "q8.gguf");
+    const r = cli(["quantize", tiny, out, "q8_0", "--pure"]);
+    expect(r.status, r.all).toBe(0);
+    const info = await readGgufInfo(out);
+    expect(info.tensors.some((t) => t.typeName === "q8_0")).toBe(true);
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+  });
+
+  it("bench and system report", () => {
+    const b = cli(["bench", "-m", tiny, "--prompt", "16", "--gen", "8", "--json"]);
+    expect(b.status, b.all).toBe(0);
+    const j = JSON.parse(b.stdout);
+    expect(j.promptTokensPerSecond).toBeGreaterThan(0);
+    expect(j.generateTokensPerSecond).toBeGreaterThan(0);
+    const s = cli(["system", "--json"]);
+    expect(s.status, s.all).toBe(0);
+    expect(JSON.parse(s.stdout).binary).toMatch(/\.node$/);
+  });
+});
