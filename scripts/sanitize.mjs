@@ -7,7 +7,7 @@
 // Fails on any AddressSanitizer report; UBSan reports are collected and summarized by source location
 // with a count each, for the closing note.
 // Leak detection is off: Node itself leaves allocations at exit; leaks are tested by RSS over
-// thousands of cycles in test/native/boundary.test.ts instead.
+// thousands of cycles in test/native/leaks.test.ts instead.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
