@@ -138,7 +138,7 @@ export interface LoadFailureFacts {
   checkout: boolean;
 }
 
-/** @internal The one message for "no candidate loaded": what was tried, why, and what fixes it. */
+/** The one message for "no candidate loaded": what was tried, why, and what fixes it. */
 export function describeLoadFailure(f: LoadFailureFacts): string {
   const at = f.version ? `@${f.version}` : "";
   const lines = [
