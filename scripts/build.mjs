@@ -66,7 +66,7 @@ export function build(opts) {
   try {
     cmakeJs = createRequire(path.join(source, "package.json")).resolve("cmake-js/bin/cmake-js");
   } catch {
-    console.error(`llama-native build: cmake-js is not installed beside ${source}. Run there: npm install cmake-js@8 node-addon-api@8`);
+    console.error(`llama-native build: cmake-js is not installed beside ${source}. Run: npm install cmake-js@8 node-addon-api@8`);
     process.exit(1);
   }
   const jobs = process.env.LLAMA_NATIVE_JOBS || String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
@@ -79,13 +79,8 @@ export function build(opts) {
   if (opts.libdir) args.push(`--CDLLAMA_NATIVE_LIBDIR=${opts.libdir}`);
   if (opts.sanitize) {
     const f = "-fsanitize=address,undefined -fno-omit-frame-pointer -g";
-    args.push(
-      "--CDLLAMA_NATIVE_SANITIZE=ON",
-      `--CDCMAKE_C_FLAGS=${f}`,
-      `--CDCMAKE_CXX_FLAGS=${f}`,
-      "--CDCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined",
-      "--CDCMAKE_MODULE_LINKER_FLAGS=-fsanitize=address,undefined",
-    );
+    args.push("--CDLLAMA_NATIVE_SANITIZE=ON", `--CDCMAKE_C_FLAGS=${f}`, `--CDCMAKE_CXX_FLAGS=${f}`,
+      "--CDCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined", "--CDCMAKE_MODULE_LINKER_FLAGS=-fsanitize=address,undefined");
   }
   const ccache = spawnSync("ccache", ["--version"]);
   if (ccache.status === 0) {

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
-// `npm install` hook. For a user installing the published package this finds the prebuilt binary
-// (in the platform package npm installed beside it) and does nothing; npm 11 does not run dependency
-// install scripts unless approved, so nothing may depend on it. Without a working binary (in a
-// checkout, or where no platform package fits) it builds the addon from source (scripts/build.mjs,
-// which gets the C++ source on demand). LLAMA_NATIVE_SKIP_BUILD=1 skips the build;
-// LLAMA_NATIVE_GPU=<backend> always builds that backend.
+// `npm install` hook of a checkout: materializes vendor/llama.cpp and builds the addon from source
+// when no working binary is present. The published llama-native has no install script (its binary
+// comes in a platform package; scripts/packages.mjs leaves the hook out). LLAMA_NATIVE_SKIP_BUILD=1
+// skips the build; LLAMA_NATIVE_GPU=<backend> always builds that backend.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
@@ -23,23 +21,11 @@ function loads(file) {
   }
 }
 
-// The installed platform package (@llama-native/<platform>), when dist/ is there to name it.
-function platformPackageDir() {
-  try {
-    const { platformPackageName } = require(path.join(root, "dist", "platform.js"));
-    return path.dirname(require.resolve(`${platformPackageName()}/package.json`, { paths: [root] }));
-  } catch {
-    return null;
-  }
-}
-
 function workingBinary() {
   const local = path.join(root, "build", "Release", "llama_native.node");
   if (loads(local)) return local;
-  for (const base of [platformPackageDir(), root]) {
-    if (!base) continue;
-    const dir = path.join(base, "prebuilds", `${process.platform}-${process.arch}`);
-    if (!fs.existsSync(dir)) continue;
+  const dir = path.join(root, "prebuilds", `${process.platform}-${process.arch}`);
+  if (fs.existsSync(dir)) {
     for (const f of fs.readdirSync(dir)) if (f.endsWith(".node") && loads(path.join(dir, f))) return path.join(dir, f);
   }
   return null;

@@ -10,7 +10,8 @@
 //
 //   node scripts/packages.mjs [--out DIR] [--prebuilds DIR] [--pack]
 // stages each package in DIR/<id>/ (default packages/, emptied first) and prints its size; --pack also
-// runs `npm pack` on each (tarballs in DIR). scripts/publish-local.mjs publishes what this stages.
+// runs `npm pack` on each (tarballs in DIR, and DIR/order.json: their file names in publish order).
+// scripts/publish-local.mjs publishes what this stages.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import { createRequire } from "node:module";
@@ -241,10 +242,17 @@ export function stagePackages({ out = path.join(root, "packages"), prebuildsDir 
   const main = { ...pkg };
   delete main.devDependencies;
   delete main.overrides;
-  main.scripts = { install: pkg.scripts.install };
+  // No install script: the binary comes in the platform package, and npm 11 would only list a script
+  // as waiting for approval (`npm warn install-scripts`) on every install. A checkout keeps its hook.
+  // (binding.gyp stays out of every package for the same reason: beside no install script, npm
+  // would add `node-gyp rebuild` as one.)
+  delete main.scripts;
   main.optionalDependencies = Object.fromEntries(PLATFORM_TARGETS.map((t) => [`${PACKAGE_SCOPE}/${t.id}`, pkg.version]));
   writeJson(path.join(mainDir, "package.json"), main);
 
+  for (const dir of [...platforms.map((p) => p.dir), sourceDir, mainDir]) {
+    if (fs.existsSync(path.join(dir, "binding.gyp"))) throw new Error(`${dir} holds binding.gyp: npm would run node-gyp on install`);
+  }
   return [
     ...platforms.map((p) => ({ ...p, kind: "platform" })),
     { name: SOURCE_PACKAGE, id: "source", dir: sourceDir, files: sourceFiles, kind: "source" },
@@ -283,12 +291,16 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   const staged = stagePackages({ out, prebuildsDir: values.prebuilds ? path.resolve(values.prebuilds) : undefined });
   if (!staged.some((p) => p.kind === "platform"))
     console.error("packages: no prebuild under prebuilds/ (npm run prebuild): no platform package made");
+  const order = [];
   for (const p of staged) {
     let line = `${p.name.padEnd(30)} ${String(p.files.length).padStart(5)} files ${(duBytes(p.dir) / MB).toFixed(1).padStart(6)} MB`;
     if (values.pack) {
       const t = pack(p.dir, out);
+      order.push(path.basename(t.file));
       line += `; packed ${(t.size / MB).toFixed(1)} MB (${path.relative(process.cwd(), t.file)})`;
     }
     console.log(line);
   }
+  // the tarballs in the order a release publishes them (the workflow reads it)
+  if (values.pack) fs.writeFileSync(path.join(out, "order.json"), `${JSON.stringify(order, null, 2)}\n`);
 }

@@ -198,7 +198,12 @@ try {
   );
   const app = project("app");
   t0 = performance.now();
-  const installOut = run("npm", ["install", "llama-native", "--ignore-scripts", "--no-audit", "--no-fund"], { cwd: app, env: noCompilers });
+  const inst = spawnSync("npm", ["install", "llama-native", "--ignore-scripts", "--no-audit", "--no-fund"], {
+    cwd: app,
+    env: noCompilers,
+    encoding: "utf8",
+  });
+  if (inst.status !== 0) fail(`npm install llama-native failed (exit ${inst.status}):\n${inst.stdout}\n${inst.stderr}`);
   const installS = (performance.now() - t0) / 1000;
   const nm = path.join(app, "node_modules");
   const installed = fs
@@ -210,7 +215,10 @@ try {
     `install  npm install llama-native --ignore-scripts (fresh npm cache, no compilers): ${installS.toFixed(1)} s; ` +
       `node_modules ${nmMB.toFixed(1)} MB: ${installed.join(", ")}`,
   );
-  for (const line of installOut.split("\n").filter((l) => /warn|script/i.test(l))) console.log(`         npm: ${line}`);
+  const warnings = `${inst.stdout}\n${inst.stderr}`.split("\n").filter((l) => /warn|script/i.test(l));
+  for (const line of warnings) console.log(`         npm: ${line}`);
+  // nothing installed needs a script, so npm 11 has none to hold for approval
+  if (warnings.some((l) => /install-scripts/.test(l))) fail("npm reports install scripts waiting for approval");
   if (!installed.includes(platformPkg)) fail(`${platformPkg} was not installed`);
   const strays = installed.filter((d) => d.startsWith("@llama-native/") && d !== platformPkg);
   if (strays.length) fail(`packages for other platforms were installed: ${strays.join(", ")}`);
