@@ -174,6 +174,7 @@ export function stagePlatformPackages({ prebuildsDir, out, version, engines, lic
         version,
         description: `The prebuilt llama-native addon for ${what}; installed by llama-native as an optional dependency`,
         license: "MIT",
+        type: "commonjs",
         os: [os],
         cpu: [cpu],
         ...(libc ? { libc: [libc] } : {}),
@@ -221,6 +222,7 @@ export function stagePackages({ out = path.join(root, "packages"), prebuildsDir 
     version: pkg.version,
     description: "The C++ source of llama-native (its addon and the pinned, patched llama.cpp) for `npx llama-native build`",
     license: "MIT",
+    type: "commonjs",
     binary: pkg.binary,
     dependencies: { "cmake-js": pkg.devDependencies["cmake-js"], "node-addon-api": pkg.devDependencies["node-addon-api"] },
   });
