@@ -21,7 +21,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -79,7 +79,7 @@ if (!fs.existsSync(platformDir) || !fs.readdirSync(platformDir).some((f) => f.en
   console.error("registry-check: no prebuild for this platform yet; running npm run prebuild");
   run("npm", ["run", "prebuild"], { cwd: root, stdio: "inherit" });
 }
-const { platformPackageName } = await import(path.join(root, "dist", "platform.js"));
+const { platformPackageName } = await import(pathToFileURL(path.join(root, "dist", "platform.js")).href);
 const platformPkg = platformPackageName();
 const { version } = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
 
