@@ -10,9 +10,9 @@ import os from "node:os";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
+import { resolveSource } from "./source.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const require = createRequire(path.join(root, "package.json"));
 
 export function parseBuildArgs(argv, env = process.env) {
   const opts = { gpu: env.LLAMA_NATIVE_GPU || "", cudaArch: "", debug: false, portable: false, out: "" };
@@ -54,18 +54,23 @@ export function outDir(opts) {
 }
 
 export function build(opts) {
-  const fetch = spawnSync(process.execPath, [path.join(root, "vendor", "fetch.mjs")], { stdio: "inherit" });
-  if (fetch.status !== 0) process.exit(fetch.status ?? 1);
+  // The C++ source: this checkout, or the @llama-native/source package (fetched on demand; scripts/source.mjs).
+  const source = resolveSource(root);
+  const fetchScript = path.join(source, "vendor", "fetch.mjs");
+  if (fs.existsSync(fetchScript)) {
+    const fetch = spawnSync(process.execPath, [fetchScript], { stdio: "inherit" });
+    if (fetch.status !== 0) process.exit(fetch.status ?? 1);
+  }
 
   let cmakeJs;
   try {
-    cmakeJs = require.resolve("cmake-js/bin/cmake-js");
+    cmakeJs = createRequire(path.join(source, "package.json")).resolve("cmake-js/bin/cmake-js");
   } catch {
-    console.error("llama-native build: cmake-js is not installed. Run: npm install cmake-js@8 node-addon-api@8");
+    console.error(`llama-native build: cmake-js is not installed beside ${source}. Run: npm install cmake-js@8 node-addon-api@8`);
     process.exit(1);
   }
   const jobs = process.env.LLAMA_NATIVE_JOBS || String(Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
-  const args = ["--directory", root, "--parallel", jobs, "--log-level", "warn"];
+  const args = ["--directory", source, "--parallel", jobs, "--log-level", "warn"];
   args.push("--out", outDir(opts));
   if (opts.debug) args.push("--debug");
   if (opts.gpu) args.push(`--CDLLAMA_NATIVE_GPU=${opts.gpu}`);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// `npm install` hook. For a user installing the published package this finds the prebuilt binary
-// and does nothing (and npm 11 does not run dependency install scripts unless approved, so nothing
-// may depend on it). In a checkout it materializes vendor/llama.cpp and builds the addon from
-// source when no working binary is present. LLAMA_NATIVE_SKIP_BUILD=1 skips the build.
+// `npm install` hook of a checkout: materializes vendor/llama.cpp and builds the addon from source
+// when no working binary is present. The published llama-native has no install script (its binary
+// comes in a platform package; scripts/packages.mjs leaves the hook out). LLAMA_NATIVE_SKIP_BUILD=1
+// skips the build; LLAMA_NATIVE_GPU=<backend> always builds that backend.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
