@@ -1,6 +1,6 @@
 // Generation options: types, defaults and validation before anything crosses into native code.
 import { MAX_CELLS, type NativeParams } from "./native-params";
-import { defineOptions, v } from "./options";
+import { defineOptions, type OptionsSpec, v } from "./options";
 import type { SequenceGenerationOptions } from "./generation-types";
 import type { Sequence } from "./sequence";
 import { checkObject, describe } from "./validate";
@@ -18,7 +18,8 @@ export interface GenerationOptions extends SequenceGenerationOptions {
 
 const p = (key: keyof NativeParams<"Context.generate">) => v.param("Context.generate", key);
 
-export const parseGenerationOptions = defineOptions<GenerationOptions>("generate options", {
+/** The validators of GenerationOptions (the chat options include them). */
+export const GENERATION_OPTION_VALIDATORS: OptionsSpec<GenerationOptions> = {
   temperature: p("temperature"),
   topK: p("topK"),
   topP: p("topP"),
@@ -29,7 +30,7 @@ export const parseGenerationOptions = defineOptions<GenerationOptions>("generate
   presencePenalty: p("presencePenalty"),
   penaltyLastN: v.int(-1, MAX_CELLS),
   seed: p("seed"),
-  logitBias: v.any(),
+  logitBias: v.any<NonNullable<GenerationOptions["logitBias"]>>(), // checked against the vocabulary in toNativeGenerateParams
   grammar: (value, name) => {
     if (typeof value !== "string") throw new TypeError(`${name} must be a GBNF string; got ${describe(value)}`);
     return value;
@@ -43,8 +44,10 @@ export const parseGenerationOptions = defineOptions<GenerationOptions>("generate
     return value as string[];
   },
   signal: v.signal,
-  sequence: v.any(), // a number or a Sequence: the context resolves it (src/context.ts)
-});
+  sequence: v.any<number | Sequence>(), // a number or a Sequence: the context resolves it (src/context.ts)
+};
+
+export const parseGenerationOptions = defineOptions<GenerationOptions>("generate options", GENERATION_OPTION_VALIDATORS);
 
 export type ParsedGenerationOptions = ReturnType<typeof parseGenerationOptions>;
 

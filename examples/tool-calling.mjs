@@ -1,0 +1,41 @@
+// Tool calling: the session offers a tool, the model calls it (here forced with toolChoice "required",
+// so that even a tiny model does), the handler runs with arguments checked against its schema, and
+// the model answers with the result.
+//   node examples/tool-calling.mjs [MODEL.gguf]
+import { loadModel } from "llama-native";
+import { chatModelPath } from "./_chat-model.mjs";
+
+const model = await loadModel(await chatModelPath(process.argv[2]));
+const ctx = await model.createContext({ contextSize: 2048 });
+
+// One turn by hand: the call comes back parsed.
+const r = await ctx.chatComplete([{ role: "user", content: "What is the weather in Paris?" }], {
+  tools: [
+    {
+      name: "get_weather",
+      description: "The current weather in a city",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    },
+  ],
+  toolChoice: "required",
+  temperature: 0,
+  maxTokens: 64,
+});
+console.log(r.stopReason, JSON.stringify(r.message.toolCalls));
+
+// A session runs the handler itself and gives the result back to the model.
+const session = ctx.createChatSession({
+  tools: {
+    get_weather: {
+      description: "The current weather in a city",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+      handler: ({ city }) => ({ city, sky: "clear", celsius: 21 }),
+    },
+  },
+  maxToolRounds: 1,
+  options: { temperature: 0, maxTokens: 64 },
+});
+const answer = await session.send("What is the weather in Paris?");
+for (const m of session.messages) console.log(m.role, JSON.stringify(m.content ?? m.toolCalls));
+console.log(answer.stopReason);
+await model.dispose();
