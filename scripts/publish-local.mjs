@@ -45,7 +45,7 @@ for (const p of staged) {
     shell: process.platform === "win32",
   });
   if (r.status !== 0) {
-    console.error(`publish:local: npm publish of ${p.name} failed (exit ${r.status}):\n${r.stderr}`);
+    console.error(`publish:local: npm publish of ${p.name} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
     process.exit(1);
   }
   // npm publish --json prints the packed tarball's facts (as npm pack --json does)

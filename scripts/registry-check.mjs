@@ -106,6 +106,9 @@ try {
     path.join(regDir, "config.yaml"),
     [
       `storage: ${JSON.stringify(path.join(regDir, "storage"))}`,
+      // verdaccio refuses request bodies over 10 MB by default; the platform package's publish body
+      // (its tarball, base64 in JSON) is larger
+      "max_body_size: 500mb",
       "auth:",
       "  htpasswd:",
       `    file: ${JSON.stringify(path.join(regDir, "htpasswd"))}`,
