@@ -17,6 +17,26 @@ export type {
 } from "./generation-types";
 export { Sequence } from "./sequence";
 export type { GenerationOptions } from "./sampling";
+export type { JsonSchema, ResponseFormat } from "./generation-types";
+export { ChatSession } from "./chat/session";
+export type { ChatSessionOptions, SessionTurnOptions } from "./chat/session";
+export { jsonSchemaToGrammar } from "./chat/json-schema";
+export type {
+  ChatMessage,
+  AssistantMessage,
+  ToolCall,
+  ToolDefinition,
+  OpenAITool,
+  ToolChoice,
+  ReasoningFormat,
+  ApplyChatTemplateOptions,
+  ChatTemplateResult,
+  GrammarTrigger,
+  SessionTool,
+  ChatOptions,
+  ChatChunk,
+  ChatResult,
+} from "./chat/types";
 export { readGgufInfo, checkModelMetadata, GgufValueType, GGML_TYPES } from "./gguf";
 export type { GgufInfo, GgufTensorInfo, GgufValue, ReadGgufOptions } from "./gguf";
 export { writeGguf } from "./gguf-writer";
