@@ -42,7 +42,7 @@ export type { GgufInfo, GgufTensorInfo, GgufValue, ReadGgufOptions } from "./ggu
 export { writeGguf } from "./gguf-writer";
 export { quantize, QUANTIZE_TYPES } from "./quantize";
 export type { QuantizeOptions, QuantizeType } from "./quantize";
-export type { GgufWriteInput, GgufWriteTensor, GgufWriteValue } from "./gguf-writer";
+export type { GgufWriteInput, GgufWriteRawTensor, GgufWriteTensor, GgufWriteValue } from "./gguf-writer";
 export {
   LlamaError,
   InvalidModelFileError,
