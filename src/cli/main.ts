@@ -7,10 +7,11 @@ import { embed } from "./embed";
 import { info } from "./info";
 import { inspect } from "./inspect";
 import { quantize } from "./quantize";
+import { serve } from "./serve";
 import { system } from "./system";
 import { tokenize } from "./tokenize";
 
-const COMMANDS: readonly Command[] = [complete, embed, tokenize, inspect, quantize, bench, system, build, generate, info];
+const COMMANDS: readonly Command[] = [complete, serve, embed, tokenize, inspect, quantize, bench, system, build, generate, info];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -122,3 +122,30 @@ describe("command line", () => {
     expect(JSON.parse(s.stdout).binary).toMatch(/\.node$/);
   });
 });
+
+describe("serve", () => {
+  it("listens on loopback, answers, and exits 0 on SIGTERM", async () => {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [bin, "serve", "-m", tiny, "--port", "0", "-np", "2", "--api-key", "k"], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on("data", (d) => {
+        err += d;
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+    });
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect((await fetch(`${url}/v1/models`)).status).toBe(401);
+    const r = await fetch(`${url}/v1/completions`, { method: "POST", headers: { authorization: "Bearer k" }, body: JSON.stringify({ prompt: "x", max_tokens: 2, temperature: 0 }) });
+    const j = (await r.json()) as { choices: { text: string }[] };
+    expect(j.choices[0]!.text).toBe((await (await model.createContext({ contextSize: 64 })).complete("x", { maxTokens: 2, temperature: 0 })).text);
+    const code = await new Promise<number | null>((resolve) => {
+      child.removeAllListeners("exit");
+      child.on("exit", (c) => resolve(c));
+      child.kill("SIGTERM");
+    });
+    expect(code, err).toBe(0);
+  });
+});
