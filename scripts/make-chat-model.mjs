@@ -31,6 +31,11 @@ export async function withStringMetadata(src, out, extra) {
   await writeGguf(out, { metadata, tensors, alignment: info.alignment });
 }
 
+/** Writes `out`: the model `src` with the chat template `template` (Jinja source). */
+export function makeChatModel(src, template, out) {
+  return withStringMetadata(src, out, { "tokenizer.chat_template": template });
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const [src, out, template] = process.argv.slice(2);
   if (!src || !out || !template) {
