@@ -149,3 +149,46 @@ describe("serve", () => {
     expect(code, err).toBe(0);
   });
 });
+
+describe.runIf(fs.existsSync(path.resolve(root, "..", "shared", "models", "stories260K.gguf")))("chat in a real terminal (tmux)", () => {
+  it("streams answers, keeps history, Ctrl-C stops an answer and not the program, /save, Ctrl-D exits", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-chat-cli-"));
+    const { makeChatModel } = await import(path.join(root, "scripts", "make-chat-model.mjs"));
+    const file = path.join(dir, "chat.gguf");
+    const template = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja"), "utf8");
+    await makeChatModel(path.resolve(root, "..", "shared", "models", "stories260K.gguf"), template, file);
+    const name = `llama-native-test-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync("tmux", args, { encoding: "utf8" });
+    const screen = () => tmux("capture-pane", "-p", "-t", name, "-S", "-200");
+    const waitFor = async (re: RegExp, ms = 30_000) => {
+      const t0 = Date.now();
+      while (Date.now() - t0 < ms) {
+        if (re.test(screen())) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out waiting for ${re}; screen:\n${screen()}`);
+    };
+    tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "50", `${process.execPath} ${bin} chat -m ${file} --temp 0 -n 4000 -c 4096; echo EXITED-$?; sleep 30`);
+    try {
+      await waitFor(/^> /m);
+      tmux("send-keys", "-t", name, "Tell me a story", "Enter");
+      await new Promise((r) => setTimeout(r, 300));
+      tmux("send-keys", "-t", name, "C-c");
+      await waitFor(/\(stopped\)/);
+      await waitFor(/^> $/m);
+      tmux("send-keys", "-t", name, `/save ${path.join(dir, "saved.json")}`, "Enter");
+      await waitFor(/saved \d+ messages/);
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, "saved.json"), "utf8"));
+      expect(saved[0]).toEqual({ role: "user", content: "Tell me a story" });
+      expect(saved[1].role).toBe("assistant");
+      tmux("send-keys", "-t", name, "C-d");
+      await waitFor(/EXITED-0/);
+    } finally {
+      try {
+        tmux("kill-session", "-t", name);
+      } catch {}
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
