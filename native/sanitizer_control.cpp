@@ -24,7 +24,8 @@ static Napi::Value SanitizerControl(const Napi::CallbackInfo& info) {
   if (what == "heap-overflow") {
     const size_t n = g_block;
     std::unique_ptr<char[]> block(new char[n]());
-    const char past = block[n];  // one byte past the end
+    char* volatile p = block.get();  // escapes: the allocation cannot be elided
+    const char past = p[n];          // one byte past the end
     return Napi::Number::New(env, past);
   }
   if (what == "signed-overflow") {
