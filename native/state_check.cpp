@@ -127,7 +127,12 @@ bool ParseStreamsFrom(Reader r, uint32_t s, uint32_t n_stream, bool seen_cells, 
   }
   if (r.at == r.size) return true;
   if (index >= 1) return c.Fail("data follows the end of the state"), false;
-  return ParsePayloads(r.p, r.size, r.at, index + 1, c);
+  // A second cache (interleaved-SWA models) may follow; when it does not parse either, say what
+  // is wrong with the first reading rather than with a speculative second one.
+  Ctx second = c;
+  second.error.clear();
+  if (ParsePayloads(r.p, r.size, r.at, index + 1, second)) return true;
+  return c.Fail("the KV cache data does not end where its layers say (a truncated or padded state, or one of another model)"), false;
 }
 
 bool ParsePayloads(const uint8_t* data, size_t size, size_t at, int index, Ctx& c) {

@@ -285,10 +285,15 @@ export class Context {
    * work (queued like every exclusive operation); a different set of adapters or scales clears the
    * KV cache, since what it holds was computed with other weights.
    */
-  setLoras(loras: LoraSpec[]): Promise<void> {
+  async setLoras(loras: LoraSpec[]): Promise<void> {
+    const site = callSite();
     this.#live();
     const pairs = toNativeLoras("loras", loras, this.#parent);
-    return this.#queue.exclusive(async () => this.#live().setLoras(pairs));
+    try {
+      await this.#queue.exclusive(async () => this.#live().setLoras(pairs));
+    } catch (e) {
+      throw withCallerStack(e, site);
+    }
   }
 
   /** The sequence a state operation names (default 0), refused when a Sequence object owns it. */
