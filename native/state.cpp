@@ -62,7 +62,12 @@ class StateTask : public ThreadTask {
       return;
     }
     SeqStateCheck check = CheckSeqState(bytes.data(), bytes.size(), h_->model->n_vocab, h_->n_ctx_seq);
-    if (!check.ok) throw NativeError(ErrorKind::InvalidState, "invalid sequence state: " + check.error);
+    if (!check.ok) {
+      // as when llama.cpp refuses a state (below): the sequence is left empty either way
+      llama_memory_seq_rm(llama_get_memory(ctx), seq_, -1, -1);
+      tokens.clear();
+      throw NativeError(ErrorKind::InvalidState, "invalid sequence state: " + check.error);
+    }
     std::vector<uint8_t> data(8 + bytes.size() - check.payload_offset);
     uint32_t magic = kIoMagic;
     std::memcpy(data.data(), &magic, 4);

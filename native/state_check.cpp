@@ -95,13 +95,19 @@ bool ParseCells(Reader r, uint32_t cells, bool ext, uint32_t s, uint32_t n_strea
     r.Skip(row * cells);
   }
   // V blocks: one per layer that has a V tensor (all of them, or none for K-only caches).
+  // The error reported is the reading with a V block per layer (what llama.cpp writes for every
+  // model with V caches); the reading without is tried silently.
+  std::string first;
   for (uint32_t n_v : {n_layer, 0u}) {
     Reader v = r;
     bool fit = true;
     for (uint32_t l = 0; l < n_v && fit; l++) fit = SkipVBlock(v, v_trans == 1, cells);
-    if (fit && ParseStreamsFrom(v, s + 1, n_stream, true, index, c)) return true;
+    Ctx attempt = c;
+    attempt.error.clear();
+    if (fit && ParseStreamsFrom(v, s + 1, n_stream, true, index, attempt)) return true;
+    if (n_v == n_layer) first = fit ? attempt.error : "the V data is cut short";
   }
-  return c.Fail("the V data does not match the layers"), false;
+  return c.Fail(first.empty() ? "the V data does not match the layers" : first), false;
 }
 
 // The streams from `s` on: an empty stream is a zero count; a sequence lives in one stream.

@@ -308,7 +308,7 @@ export class Context {
    * A sequence's state (its tokens and KV cache) as bytes in llama.cpp's sequence-state file format,
    * the same bytes saveState() writes. Waits for running work.
    */
-  getState(options: StateOptions = {}): Promise<Uint8Array> {
+  async getState(options: StateOptions = {}): Promise<Uint8Array> {
     this.#live();
     return this.#getState(this.#stateSequence(options));
   }
@@ -319,19 +319,19 @@ export class Context {
    * not fit this context (another model, a truncated or corrupted state) reject with
    * InvalidStateError and leave the sequence empty. Resolves with the number of tokens restored.
    */
-  setState(state: Uint8Array, options: StateOptions = {}): Promise<number> {
+  async setState(state: Uint8Array, options: StateOptions = {}): Promise<number> {
     this.#live();
     return this.#setState(this.#stateSequence(options), state);
   }
 
   /** Writes a sequence's state to a file with llama.cpp's llama_state_seq_save_file. Resolves with the bytes written. */
-  saveState(path: string, options: StateOptions = {}): Promise<number> {
+  async saveState(path: string, options: StateOptions = {}): Promise<number> {
     this.#live();
     return this.#saveState(this.#stateSequence(options), path);
   }
 
   /** Restores a state file (saveState(), or llama.cpp's llama_state_seq_save_file) into a sequence; as setState(). */
-  loadState(path: string, options: StateOptions = {}): Promise<number> {
+  async loadState(path: string, options: StateOptions = {}): Promise<number> {
     this.#live();
     return this.#loadState(this.#stateSequence(options), path);
   }
