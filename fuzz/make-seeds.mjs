@@ -4,11 +4,13 @@
 //              one layer of 32) in f32, f16, q8_0 and q4_0, written by scripts/make-model.mjs
 //   tokenize/  texts (first byte: vocabulary index and flags, see fuzz/tokenize_fuzzer.cpp)
 //   grammar/   GBNF grammars
+//   state/     sequence states of gguf/tiny-f32.gguf (64-cell context, one sequence), as ctx.getState()
+//              returns them: empty, a few tokens, a full sequence, and one after a context shift
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { GgufValueType as T, writeGguf } from "../dist/index.mjs";
+import { GgufValueType as T, loadModel, writeGguf } from "../dist/index.mjs";
 import { makeRandomLlama } from "../scripts/make-model.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -51,4 +53,19 @@ const grammars = [
   'root ::= [^\\n]{1,10} "\\n"',
 ];
 for (const [i, g] of grammars.entries()) fs.writeFileSync(path.join(corpus, "grammar", `gbnf-${i}`), g);
-console.error(`wrote ${fs.readdirSync(path.join(corpus, "gguf")).length + texts.length + grammars.length} seeds in ${path.relative(process.cwd(), corpus)}`);
+fs.mkdirSync(path.join(corpus, "state"), { recursive: true });
+const stateModel = await loadModel(path.join(corpus, "gguf", "tiny-f32.gguf"));
+const states = [];
+for (const [name, options] of [["plain", {}], ["shifted", { contextShift: { keep: 2 } }]]) {
+  const ctx = await stateModel.createContext({ contextSize: 64, threads: 1, ...options });
+  states.push([`${name}-empty`, await ctx.getState()]);
+  for (const n of [3, 40, 90]) {
+    await ctx.clearCache();
+    await ctx.complete([1, 100, 101], { temperature: 0, maxTokens: n, logitBias: { 2: -Infinity } });
+    states.push([`${name}-${n}`, await ctx.getState()]);
+  }
+  await ctx.dispose();
+}
+await stateModel.dispose();
+for (const [name, bytes] of states) fs.writeFileSync(path.join(corpus, "state", name), bytes);
+console.error(`wrote ${fs.readdirSync(path.join(corpus, "gguf")).length + texts.length + grammars.length + states.length} seeds in ${path.relative(process.cwd(), corpus)}`);

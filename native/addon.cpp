@@ -24,6 +24,7 @@
 #include "context.h"
 #include "exit_gate.h"
 #include "log.h"
+#include "lora.h"
 #include "quantize.h"
 #include "model.h"
 #include "params.h"
@@ -150,7 +151,11 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function context = Context::Init(env);
   data->context_ctor = Napi::Persistent(context);
 
+  Napi::Function lora = LoraAdapter::Init(env);
+  data->lora_ctor = Napi::Persistent(lora);
+
   exports.Set("Model", model);
+  exports.Set("LoraAdapter", lora);
   exports.Set("Context", context);
   exports.Set("AbortFlag", AbortFlag::Init(env));
   const auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {

@@ -26,6 +26,7 @@ enum class ErrorKind {
   Aborted,       // AbortError            ERR_LLAMA_ABORTED
   Range,         // RangeError            ERR_LLAMA_RANGE
   Type,          // TypeError             ERR_LLAMA_TYPE
+  InvalidState,  // InvalidStateError     ERR_LLAMA_INVALID_STATE
 };
 
 const char* ErrorCode(ErrorKind kind);

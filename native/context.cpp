@@ -36,6 +36,10 @@ Napi::Function Context::Init(Napi::Env env) {
                          Method<&Context::ClearCache>("clearCache"),
                          Method<&Context::AcquireSequence>("acquireSequence"),
                          Method<&Context::ReleaseSequence>("releaseSequence"),
+                         Method<&Context::SetLoras>("setLoras"),
+                         Method<&Context::GetState>("getState"),
+                         Method<&Context::SetState>("setState"),
+                         Method<&Context::SaveState>("saveState"),
                          Method<&Context::Dispose>("dispose"),
                          InstanceAccessor<&Context::GetDisposed>("disposed"),
                          Static<&CreateContext>("create"),
@@ -112,6 +116,8 @@ Napi::Value Context::Info(const Napi::CallbackInfo& info) {
   o.Set("pooling", PoolingName(h.pooling));
   o.Set("canShift", llama_memory_can_shift(llama_get_memory(h.ctx)));
   o.Set("threadpool", h.threadpool != nullptr);
+  o.Set("contextShift", h.shift_enabled);
+  o.Set("contextShiftKeep", static_cast<double>(h.shift_keep));
   return o;
 }
 

@@ -31,6 +31,10 @@ class Context : public Wrapped<Context> {
   Napi::Value ClearCache(const Napi::CallbackInfo& info);
   Napi::Value AcquireSequence(const Napi::CallbackInfo& info);
   Napi::Value ReleaseSequence(const Napi::CallbackInfo& info);
+  Napi::Value SetLoras(const Napi::CallbackInfo& info);  // lora.cpp
+  Napi::Value GetState(const Napi::CallbackInfo& info);  // state.cpp
+  Napi::Value SetState(const Napi::CallbackInfo& info);  // state.cpp
+  Napi::Value SaveState(const Napi::CallbackInfo& info);  // state.cpp
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value GetDisposed(const Napi::CallbackInfo& info);
   // Reads an optional sequence argument at `i` (default `fallback`), checked against the context's sequences.

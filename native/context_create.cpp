@@ -15,8 +15,8 @@ namespace {
 
 class CreateTask : public ThreadTask {
  public:
-  CreateTask(ModelHandlePtr model, llama_context_params params, uint32_t poll, bool adaptive)
-      : ThreadTask(nullptr), model_(std::move(model)), params_(params), poll_(poll), adaptive_(adaptive) {}
+  CreateTask(ModelHandlePtr model, llama_context_params params, uint32_t poll, bool adaptive, bool shift, int32_t keep)
+      : ThreadTask(nullptr), model_(std::move(model)), params_(params), poll_(poll), adaptive_(adaptive), shift_(shift), keep_(keep) {}
 
  protected:
   void Execute() override {
@@ -25,6 +25,12 @@ class CreateTask : public ThreadTask {
     if (ctx == nullptr) {
       std::string why = capture.Text();
       throw NativeError(ErrorKind::Generic, "failed to create the context" + (why.empty() ? "" : ": " + why));
+    }
+    if (shift_ && !llama_memory_can_shift(llama_get_memory(ctx))) {
+      llama_free(ctx);
+      throw NativeError(ErrorKind::Generic,
+                        "contextShift is not supported by this model: its memory cannot shift positions (llama_memory_can_shift is false; "
+                        "recurrent and some hybrid or M-RoPE models); create the context without contextShift");
     }
     handle_ = std::make_shared<ContextHandle>();
     handle_->model = model_;
@@ -40,6 +46,8 @@ class CreateTask : public ThreadTask {
     handle_->n_ctx_seq = static_cast<int32_t>(llama_n_ctx_seq(ctx));
     handle_->seq_tokens.resize(static_cast<size_t>(handle_->n_seq_max));
     handle_->embeddings = params_.embeddings;
+    handle_->shift_enabled = shift_;
+    handle_->shift_keep = keep_;
     handle_->pooling = llama_pooling_type(ctx);
     handle_->batch = llama_batch_init(handle_->n_batch, 0, 1);
     handle_->InstallAbortCallback();
@@ -52,6 +60,8 @@ class CreateTask : public ThreadTask {
   llama_context_params params_;
   uint32_t poll_;
   bool adaptive_;
+  bool shift_;
+  int32_t keep_;
   ContextHandlePtr handle_;
 };
 
@@ -93,6 +103,8 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
   p.kv_unified = p.embeddings || unified;
   const uint32_t poll = static_cast<uint32_t>(o.Int("threadPoll"));
   const bool adaptive = o.Bool("adaptiveThreads");
+  const bool shift = o.Bool("contextShift");
+  const int32_t keep = static_cast<int32_t>(o.Int("contextShiftKeep"));
   o.Done();
   p.no_perf = true;
   if (p.n_batch > p.n_ctx || p.n_ubatch > p.n_batch) {
@@ -107,7 +119,7 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
     Throw(env, ErrorKind::Range, "sequences (" + std::to_string(p.n_seq_max) + ") must not exceed batchSize (" +
                                      std::to_string(p.n_batch) + "): each sequence needs an output slot in a batch");
   }
-  return ThreadTask::Start(env, new CreateTask(model, p, poll, adaptive), Napi::Function());
+  return ThreadTask::Start(env, new CreateTask(model, p, poll, adaptive, shift, keep), Napi::Function());
 }
 
 }  // namespace llama_native

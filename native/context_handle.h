@@ -9,6 +9,7 @@
 
 #include "common.h"
 #include "engine.h"
+#include "lora.h"
 #include "model.h"
 #include "thread_tuner.h"
 
@@ -16,6 +17,7 @@ namespace llama_native {
 
 struct ContextHandle {
   ModelHandlePtr model;  // keeps the weights alive as long as this context
+  LoraList loras;        // the adapters llama.cpp applies (setLoras); kept alive while it points at them
   llama_context* ctx = nullptr;
   ggml_threadpool* threadpool = nullptr;        // generation (n_threads)
   ggml_threadpool* threadpool_batch = nullptr;  // prompt processing (n_threads_batch), when it differs
@@ -30,6 +32,8 @@ struct ContextHandle {
   ThreadTuner tune_batch;   // the rest
   int32_t threads_now = 0;      // what the last decode ran with (Decode, on the decoding thread)
   bool embeddings = false;
+  bool shift_enabled = false;  // contextShift: a full sequence drops old tokens instead of ending (context_shift.h)
+  int32_t shift_keep = 0;      // llama.cpp's n_keep: prompt tokens kept besides BOS; -1: the whole prompt
   enum llama_pooling_type pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;
   std::vector<std::vector<llama_token>> seq_tokens;  // what each sequence of the KV cache holds, in order
   std::atomic<bool> busy{false};               // a ThreadTask (embed) or clearCache is using this context

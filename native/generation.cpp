@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 
+#include "context_shift.h"
 #include "engine.h"
 #include "params.h"
 #include "task.h"
@@ -120,7 +121,7 @@ bool Stream::Step(int32_t idx) {
     End("maxTokens");
     return false;
   }
-  if (static_cast<int32_t>(h.seq_tokens[static_cast<size_t>(seq)].size()) >= h.n_ctx_seq) {
+  if (!MakeRoom(h, seq, req_.prompt)) {
     End("contextFull");
     return false;
   }

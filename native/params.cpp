@@ -60,6 +60,8 @@ const ParamTable kContextCreateParams{"Context.create",
                                           Bool("embeddings"),
                                           OneOf("pooling", "default|none|mean|cls|last"),
                                           Bool("unifiedKvCache"),
+                                          Bool("contextShift"),
+                                          Int("contextShiftKeep", -1, kCells),
                                       }};
 
 const ParamTable kGenerateParams{"Context.generate",

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar] [--jobs 1]
+// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state] [--jobs 1]
 //
 // Builds llama.cpp (the vendored tree) with clang, AddressSanitizer and libFuzzer instrumentation
 // into fuzz/build (cached), links the harnesses in fuzz/*.cpp, and runs each for --seconds from the
@@ -25,7 +25,9 @@ const opt = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const SECONDS = Number(opt("seconds", "60"));
-const ONLY = opt("only", "gguf,tokenize,grammar").split(",");
+const ONLY = opt("only", "gguf,tokenize,grammar,state").split(",");
+// Native sources a harness compiles in besides its own file (the checks it puts in front of llama.cpp).
+const HARNESS_SOURCES = { state: [path.join(root, "native", "state_check.cpp")] };
 const jobs = String(os.availableParallelism?.() ?? os.cpus().length);
 const log = (...a) => console.error("[fuzz]", ...a);
 
@@ -85,13 +87,14 @@ function build() {
   for (const name of ONLY) {
     const out = path.join(buildDir, `${name}_fuzzer`);
     const src = path.join(fuzzDir, `${name}_fuzzer.cpp`);
-    const inputs = [src, path.join(fuzzDir, "fuzz_common.h"), path.join(root, "native", "grammar_check.h"), ...libs];
+    const extra = HARNESS_SOURCES[name] ?? [];
+    const inputs = [src, path.join(fuzzDir, "fuzz_common.h"), path.join(root, "native", "grammar_check.h"), path.join(root, "native", "state_check.h"), ...extra, ...libs];
     if (fs.existsSync(out) && fs.statSync(out).mtimeMs > Math.max(...inputs.map((f) => fs.statSync(f).mtimeMs))) continue;
     log(`linking ${path.relative(root, out)}`);
     run(cxx, [
       "-std=c++17", "-fsanitize=fuzzer,address", "-fno-omit-frame-pointer", "-g", "-O1", "-DNDEBUG",
       "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"),
-      src, ...libs, "-lpthread", "-ldl", "-lm", "-o", out,
+      src, ...extra, ...libs, "-lpthread", "-ldl", "-lm", "-o", out,
     ]);
   }
 }
@@ -133,7 +136,11 @@ async function main() {
       `-artifact_prefix=${work}/`, "-print_final_stats=1", corpus, path.join(fuzzDir, "corpus", name),
     ], {
       encoding: "utf8",
-      env: { ...process.env, LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"), ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
+      env: {
+        ...process.env,
+        LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"),
+        LLAMA_NATIVE_FUZZ_STATE_MODEL: path.join(fuzzDir, "corpus", "gguf", "tiny-f32.gguf"),
+        ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
       maxBuffer: 256 << 20,
     });
     // libFuzzer's own counts: in fork mode the parent prints "#RUNS: cov: C ft: F corp: N exec/s E

@@ -1,7 +1,18 @@
 // createContext() options: their types, defaults and validation, and the complete native params.
 import os from "node:os";
 import type { NativeParams, POOLINGS } from "./native-params";
+import type { LoraSpec } from "./lora";
 import { defineOptions, v } from "./options";
+import { describe } from "./validate";
+
+/** createContext({ contextShift }): what a generation that fills its sequence keeps. */
+export interface ContextShiftOptions {
+  /**
+   * Prompt tokens kept at the start of the sequence besides the BOS token (always kept when the
+   * prompt begins with it), as llama.cpp's `--keep` / `n_keep`; -1 keeps the whole prompt. Default 0.
+   */
+  keep?: number;
+}
 
 export type Pooling = (typeof POOLINGS)[number];
 
@@ -55,6 +66,15 @@ export interface ContextOptions {
    * own (faster attention when many streams run at once). Default false.
    */
   unifiedKvCache?: boolean;
+  /** LoRA adapters to apply (model.loadLora()), each with its scale (default 1). Change them later with ctx.setLoras(). */
+  loras?: LoraSpec[];
+  /**
+   * When a generation fills its sequence, keep the first tokens (`keep`), drop the oldest half of the
+   * rest and go on, as llama.cpp's `--context-shift` (n_discard = (n_past - n_keep) / 2). `true` is
+   * `{ keep: 0 }`. Default false: the generation ends with stopReason "contextFull". Refused (at
+   * createContext) for models whose memory cannot shift positions.
+   */
+  contextShift?: boolean | ContextShiftOptions;
 }
 
 const p = (key: keyof NativeParams<"Context.create">) => v.param("Context.create", key);
@@ -72,6 +92,18 @@ export const parseContextOptions = defineOptions<ContextOptions>("createContext 
   seed: v.int(0, 0xffffffff),
   sequences: p("sequences"),
   unifiedKvCache: v.bool,
+  loras: v.any<LoraSpec[]>(),
+  contextShift: (value, name) => {
+    if (typeof value === "boolean") return value;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new TypeError(`${name} must be a boolean or { keep }; got ${describe(value)}`);
+    }
+    return parseContextShift(value) as ContextShiftOptions;
+  },
+});
+
+const parseContextShift = defineOptions<ContextShiftOptions>("contextShift options", {
+  keep: v.param("Context.create", "contextShiftKeep"),
 });
 
 /** Default thread count: every core the process may use. */
@@ -108,5 +140,7 @@ export function toNativeContextParams(
     embeddings,
     pooling: o.pooling ?? "default",
     unifiedKvCache: o.unifiedKvCache ?? false,
+    contextShift: o.contextShift !== undefined && o.contextShift !== false,
+    contextShiftKeep: typeof o.contextShift === "object" ? (o.contextShift.keep ?? 0) : 0,
   };
 }

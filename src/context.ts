@@ -3,6 +3,7 @@ import { binding, type NativeAbortFlag, type NativeContext, type NativeContextIn
 import { ChunkStream } from "./chunk-stream";
 import { type ContextOptions, parseContextOptions, toNativeContextParams } from "./context-options";
 import { AbortError, ContextFullError, DisposedError, LlamaError, callSite, withCallerStack } from "./errors";
+import { type LoraSpec, toNativeLoras } from "./lora";
 import type { CompletionResult, GenerationChunk, GenerationResult } from "./generation-types";
 import type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab } from "./model-types";
 import type { NativeModel } from "./native-types";
@@ -11,6 +12,7 @@ import { defineOptions, v } from "./options";
 import type { NativeParams } from "./native-params";
 import { type GenerationOptions, parseGenerationOptions, toNativeGenerateParams } from "./sampling";
 import { Sequence, type SequenceHost, newSequence } from "./sequence";
+import { type StateOptions, parseStateOptions, readStateFile } from "./state";
 import { checkInt, checkTokens, describe } from "./validate";
 import type { NativeChatTemplates } from "./chat-binding";
 import { chatComplete, chatStream } from "./chat/chat";
@@ -51,8 +53,17 @@ const CONTEXT_TOKEN = Symbol("Context");
 export async function createContext(model: ContextParent, options: ContextOptions, site: Error): Promise<Context> {
   const o = parseContextOptions(options);
   const params = toNativeContextParams(o, model.info.contextLength);
+  const loras = o.loras === undefined ? undefined : toNativeLoras("loras", o.loras, model);
   try {
     const handle = await binding().Context.create(model.native, params);
+    if (loras?.length) {
+      try {
+        handle.setLoras(loras);
+      } catch (e) {
+        handle.dispose();
+        throw e;
+      }
+    }
     return new Context(model, handle, o.seed, CONTEXT_TOKEN);
   } catch (e) {
     throw withCallerStack(e, site);
@@ -78,6 +89,10 @@ export class Context {
     cachedTokens: (seq) => this.cachedTokens(seq),
     clearCache: (seq) => this.clearCache(seq),
     release: (seq) => this.#release(seq),
+    getState: (seq) => this.#getState(seq),
+    setState: (seq, state) => this.#setState(seq, state),
+    saveState: (seq, path) => this.#saveState(seq, path),
+    loadState: (seq, path) => this.#loadState(seq, path),
   };
   #chatHost: { -readonly [K in keyof SessionHost]: SessionHost[K] } = {
     templates: (template) => this.#parent.chatTemplates(template),
@@ -322,6 +337,84 @@ export class Context {
     this.#live();
     const seq = checkInt("sequence", sequence, 0, this.info.sequences - 1);
     return this.#queue.exclusive(async () => this.#live().clearCache(seq));
+  }
+
+  /**
+   * Changes the LoRA adapters this context applies (an empty list removes them). Waits for running
+   * work (queued like every exclusive operation); a different set of adapters or scales clears the
+   * KV cache, since what it holds was computed with other weights.
+   */
+  async setLoras(loras: LoraSpec[]): Promise<void> {
+    const site = callSite();
+    this.#live();
+    const pairs = toNativeLoras("loras", loras, this.#parent);
+    try {
+      await this.#queue.exclusive(async () => this.#live().setLoras(pairs));
+    } catch (e) {
+      throw withCallerStack(e, site);
+    }
+  }
+
+  /** The sequence a state operation names (default 0), refused when a Sequence object owns it. */
+  #stateSequence(options: StateOptions): number {
+    const n = parseStateOptions(options).sequence ?? 0;
+    checkInt("sequence", n, 0, this.info.sequences - 1);
+    if (this.#owned.has(n)) throw new LlamaError(`sequence ${n} is owned by a Sequence object; use its getState/setState/saveState/loadState`);
+    return n;
+  }
+
+  /**
+   * A sequence's state (its tokens and KV cache) as bytes in llama.cpp's sequence-state file format,
+   * the same bytes saveState() writes. Waits for running work.
+   */
+  async getState(options: StateOptions = {}): Promise<Uint8Array> {
+    this.#live();
+    return this.#getState(this.#stateSequence(options));
+  }
+
+  /**
+   * Restores a state from getState() or a state file's bytes into a sequence, replacing what it held;
+   * the next generation whose prompt extends the restored tokens continues from them. Bytes that do
+   * not fit this context (another model, a truncated or corrupted state) reject with
+   * InvalidStateError and leave the sequence empty. Resolves with the number of tokens restored.
+   */
+  async setState(state: Uint8Array, options: StateOptions = {}): Promise<number> {
+    this.#live();
+    return this.#setState(this.#stateSequence(options), state);
+  }
+
+  /** Writes a sequence's state to a file with llama.cpp's llama_state_seq_save_file. Resolves with the bytes written. */
+  async saveState(path: string, options: StateOptions = {}): Promise<number> {
+    this.#live();
+    return this.#saveState(this.#stateSequence(options), path);
+  }
+
+  /** Restores a state file (saveState(), or llama.cpp's llama_state_seq_save_file) into a sequence; as setState(). */
+  async loadState(path: string, options: StateOptions = {}): Promise<number> {
+    this.#live();
+    return this.#loadState(this.#stateSequence(options), path);
+  }
+
+  #getState(seq: number): Promise<Uint8Array> {
+    const site = callSite();
+    return this.#queue.exclusive(async () => this.#live().getState(seq)).catch((e) => Promise.reject(withCallerStack(e, site)));
+  }
+
+  #setState(seq: number, state: Uint8Array): Promise<number> {
+    const site = callSite();
+    if (!(state instanceof Uint8Array)) return Promise.reject(new TypeError(`state must be a Uint8Array; got ${describe(state)}`));
+    return this.#queue.exclusive(async () => this.#live().setState(seq, state)).catch((e) => Promise.reject(withCallerStack(e, site)));
+  }
+
+  #saveState(seq: number, path: string): Promise<number> {
+    const site = callSite();
+    if (typeof path !== "string" || path.length === 0) return Promise.reject(new TypeError(`path must be a non-empty string; got ${describe(path)}`));
+    return this.#queue.exclusive(async () => this.#live().saveState(seq, path)).catch((e) => Promise.reject(withCallerStack(e, site)));
+  }
+
+  async #loadState(seq: number, path: string): Promise<number> {
+    if (typeof path !== "string" || path.length === 0) throw new TypeError(`path must be a non-empty string; got ${describe(path)}`);
+    return this.#setState(seq, await readStateFile(path));
   }
 
   /**

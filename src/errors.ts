@@ -9,6 +9,7 @@ export type LlamaErrorCode =
   | "ERR_LLAMA_CONTEXT_FULL"
   | "ERR_LLAMA_DISPOSED"
   | "ERR_LLAMA_ABORTED"
+  | "ERR_LLAMA_INVALID_STATE"
   | "ERR_LLAMA_BINDING";
 
 /** Base class of every error llama-native raises, except argument errors (TypeError, RangeError). */
@@ -27,6 +28,13 @@ export class InvalidModelFileError extends LlamaError {
   constructor(path: string, message: string) {
     super(`invalid model file ${path}: ${message}`, "ERR_LLAMA_INVALID_MODEL_FILE");
     this.path = path;
+  }
+}
+
+/** A saved sequence state that does not fit the context: another model, a truncated or corrupted file. */
+export class InvalidStateError extends LlamaError {
+  constructor(message: string) {
+    super(message, "ERR_LLAMA_INVALID_STATE");
   }
 }
 
@@ -80,6 +88,8 @@ export function nativeErrorFactory(code: string, message: string): Error {
       return new DisposedError(message);
     case "ERR_LLAMA_ABORTED":
       return new AbortError(message);
+    case "ERR_LLAMA_INVALID_STATE":
+      return new InvalidStateError(message);
     default:
       return new LlamaError(message);
   }

@@ -5,7 +5,7 @@ export type { PreflightOptions } from "./preflight";
 export { Context } from "./context";
 export type { EmbedOptions, ContextModel } from "./context";
 export { defaultThreads } from "./context-options";
-export type { ContextOptions, Pooling } from "./context-options";
+export type { ContextOptions, ContextShiftOptions, Pooling } from "./context-options";
 export type {
   GenerationChunk,
   GenerationResult,
@@ -16,6 +16,9 @@ export type {
   SequenceGenerationOptions,
 } from "./generation-types";
 export { Sequence } from "./sequence";
+export { LoraAdapter } from "./lora";
+export type { LoraSpec } from "./lora";
+export type { StateOptions } from "./state";
 export type { GenerationOptions } from "./sampling";
 export type { JsonSchema, ResponseFormat } from "./generation-types";
 export { ChatSession } from "./chat/session";
@@ -50,6 +53,7 @@ export {
   ContextFullError,
   DisposedError,
   AbortError,
+  InvalidStateError,
 } from "./errors";
 export type { LlamaErrorCode } from "./errors";
 export { setLogLevel, setLogger } from "./log";

@@ -7,7 +7,8 @@ import type { NativeChatTemplates } from "./chat-binding";
 import { type Context, createContext } from "./context";
 import type { ContextOptions } from "./context-options";
 import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, withCallerStack } from "./errors";
-import { validateModelFile } from "./gguf";
+import { readGgufInfo, validateModelFile } from "./gguf";
+import { type LoraAdapter, newLoraAdapter, validateLoraFile } from "./lora";
 import type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab } from "./model-types";
 import type { NativeParams } from "./native-params";
 import { defineOptions, v } from "./options";
@@ -137,6 +138,7 @@ export class Model {
   readonly vocab: Vocab;
   #native: NativeModel | undefined;
   #contexts = new Set<Context>();
+  #loras = new Set<LoraAdapter>();
   #disposing: Promise<void> | undefined;
   #templates = new TemplateCache(() => this.#live());
 
@@ -242,18 +244,45 @@ export class Model {
     return ctx;
   }
 
+  /**
+   * Loads a LoRA adapter for this model (on a native thread). The file is checked first: a GGUF with
+   * general.type "adapter", this model's architecture, and lora_a/lora_b tensors that fit the model's
+   * (else InvalidModelFileError naming the problem). Apply it with createContext({ loras }) or
+   * ctx.setLoras(). Disposing the model disposes its adapters.
+   */
+  async loadLora(path: string): Promise<LoraAdapter> {
+    const site = callSite();
+    const native = this.#live();
+    if (this.#disposing) throw new DisposedError("model");
+    if (typeof path !== "string" || path.length === 0) throw new TypeError(`path must be a non-empty string; got ${describe(path)}`);
+    try {
+      await validateLoraFile(path, await readGgufInfo(this.path));
+      const handle = await binding().LoraAdapter.load(native, path);
+      const adapter = newLoraAdapter(handle, path, this);
+      if (this.#disposing) {
+        await adapter.dispose();
+        throw new DisposedError("model");
+      }
+      this.#loras.add(adapter);
+      return adapter;
+    } catch (e) {
+      throw withCallerStack(e, site);
+    }
+  }
+
   /** @internal */
   forgetContext(ctx: Context): void {
     this.#contexts.delete(ctx);
   }
 
   /**
-   * Disposes the contexts created from this model (cancelling their work), then frees the weights.
+   * Disposes the contexts created from this model (cancelling their work) and its LoRA adapters, then frees the weights.
    * Idempotent; later calls return the same promise.
    */
   dispose(): Promise<void> {
     this.#disposing ??= (async () => {
       await Promise.allSettled([...this.#contexts].map((c) => c.dispose()));
+      await Promise.allSettled([...this.#loras].map((a) => a.dispose()));
       await this.#templates.dispose();
       this.#native?.dispose();
       this.#native = undefined;

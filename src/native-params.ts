@@ -53,6 +53,8 @@ export const NATIVE_PARAMS = {
     embeddings: bool,
     pooling: oneOf(...POOLINGS),
     unifiedKvCache: bool,
+    contextShift: bool,
+    contextShiftKeep: int(-1, MAX_CELLS),
   },
   "Context.generate": {
     sequence: int(-1, MAX_SEQUENCES - 1),

@@ -57,6 +57,10 @@ export interface NativeContextInfo {
   canShift: boolean;
   /** a persistent ggml thread pool is attached (else ggml starts threads for every evaluation) */
   threadpool: boolean;
+  /** createContext({ contextShift }) is on */
+  contextShift: boolean;
+  /** its keep (llama.cpp's n_keep; -1: the whole prompt) */
+  contextShiftKeep: number;
 }
 
 export interface NativeGenerationResult {
@@ -101,6 +105,21 @@ export interface NativeContext {
   /** An unowned sequence no stream runs in, now owned (given only to generations that name it); -1 if none. */
   acquireSequence(): number;
   releaseSequence(sequence: number): void;
+  /** The adapters applied from the next decode on ([adapter, scale] pairs); a change clears the KV cache. Refused while work runs. */
+  setLoras(loras: [NativeLoraAdapter, number][]): void;
+  /** A sequence's state in llama.cpp's sequence-state file format. */
+  getState(sequence: number): Promise<Uint8Array>;
+  /** Restores a state (checked first); resolves with the tokens the sequence now holds. */
+  setState(sequence: number, state: Uint8Array): Promise<number>;
+  /** llama_state_seq_save_file; resolves with the bytes written. */
+  saveState(sequence: number, path: string): Promise<number>;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export interface NativeLoraAdapter {
+  /** The adapter's GGUF metadata as llama.cpp read it (values as strings). */
+  meta(): Record<string, string>;
   dispose(): void;
   readonly disposed: boolean;
 }
@@ -131,6 +150,10 @@ export interface NativeBinding {
   Context: {
     create(model: NativeModel, params: NativeParams<"Context.create">): Promise<NativeContext>;
     prototype: NativeContext;
+  };
+  LoraAdapter: {
+    load(model: NativeModel, path: string): Promise<NativeLoraAdapter>;
+    prototype: NativeLoraAdapter;
   };
   AbortFlag: new () => NativeAbortFlag;
   setLogLevel(level: number): void;

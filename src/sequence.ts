@@ -16,6 +16,10 @@ export interface SequenceHost {
   clearCache(sequence: number): Promise<void>;
   /** Ends the sequence's running work and gives it back to the context. */
   release(sequence: Sequence): Promise<void>;
+  getState(sequence: number): Promise<Uint8Array>;
+  setState(sequence: number, state: Uint8Array): Promise<number>;
+  saveState(sequence: number, path: string): Promise<number>;
+  loadState(sequence: number, path: string): Promise<number>;
 }
 
 const SEQUENCE_TOKEN = Symbol("Sequence");
@@ -75,6 +79,34 @@ export class Sequence {
   clearCache(): Promise<void> {
     try {
       return this.#live().clearCache(this.id);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** ctx.getState() of this sequence. */
+  getState(): Promise<Uint8Array> {
+    return this.#call((h) => h.getState(this.id));
+  }
+
+  /** ctx.setState() into this sequence. */
+  setState(state: Uint8Array): Promise<number> {
+    return this.#call((h) => h.setState(this.id, state));
+  }
+
+  /** ctx.saveState() of this sequence. */
+  saveState(path: string): Promise<number> {
+    return this.#call((h) => h.saveState(this.id, path));
+  }
+
+  /** ctx.loadState() into this sequence. */
+  loadState(path: string): Promise<number> {
+    return this.#call((h) => h.loadState(this.id, path));
+  }
+
+  #call<T>(fn: (h: SequenceHost) => Promise<T>): Promise<T> {
+    try {
+      return fn(this.#live());
     } catch (e) {
       return Promise.reject(e);
     }
