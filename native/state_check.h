@@ -26,14 +26,14 @@
 namespace llama_native {
 
 constexpr uint32_t kStateSeqMagic = 0x67677371u;  // LLAMA_STATE_SEQ_MAGIC
-constexpr uint32_t kStateSeqVersion = 3;           // LLAMA_STATE_SEQ_VERSION
+constexpr uint32_t kStateSeqVersion = 3;  // LLAMA_STATE_SEQ_VERSION
 constexpr size_t kStateHeaderBytes = 12;
 
 struct SeqStateCheck {
   bool ok = false;
-  std::string error;                 // why not, when !ok
-  std::vector<int32_t> tokens;       // the token list of the file
-  size_t payload_offset = 0;         // where the KV payload starts
+  std::string error;  // why not, when !ok
+  std::vector<int32_t> tokens;  // the token list of the file
+  size_t payload_offset = 0;  // where the KV payload starts
 };
 
 // n_vocab: the model's vocabulary; n_ctx_seq: positions one sequence of the context may hold.
