@@ -6,7 +6,7 @@
 // every round each system runs once, in a fresh process, one after the other).
 //
 //   npm run bench -- [--runs 3] [--threads 1,2] [--models stories260K,q4_0,q8_0] [--skip-peer]
-//                    [--only tg,pp,parallel,contexts,embed,load,poll,contention] [--json bench/.cache/results.json]
+//                    [--only tg,pp,parallel,contexts,embed,load,poll,contention,server] [--json bench/.cache/results.json]
 //                    [--write]        also put the tables into bench/RESULTS.md and redraw bench/chart.svg
 //                    [--from FILE]    measure nothing: print (and --write) the tables of an earlier run
 import { spawn, spawnSync } from "node:child_process";
@@ -26,7 +26,7 @@ const PEER_VERSION = "3.21.1";
 // ---- options -------------------------------------------------------------------------------
 const USAGE = fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(7, 11).map((l) => l.slice(3)).join("\n");
 const ALL_MODELS = ["stories260K", "q4_0", "q8_0"];
-const ALL_TESTS = ["tg", "pp", "parallel", "contexts", "embed", "load", "poll", "contention"];
+const ALL_TESTS = ["tg", "pp", "parallel", "contexts", "embed", "load", "poll", "contention", "server"];
 const usageError = (why) => {
   console.error(`bench: ${why}\nusage:\n${USAGE}`);
   process.exit(2);
@@ -481,8 +481,19 @@ export function printTables(r) {
   return out.join("\n");
 }
 
+/** --only server: the server load test is its own script (bench/server.mjs), run after the rest. */
+function serverBench() {
+  const r = spawnSync(process.execPath, [path.join(here, "server.mjs"), ...(values.write ? ["--write"] : [])], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`bench/server.mjs exited with ${r.status}`);
+}
+
 if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
-  main().catch((e) => {
+  const rest = [...ONLY].filter((t) => t !== "server");
+  (rest.length ? main() : Promise.resolve())
+    .then(() => {
+      if (ONLY.has("server")) serverBench();
+    })
+    .catch((e) => {
     console.error(e);
     process.exit(1);
   });

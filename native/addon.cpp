@@ -170,6 +170,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("systemInfo", GuardedFn<SystemInfo>);
   fn("paramTables", GuardedFn<ParamTablesToJs>);
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+#ifdef LLAMA_NATIVE_SANITIZE
+  SanitizerControlInit(env, exports);
+#endif
   return exports;
 }
 

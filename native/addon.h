@@ -14,4 +14,9 @@ struct AddonData {
 
 inline AddonData* GetAddonData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
 
+#ifdef LLAMA_NATIVE_SANITIZE
+// native/sanitizer_control.cpp: exports _sanitizerControl in the sanitized build only
+void SanitizerControlInit(Napi::Env env, Napi::Object exports);
+#endif
+
 }  // namespace llama_native

@@ -77,11 +77,9 @@ export function build(opts) {
   if (opts.cudaArch) args.push(`--CDCMAKE_CUDA_ARCHITECTURES=${opts.cudaArch}`);
   if (opts.portable) args.push("--CDLLAMA_NATIVE_PORTABLE=ON");
   if (opts.libdir) args.push(`--CDLLAMA_NATIVE_LIBDIR=${opts.libdir}`);
-  if (opts.sanitize) {
-    const f = "-fsanitize=address,undefined -fno-omit-frame-pointer -g";
-    args.push("--CDLLAMA_NATIVE_SANITIZE=ON", `--CDCMAKE_C_FLAGS=${f}`, `--CDCMAKE_CXX_FLAGS=${f}`,
-      "--CDCMAKE_SHARED_LINKER_FLAGS=-fsanitize=address,undefined", "--CDCMAKE_MODULE_LINKER_FLAGS=-fsanitize=address,undefined");
-  }
+  // The sanitizer flags themselves live in CMakeLists.txt (directory-wide options that reach every
+  // llama.cpp, ggml and native/ object); flags passed here as CMAKE_CXX_FLAGS would be replaced by cmake-js's.
+  if (opts.sanitize) args.push("--CDLLAMA_NATIVE_SANITIZE=ON");
   const ccache = spawnSync("ccache", ["--version"]);
   if (ccache.status === 0) {
     args.push("--CDCMAKE_C_COMPILER_LAUNCHER=ccache", "--CDCMAKE_CXX_COMPILER_LAUNCHER=ccache");

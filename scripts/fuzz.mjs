@@ -13,6 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkObjects } from "./object-check.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const fuzzDir = path.join(root, "fuzz");
@@ -75,6 +76,13 @@ function build() {
   }
   fs.writeFileSync(flagsId, flags);
   run("cmake", ["--build", llamaBuild, "-j", jobs, "--target", "llama"]);
+  // Every object of the libraries the harnesses link must carry the instrumentation, by its symbols:
+  // __asan_* (address) and __sanitizer_cov_* (fuzzer-no-link: the coverage libFuzzer steers by).
+  const check = checkObjects(llamaBuild, {
+    require: [{ name: "AddressSanitizer", prefix: "__asan_" }, { name: "libFuzzer coverage", prefix: "__sanitizer_cov_" }],
+  });
+  for (const l of check.lines) log(l);
+  if (check.failures.length) throw new Error(`not instrumented:\n  ${check.failures.join("\n  ")}`);
   const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) => path.join(llamaBuild, l));
   for (const name of ONLY) {
     const out = path.join(buildDir, `${name}_fuzzer`);
@@ -92,7 +100,7 @@ function build() {
 }
 
 async function replayGguf(crashes) {
-  const { validateModelFile } = await import(path.join(root, "dist", "gguf.js"));
+  const { validateModelFile } = await import(path.join(root, "dist", "gguf", "index.js"));
   const findings = [];
   for (const file of crashes) {
     try {
@@ -108,9 +116,11 @@ async function replayGguf(crashes) {
 
 async function main() {
   build();
-  const vocabs = ["llama-spm", "llama-bpe", "qwen2", "bert-bge", "t5"]
-    .map((v) => path.join(root, "vendor", "llama.cpp", "models", `ggml-vocab-${v}.gguf`))
-    .filter((f) => fs.existsSync(f));
+  // the tokenizer families the harnesses are seeded with; one that the vendored tree lacks is said, not skipped in silence
+  const wanted = ["llama-spm", "llama-bpe", "qwen2", "bert-bge", "t5"].map((v) => path.join(root, "vendor", "llama.cpp", "models", `ggml-vocab-${v}.gguf`));
+  for (const f of wanted.filter((f) => !fs.existsSync(f))) log(`seed vocabulary missing, its tokenizer is not fuzzed: ${path.relative(root, f)}`);
+  const vocabs = wanted.filter((f) => fs.existsSync(f));
+  log(`seed vocabularies: ${vocabs.map((f) => path.basename(f)).join(", ")}`);
   const summary = [];
   let uncaught = 0;
   for (const name of ONLY) {
@@ -133,9 +143,12 @@ async function main() {
         ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
       maxBuffer: 256 << 20,
     });
-    // fork mode prints "#N: cov: … exec/s: … oom/timeout/crash: a/b/c … time: Ns" lines; the last has the totals
+    // libFuzzer's own counts: in fork mode the parent prints "#RUNS: cov: C ft: F corp: N exec/s E
+    // oom/timeout/crash: a/b/c time: Ns …" (FuzzerFork.cpp), RUNS summed over the jobs; the last line has the totals
     const last = [...r.stderr.matchAll(/^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+)\S* exec\/s:? (\d+) oom\/timeout\/crash: (\d+)\/(\d+)\/(\d+)/gm)].at(-1);
-    const stats = last ? { number_of_executed_units: Number(last[5]) * SECONDS, exec_per_s: Number(last[5]), cov: Number(last[2]), crashes: Number(last[8]) } : {};
+    const stats = last ? { runs: Number(last[1]), cov: Number(last[2]), ft: Number(last[3]), execPerS: Number(last[5]), crashes: Number(last[8]) } : {};
+    if (!last) log(`${name}: libFuzzer printed no stats line`);
+    else log(`${name}: libFuzzer final stats: ${last[0]}`);
     const found = fs.readdirSync(work).filter((f) => /^(crash|oom|timeout)-/.test(f) && !before.has(f));
     const all = fs.readdirSync(work).filter((f) => /^(crash|oom|timeout)-/.test(f));
     if (r.status !== 0 && found.length === 0) {
@@ -148,11 +161,11 @@ async function main() {
     if (name === "gguf" && all.length) notCaught = await replayGguf(all.map((f) => path.join(work, f)));
     if (name !== "gguf") notCaught = all;
     uncaught += notCaught.length;
-    summary.push({ name, seconds: SECONDS, runs: stats.number_of_executed_units, cov: stats.cov, corpus: fs.readdirSync(corpus).length, newArtifacts: found.length, artifacts: all.length, notCaught: notCaught.length });
+    summary.push({ name, seconds: SECONDS, runs: stats.runs, cov: stats.cov, ft: stats.ft, corpus: fs.readdirSync(corpus).length, newArtifacts: found.length, artifacts: all.length, notCaught: notCaught.length });
   }
-  console.log("| harness | seconds | executions (≈) | coverage | corpus | new crashes | crashes kept | not caught by llama-native |");
-  console.log("|---|---|---|---|---|---|---|---|");
-  for (const s of summary) console.log(`| ${s.name} | ${s.seconds} | ${s.runs ?? "?"} | ${s.cov ?? "?"} | ${s.corpus} | ${s.newArtifacts} | ${s.artifacts} | ${s.notCaught} |`);
+  console.log("| harness | seconds | runs | cov | ft | corpus | new crashes | crashes kept | not caught by llama-native |");
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const s of summary) console.log(`| ${s.name} | ${s.seconds} | ${s.runs ?? "?"} | ${s.cov ?? "?"} | ${s.ft ?? "?"} | ${s.corpus} | ${s.newArtifacts} | ${s.artifacts} | ${s.notCaught} |`);
   if (uncaught) process.exitCode = 1;
 }
 

@@ -28,13 +28,13 @@ export function buildTools(targets = DEFAULT_TOOLS) {
   const cache = path.join(build, "CMakeCache.txt");
   // A configuration made with other flags (an older version of this script) is started over.
   const flagsId = path.join(build, ".llama-native-flags");
-  const FLAGS = "openmp-off amx-on";
+  const FLAGS = "openmp-off amx-on server";
   if (fs.existsSync(cache) && (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== FLAGS)) fs.rmSync(cache);
   if (!fs.existsSync(cache)) {
     run("cmake", [
       "-S", src, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-      "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=OFF", "-DLLAMA_BUILD_APP=OFF",
-      "-DLLAMA_OPENSSL=OFF", "-DGGML_NATIVE=ON",
+      "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_APP=OFF",
+      "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_UI=OFF", "-DLLAMA_USE_PREBUILT_UI=OFF", "-DGGML_NATIVE=ON",
       // the same threading as the addon, so comparisons measure the binding, not OpenMP vs ggml's pool
       // (the CPU backend is the same too: AMX on, fixed by vendor/patches/0003-ggml-cpu-amx-tile-config.patch)
       "-DGGML_OPENMP=OFF",

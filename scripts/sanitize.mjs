@@ -1,44 +1,94 @@
 #!/usr/bin/env node
-// npm run sanitize -- [test files...]
+// npm run sanitize -- [test files...]          (default: test/native and test/model)
 //
-// Builds the addon with AddressSanitizer and UndefinedBehaviorSanitizer (GCC; llama.cpp, ggml and
-// native/ all instrumented) into build-asan/, then runs the native-facing test files under it
-// (default: test/native and test/model) with libasan/libubsan preloaded into every Node process.
-// Fails on any AddressSanitizer report; UBSan reports are collected and summarized by source location
-// with a count each, for the closing note.
+// What a passing run proves, in order (each step fails the run):
+// 1. Build: the addon with AddressSanitizer + UndefinedBehaviorSanitizer (GCC) into build-asan/. The
+//    flags are CMake options of CMakeLists.txt (LLAMA_NATIVE_SANITIZE) that reach every target.
+// 2. Objects: every object that goes into the addon (native/, llama.cpp src/, common/ when linked,
+//    ggml C and C++) references __asan_* symbols, i.e. was instrumented; those without any
+//    __ubsan_handle_* call are listed (UBSan only calls out where a checked operation is left).
+// 3. Control: in child processes, the sanitize-only entry _sanitizerControl plants a heap overflow
+//    and a signed overflow in a C++ file built with the same options; both reports must appear.
+// 4. Suite: vitest on the test files with libasan/libubsan preloaded into every Node process (child
+//    processes too), reports written to build-asan/reports/. Any AddressSanitizer report or UBSan
+//    finding fails the run, except UBSan entries listed with a reason in scripts/ubsan.supp.
 // Leak detection is off: Node itself leaves allocations at exit; leaks are tested by RSS over
 // thousands of cycles in test/native/leaks.test.ts instead.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkObjects } from "./object-check.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const files = process.argv.slice(2).length ? process.argv.slice(2) : ["test/native", "test/model"];
+const buildDir = path.join(root, "build-asan");
+const log = (...a) => console.error("[sanitize]", ...a);
+const fail = (msg) => {
+  console.error(`[sanitize] FAILED: ${msg}`);
+  process.exit(1);
+};
 
+// 1. build
+const t0 = Date.now();
 const build = spawnSync(process.execPath, [path.join(root, "scripts", "build.mjs"), "--sanitize"], { stdio: "inherit", cwd: root });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const binary = path.join(root, "build-asan", "Release", "llama_native.node");
+log(`build took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+const binary = path.join(buildDir, "Release", "llama_native.node");
 
+// 2. objects
+const check = checkObjects(buildDir, {
+  loose: /CMakeFiles\/llama_native\.dir\/.*\.o$/,
+  require: [{ name: "AddressSanitizer", prefix: "__asan_" }],
+  report: [{ name: "UBSan", prefix: "__ubsan_handle_" }],
+});
+for (const l of check.lines) log(l);
+for (const o of ["native/", "llama.cpp src/", "ggml"]) {
+  if (!check.objects.some((x) => x.origin === o)) check.failures.push(`no object from ${o} found under build-asan/`);
+}
+if (check.failures.length) fail(`not instrumented:\n  ${check.failures.join("\n  ")}`);
+
+// Environment of every sanitized Node process. UBSan keeps going after a finding (all of them are
+// collected and listed); AddressSanitizer stops the process at its first report.
 const lib = (name) => spawnSync("gcc", [`-print-file-name=${name}`], { encoding: "utf8" }).stdout.trim();
-const logDir = path.join(root, "build-asan", "reports");
-fs.rmSync(logDir, { recursive: true, force: true });
-fs.mkdirSync(logDir, { recursive: true });
-const env = {
+const supp = path.join(root, "scripts", "ubsan.supp");
+const sanitizerEnv = (logDir) => ({
   ...process.env,
   LLAMA_NATIVE_BINARY: binary,
   LD_PRELOAD: [lib("libasan.so"), lib("libubsan.so")].join(":"),
-  // reports go to files (one per process) as well as stderr, so child-process tests are covered too
   ASAN_OPTIONS: `detect_leaks=0:halt_on_error=1:abort_on_error=0:log_path=${logDir}/asan`,
-  UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=0:log_path=${logDir}/ubsan`,
-  LLAMA_NATIVE_REQUIRE_REAL_MODEL: process.env.LLAMA_NATIVE_REQUIRE_REAL_MODEL ?? "0",
-};
-console.error(`[sanitize] running vitest on ${files.join(", ")} with ${path.relative(root, binary)}`);
-const t0 = Date.now();
-const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", ...files], { stdio: "inherit", cwd: root, env });
-const seconds = ((Date.now() - t0) / 1000).toFixed(0);
+  UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=0:report_error_type=1:suppressions=${supp}:log_path=${logDir}/ubsan`,
+});
+const readReports = (dir) => fs.readdirSync(dir).map((f) => ({ f, text: fs.readFileSync(path.join(dir, f), "utf8") }));
 
-const reports = fs.readdirSync(logDir).map((f) => ({ f, text: fs.readFileSync(path.join(logDir, f), "utf8") }));
+// 3. control
+const controlDir = path.join(buildDir, "reports-control");
+const controls = [
+  { what: "heap-overflow", file: "asan", pattern: /ERROR: AddressSanitizer: heap-buffer-overflow[\s\S]*sanitizer_control\.cpp/ },
+  { what: "signed-overflow", file: "ubsan", pattern: /sanitizer_control\.cpp:\d+:\d+: runtime error: signed integer overflow/ },
+];
+for (const c of controls) {
+  fs.rmSync(controlDir, { recursive: true, force: true });
+  fs.mkdirSync(controlDir, { recursive: true });
+  const code = `require(${JSON.stringify(binary)})._sanitizerControl(${JSON.stringify(c.what)})`;
+  const r = spawnSync(process.execPath, ["-e", code], { env: sanitizerEnv(controlDir), encoding: "utf8" });
+  const hit = readReports(controlDir).find((x) => x.f.startsWith(c.file) && c.pattern.test(x.text));
+  if (!hit) fail(`control '${c.what}' was not reported (exit ${r.status}); a run that cannot see a planted fault proves nothing.\n${r.stderr.slice(-2000)}`);
+  const first = hit.text.split("\n").find((l) => /ERROR: AddressSanitizer|runtime error/.test(l));
+  log(`control ${c.what}: reported (${first.replace(/^==\d+==/, "").trim().slice(0, 140)})`);
+}
+
+// 4. suite
+const logDir = path.join(buildDir, "reports");
+fs.rmSync(logDir, { recursive: true, force: true });
+fs.mkdirSync(logDir, { recursive: true });
+const env = { ...sanitizerEnv(logDir), LLAMA_NATIVE_REQUIRE_REAL_MODEL: process.env.LLAMA_NATIVE_REQUIRE_REAL_MODEL ?? "0" };
+log(`running vitest on ${files.join(", ")} with ${path.relative(root, binary)}`);
+const t1 = Date.now();
+const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", ...files], { stdio: "inherit", cwd: root, env });
+const seconds = ((Date.now() - t1) / 1000).toFixed(0);
+
+const reports = readReports(logDir);
 const asan = reports.filter((x) => x.f.startsWith("asan") && /ERROR: AddressSanitizer/.test(x.text));
 const ubsan = new Map();
 for (const x of reports.filter((x) => x.f.startsWith("ubsan"))) {
@@ -48,6 +98,6 @@ for (const x of reports.filter((x) => x.f.startsWith("ubsan"))) {
   }
 }
 console.log(`\n[sanitize] vitest exit ${r.status} after ${seconds} s; AddressSanitizer reports: ${asan.length}; UBSan findings: ${ubsan.size} distinct`);
-for (const x of asan) console.log(`--- ${x.f}\n${x.text.split("\n").slice(0, 30).join("\n")}`);
+for (const x of asan) console.log(`--- ${x.f}\n${x.text.split("\n").slice(0, 40).join("\n")}`);
 for (const [k, n] of [...ubsan].sort((a, b) => b[1] - a[1])) console.log(`  ubsan ×${n}  ${k}`);
-process.exit(r.status !== 0 || asan.length ? 1 : 0);
+process.exit(r.status !== 0 || asan.length || ubsan.size ? 1 : 0);

@@ -9,10 +9,16 @@ import type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions
 import type { NativeModel } from "./native-types";
 import { OpQueue } from "./op-queue";
 import { defineOptions, v } from "./options";
+import type { NativeParams } from "./native-params";
 import { type GenerationOptions, parseGenerationOptions, toNativeGenerateParams } from "./sampling";
 import { Sequence, type SequenceHost, newSequence } from "./sequence";
 import { type StateOptions, parseStateOptions, readStateFile } from "./state";
 import { checkInt, checkTokens, describe } from "./validate";
+import type { NativeChatTemplates } from "./chat-binding";
+import { chatComplete, chatStream } from "./chat/chat";
+import { responseFormatGrammar, parseJsonAnswer } from "./chat/json-schema";
+import { ChatSession, type ChatSessionOptions, type SessionHost } from "./chat/session";
+import type { ChatChunk, ChatMessage, ChatOptions, ChatResult } from "./chat/types";
 
 export interface EmbedOptions {
   /** L2-normalize each vector (default true). */
@@ -38,6 +44,7 @@ export interface ContextParent extends ContextModel {
   /** bytes of the longest token text (NativeVocab.maxTokenBytes) */
   readonly maxTokenBytes: number;
   forgetContext(ctx: Context): void;
+  chatTemplates(template?: string): Promise<NativeChatTemplates>;
 }
 
 const CONTEXT_TOKEN = Symbol("Context");
@@ -87,6 +94,14 @@ export class Context {
     saveState: (seq, path) => this.#saveState(seq, path),
     loadState: (seq, path) => this.#loadState(seq, path),
   };
+  #chatHost: { -readonly [K in keyof SessionHost]: SessionHost[K] } = {
+    templates: (template) => this.#parent.chatTemplates(template),
+    // TODO(chat native): the native generate param that carries the chat sampling fields
+    generateChat: (prompt, options, chat) => this.#generate(prompt, options, { chat } as Partial<NativeParams<"Context.generate">>),
+    getSequence: () => this.getSequence(),
+    countTokens: (prompt) => this.model.tokenize(prompt, { addSpecial: true, parseSpecial: true }).length,
+    sequenceContextSize: 0, // set in the constructor
+  };
 
   /** @internal use model.createContext() */
   constructor(model: ContextParent, native: NativeContext, seed: number | undefined, token: symbol) {
@@ -96,6 +111,7 @@ export class Context {
     this.#native = native;
     this.seed = seed;
     this.info = Object.freeze(native.info());
+    this.#chatHost.sequenceContextSize = this.info.sequenceContextSize;
   }
 
   get disposed(): boolean {
@@ -157,15 +173,29 @@ export class Context {
    * A prompt that extends what the context already holds reuses that prefix of the KV cache.
    * The generator's return value is the GenerationResult. Breaking out of the loop stops the generation.
    */
-  async *generate(prompt: Prompt, options: GenerationOptions = {}): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+  generate(prompt: Prompt, options: GenerationOptions = {}): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+    return this.#generate(prompt, options);
+  }
+
+  async *#generate(
+    prompt: Prompt,
+    options: GenerationOptions,
+    extra: Partial<NativeParams<"Context.generate">> = {},
+  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
     const site = callSite();
     this.#live();
     const o = parseGenerationOptions(options);
     const tokens = this.#promptTokens(prompt);
     if (tokens.length === 0) throw new RangeError("prompt is empty: it tokenized to no tokens");
     const sequence = this.#sequenceOf(o.sequence);
-    const params = toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence);
+    const params = { ...toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence), ...extra };
+    if (o.responseFormat && o.responseFormat.type !== "text") {
+      if (o.grammar !== undefined) throw new TypeError("grammar cannot be combined with responseFormat (both constrain the output)");
+      params.grammar = responseFormatGrammar(o.responseFormat);
+    }
     const signal = o.signal;
+    const json = o.responseFormat !== undefined && o.responseFormat.type !== "text";
+    let answer = "";
 
     const stream = new ChunkStream<GenerationChunk, GenerationResult>();
     const flag = new (binding().AbortFlag)();
@@ -179,10 +209,13 @@ export class Context {
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
         const r = await native.generate(tokens, params, flag, (text, toks) => {
+          if (json) answer += text;
           stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
         });
         const { stopReason, sequence: seq, ...timings } = r;
-        return { stopReason, sequence: seq, timings };
+        const result: GenerationResult = { stopReason, sequence: seq, timings };
+        if (json && stopReason !== "abort") result.json = parseJsonAnswer(answer, stopReason);
+        return result;
       } finally {
         signal?.removeEventListener("abort", onAbort);
       }
@@ -219,12 +252,38 @@ export class Context {
           tokens.set(p, at);
           at += p.length;
         }
-        return { text, tokens, stopReason: r.value.stopReason, sequence: r.value.sequence, timings: r.value.timings };
+        return { text, tokens, ...r.value };
       }
       text += r.value.text;
       parts.push(r.value.tokens);
       n += r.value.tokens.length;
     }
+  }
+
+  /**
+   * One chat turn, streamed: the messages are rendered with the model's chat template (as
+   * llama-server renders them), generated with the template's grammar and stop strings, and parsed
+   * into content, reasoning and tool calls as they stream. The return value is the ChatResult.
+   * See docs/chat.md.
+   */
+  chat(messages: readonly ChatMessage[], options: ChatOptions = {}): AsyncGenerator<ChatChunk, ChatResult, undefined> {
+    this.#live();
+    return chatStream(this.#chatHost, messages, options);
+  }
+
+  /** One chat turn to the end (ctx.chat() collected). */
+  chatComplete(messages: readonly ChatMessage[], options: ChatOptions = {}): Promise<ChatResult> {
+    this.#live();
+    return chatComplete(this.#chatHost, messages, options);
+  }
+
+  /**
+   * A conversation that keeps its history in a KV sequence of its own (each turn decodes only what
+   * is new), runs its tools' handlers, and drops its oldest turns when the history outgrows the context.
+   */
+  createChatSession(options: ChatSessionOptions = {}): ChatSession {
+    this.#live();
+    return new ChatSession(this.#chatHost, options);
   }
 
   /**

@@ -27,6 +27,16 @@ export interface SamplingOptions {
   grammar?: string;
 }
 
+/** A JSON Schema (draft 2020-12 keywords; what llama.cpp's converter supports is listed in docs/chat.md). */
+export type JsonSchema = { [key: string]: unknown } | boolean;
+
+/** Constrains the output to JSON (by a grammar made with llama.cpp's JSON-schema converter). */
+export type ResponseFormat =
+  | { type: "text" }
+  /** any JSON object (with `schema`: one matching it) */
+  | { type: "json_object"; schema?: JsonSchema }
+  | { type: "json_schema"; schema: JsonSchema; name?: string };
+
 /** Generation options without `sequence` (what Sequence.generate takes). */
 export interface SequenceGenerationOptions extends SamplingOptions {
   /** Stop after this many tokens. Default: until end-of-generation or the context is full. */
@@ -35,6 +45,11 @@ export interface SequenceGenerationOptions extends SamplingOptions {
   stop?: readonly string[];
   /** Cancels the generation; it then ends with stopReason "abort" (it does not throw). */
   signal?: AbortSignal;
+  /**
+   * JSON output: the generation is constrained by the grammar of the schema, and the result's `json`
+   * holds the parsed answer. Cannot be combined with `grammar`.
+   */
+  responseFormat?: ResponseFormat;
 }
 
 export interface GenerationChunk {
@@ -70,6 +85,8 @@ export interface GenerationResult {
   /** The KV cache sequence the generation ran in (-1 when it was aborted before it started). */
   sequence: number;
   timings: Timings;
+  /** With a JSON `responseFormat`: the answer, parsed (a LlamaError is thrown when it is not JSON). */
+  json?: unknown;
 }
 
 export interface CompletionResult extends GenerationResult {

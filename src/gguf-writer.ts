@@ -20,9 +20,18 @@ export interface GgufWriteTensor {
   data: Float32Array;
 }
 
+/** A tensor written as given: its ggml type id and its bytes (e.g. copied from another GGUF file). */
+export interface GgufWriteRawTensor {
+  name: string;
+  shape: number[];
+  /** the ggml type id (GGML_TYPES' keys) */
+  typeId: number;
+  bytes: Uint8Array;
+}
+
 export interface GgufWriteInput {
   metadata: GgufWriteValue[];
-  tensors: GgufWriteTensor[];
+  tensors: (GgufWriteTensor | GgufWriteRawTensor)[];
   alignment?: number;
 }
 
@@ -177,13 +186,13 @@ export async function writeGguf(path: string, input: GgufWriteInput): Promise<vo
       h.scalar(m.type, m.value);
     }
   }
-  const datas = input.tensors.map(tensorBytes);
+  const datas = input.tensors.map((t) => ("bytes" in t ? Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength) : tensorBytes(t)));
   let offset = 0;
   input.tensors.forEach((t, i) => {
     h.str(t.name);
     h.u32(t.shape.length);
     for (const d of t.shape) h.u64(d);
-    const typeId = Number(Object.entries(GGML_TYPES).find(([, v]) => v[0] === t.type)![0]);
+    const typeId = "bytes" in t ? t.typeId : Number(Object.entries(GGML_TYPES).find(([, v]) => v[0] === t.type)![0]);
     h.u32(typeId);
     h.u64(offset);
     offset += Math.ceil(datas[i]!.length / alignment) * alignment;

@@ -20,12 +20,32 @@ export { LoraAdapter } from "./lora";
 export type { LoraSpec } from "./lora";
 export type { StateOptions } from "./state";
 export type { GenerationOptions } from "./sampling";
+export type { JsonSchema, ResponseFormat } from "./generation-types";
+export { ChatSession } from "./chat/session";
+export type { ChatSessionOptions, SessionTurnOptions } from "./chat/session";
+export { jsonSchemaToGrammar } from "./chat/json-schema";
+export type {
+  ChatMessage,
+  AssistantMessage,
+  ToolCall,
+  ToolDefinition,
+  OpenAITool,
+  ToolChoice,
+  ReasoningFormat,
+  ApplyChatTemplateOptions,
+  ChatTemplateResult,
+  GrammarTrigger,
+  SessionTool,
+  ChatOptions,
+  ChatChunk,
+  ChatResult,
+} from "./chat/types";
 export { readGgufInfo, checkModelMetadata, GgufValueType, GGML_TYPES } from "./gguf";
 export type { GgufInfo, GgufTensorInfo, GgufValue, ReadGgufOptions } from "./gguf";
 export { writeGguf } from "./gguf-writer";
 export { quantize, QUANTIZE_TYPES } from "./quantize";
 export type { QuantizeOptions, QuantizeType } from "./quantize";
-export type { GgufWriteInput, GgufWriteTensor, GgufWriteValue } from "./gguf-writer";
+export type { GgufWriteInput, GgufWriteRawTensor, GgufWriteTensor, GgufWriteValue } from "./gguf-writer";
 export {
   LlamaError,
   InvalidModelFileError,

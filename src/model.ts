@@ -1,6 +1,9 @@
 // Model: loadModel(), tokenization, model facts, child contexts.
 import fs from "node:fs/promises";
 import { binding, type NativeModel } from "./binding";
+import { TemplateCache, parseApplyOptions, toNativeRequest, toTemplateResult } from "./chat/templates";
+import type { ApplyChatTemplateOptions, ChatMessage, ChatTemplateResult, ToolDefinition } from "./chat/types";
+import type { NativeChatTemplates } from "./chat-binding";
 import { type Context, createContext } from "./context";
 import type { ContextOptions } from "./context-options";
 import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, withCallerStack } from "./errors";
@@ -137,6 +140,7 @@ export class Model {
   #contexts = new Set<Context>();
   #loras = new Set<LoraAdapter>();
   #disposing: Promise<void> | undefined;
+  #templates = new TemplateCache(() => this.#live());
 
   /** @internal bytes of the longest token text (see NativeVocab) */
   readonly maxTokenBytes: number;
@@ -196,6 +200,36 @@ export class Model {
     return native.tokenToPiece(token, parseTokenToPieceOptions(options).special ?? true);
   }
 
+  /** The model's chat template (the GGUF's `tokenizer.chat_template`), if it has one. */
+  get chatTemplate(): string | undefined {
+    const t = this.info.metadata["tokenizer.chat_template"];
+    return typeof t === "string" ? t : undefined;
+  }
+
+  /**
+   * Renders messages with the model's chat template (or `options.template`) through llama.cpp's chat
+   * pipeline, as llama-server's `/apply-template` would: the prompt, and the grammar, triggers and
+   * stop strings a generation of it uses. A model without a template gets llama.cpp's ChatML fallback.
+   */
+  async applyChatTemplate(messages: readonly ChatMessage[], options: ApplyChatTemplateOptions = {}): Promise<ChatTemplateResult> {
+    const site = callSite();
+    const o = parseApplyOptions(options);
+    try {
+      const templates = await this.chatTemplates(o.template);
+      const request = toNativeRequest(messages, { ...o, tools: o.tools as ToolDefinition[] | undefined });
+      return toTemplateResult(await templates.apply(JSON.stringify(request)));
+    } catch (e) {
+      throw withCallerStack(e, site);
+    }
+  }
+
+  /** @internal the parsed chat templates for a template source (default: the model's own) */
+  chatTemplates(template?: string): Promise<NativeChatTemplates> {
+    this.#live();
+    if (this.#disposing) throw new DisposedError("model");
+    return this.#templates.get(template);
+  }
+
   /** Creates an inference context (KV cache) on a native thread. */
   async createContext(options: ContextOptions = {}): Promise<Context> {
     const site = callSite();
@@ -249,6 +283,7 @@ export class Model {
     this.#disposing ??= (async () => {
       await Promise.allSettled([...this.#contexts].map((c) => c.dispose()));
       await Promise.allSettled([...this.#loras].map((a) => a.dispose()));
+      await this.#templates.dispose();
       this.#native?.dispose();
       this.#native = undefined;
     })();

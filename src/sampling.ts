@@ -4,6 +4,7 @@ import { defineOptions, type OptionsSpec, v } from "./options";
 import type { SequenceGenerationOptions } from "./generation-types";
 import type { Sequence } from "./sequence";
 import { checkObject, describe } from "./validate";
+import { checkResponseFormat } from "./chat/json-schema";
 
 export interface GenerationOptions extends SequenceGenerationOptions {
   /**
@@ -44,6 +45,7 @@ export const GENERATION_OPTION_VALIDATORS: OptionsSpec<GenerationOptions> = {
     return value as string[];
   },
   signal: v.signal,
+  responseFormat: (value, name) => checkResponseFormat(value, name),
   sequence: v.any<number | Sequence>(), // a number or a Sequence: the context resolves it (src/context.ts)
 };
 

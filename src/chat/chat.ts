@@ -9,6 +9,7 @@ import type { GenerationOptions } from "../sampling";
 import { GENERATION_OPTION_VALIDATORS } from "../sampling";
 import { LlamaError } from "../errors";
 import { toToolCall } from "./convert";
+import { parseJsonAnswer } from "./json-schema";
 import { TEMPLATE_OPTION_VALIDATORS, toNativeRequest } from "./templates";
 import type { AssistantMessage, ChatChunk, ChatMessage, ChatOptions, ChatResult, ToolCall, ToolDefinition } from "./types";
 
@@ -131,11 +132,7 @@ export async function* chatStream(
   const stopReason = toolCalls.length && (r.value.stopReason === "eog" || r.value.stopReason === "stop") ? "toolCalls" : r.value.stopReason;
   const result: ChatResult = { message, stopReason, timings: r.value.timings, sequence: r.value.sequence };
   if (o.responseFormat && o.responseFormat.type !== "text" && stopReason !== "abort") {
-    try {
-      result.json = JSON.parse(m.content);
-    } catch (e) {
-      throw new LlamaError(`the answer is not JSON (${stopReason === "maxTokens" || stopReason === "contextFull" ? `it was cut off: ${stopReason}` : (e as Error).message})`);
-    }
+    result.json = parseJsonAnswer(m.content, stopReason);
   }
   return result;
 }

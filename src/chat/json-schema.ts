@@ -4,7 +4,10 @@
 // additionalProperties, items, prefixItems, minItems, maxItems, minLength, maxLength, pattern,
 // minimum, maximum, exclusiveMinimum, exclusiveMaximum, anyOf, oneOf, allOf, $ref to #/$defs or
 // #/definitions, and the formats date, time, date-time and uuid. Other keywords are not checked.
-import type { JsonSchema } from "./types";
+import { chatBinding } from "../chat-binding";
+import { LlamaError } from "../errors";
+import type { JsonSchema, ResponseFormat } from "../generation-types";
+import { describe } from "../validate";
 
 const FORMATS: Record<string, RegExp> = {
   date: /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/,
@@ -98,4 +101,59 @@ export function checkJson(schema: JsonSchema, value: unknown, root: JsonSchema =
     if (n !== 1) errors.push(`${path}: matches ${n} of oneOf, not exactly one`);
   }
   return errors;
+}
+
+/**
+ * llama.cpp's JSON-Schema-to-GBNF converter (common/json-schema-to-grammar.cpp, what llama-server
+ * uses for `response_format` and tool parameters): the grammar that admits exactly the JSON texts
+ * the schema describes, within the keywords llama.cpp supports. Throws a TypeError on a schema it
+ * cannot convert (an unresolvable $ref, an unsupported pattern).
+ */
+export function jsonSchemaToGrammar(schema: JsonSchema): string {
+  if (typeof schema !== "boolean" && (schema === null || typeof schema !== "object" || Array.isArray(schema))) {
+    throw new TypeError("schema must be a JSON Schema (an object or a boolean)");
+  }
+  let text: string;
+  try {
+    text = JSON.stringify(schema);
+  } catch {
+    throw new TypeError("schema must be JSON-serializable");
+  }
+  return chatBinding().jsonSchemaToGrammar(text);
+}
+
+/** The grammar of a response format, as llama-server builds it (json_object without a schema: any JSON object). */
+export function responseFormatGrammar(rf: ResponseFormat): string {
+  if (rf.type === "json_schema") return jsonSchemaToGrammar(rf.schema);
+  if (rf.type === "json_object") return jsonSchemaToGrammar(rf.schema ?? { type: "object" });
+  return "";
+}
+
+/** The parsed JSON answer of a generation with a response format; a LlamaError says why it is not JSON. */
+export function parseJsonAnswer(text: string, stopReason: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const cut = stopReason === "maxTokens" || stopReason === "contextFull";
+    throw new LlamaError(`the answer is not JSON (${cut ? `it was cut off: ${stopReason}` : (e as Error).message})`);
+  }
+}
+
+/** Validates a responseFormat option. */
+export function checkResponseFormat(value: unknown, name: string): ResponseFormat {
+  if (value === null || typeof value !== "object") throw new TypeError(`${name} must be { type: "text" | "json_object" | "json_schema", ... }; got ${describe(value)}`);
+  const r = value as { type?: unknown; schema?: unknown; name?: unknown };
+  const schemaOk = (s: unknown) => typeof s === "boolean" || (s !== null && typeof s === "object" && !Array.isArray(s));
+  switch (r.type) {
+    case "text":
+      return { type: "text" };
+    case "json_object":
+      if (r.schema !== undefined && !schemaOk(r.schema)) throw new TypeError(`${name}.schema must be a JSON Schema object`);
+      return r.schema === undefined ? { type: "json_object" } : { type: "json_object", schema: r.schema as JsonSchema };
+    case "json_schema":
+      if (!schemaOk(r.schema)) throw new TypeError(`${name}.schema must be a JSON Schema object (json_schema needs one)`);
+      return { type: "json_schema", schema: r.schema as JsonSchema, ...(typeof r.name === "string" ? { name: r.name } : {}) };
+    default:
+      throw new RangeError(`${name}.type must be "text", "json_object" or "json_schema"; got ${describe(r.type)}`);
+  }
 }

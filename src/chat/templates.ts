@@ -5,6 +5,7 @@ import { chatBinding } from "../chat-binding";
 import type { NativeModel } from "../native-types";
 import { defineOptions, v } from "../options";
 import { describe } from "../validate";
+import { checkResponseFormat } from "./json-schema";
 import { messagesToOpenAI, normalizeTool, toolChoiceToOpenAI, toolsToOpenAI } from "./convert";
 import type { ApplyChatTemplateOptions, ChatTemplateResult, JsonSchema, ReasoningFormat, ResponseFormat, ToolChoice, ToolDefinition } from "./types";
 
@@ -47,24 +48,6 @@ export const TEMPLATE_OPTION_VALIDATORS = {
     return value as Date | number;
   },
 };
-
-function checkResponseFormat(value: unknown, name: string): ResponseFormat {
-  if (value === null || typeof value !== "object") throw new TypeError(`${name} must be { type: "text" | "json_object" | "json_schema", ... }; got ${describe(value)}`);
-  const r = value as { type?: unknown; schema?: unknown; name?: unknown };
-  const schemaOk = (s: unknown) => typeof s === "boolean" || (s !== null && typeof s === "object" && !Array.isArray(s));
-  switch (r.type) {
-    case "text":
-      return { type: "text" };
-    case "json_object":
-      if (r.schema !== undefined && !schemaOk(r.schema)) throw new TypeError(`${name}.schema must be a JSON Schema object`);
-      return r.schema === undefined ? { type: "json_object" } : { type: "json_object", schema: r.schema as JsonSchema };
-    case "json_schema":
-      if (!schemaOk(r.schema)) throw new TypeError(`${name}.schema must be a JSON Schema object (json_schema needs one)`);
-      return { type: "json_schema", schema: r.schema as JsonSchema, ...(typeof r.name === "string" ? { name: r.name } : {}) };
-    default:
-      throw new RangeError(`${name}.type must be "text", "json_object" or "json_schema"; got ${describe(r.type)}`);
-  }
-}
 
 export const parseApplyOptions = defineOptions<ApplyChatTemplateOptions>("applyChatTemplate options", {
   ...TEMPLATE_OPTION_VALIDATORS,

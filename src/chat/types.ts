@@ -1,8 +1,9 @@
 // Chat: the public types (messages, tools, options, results).
-import type { GenerationChunk, SequenceGenerationOptions, Timings, StopReason } from "../generation-types";
+import type { GenerationChunk, JsonSchema, ResponseFormat, SequenceGenerationOptions, Timings, StopReason } from "../generation-types";
+
+export type { JsonSchema, ResponseFormat };
 
 /** A JSON Schema (the subset llama.cpp's json_schema_to_grammar converts; see docs/chat.md). */
-export type JsonSchema = { [key: string]: unknown } | boolean;
 
 export interface ToolCall {
   /** the call's id, as the model gave it or as llama-server would make one */
@@ -34,12 +35,6 @@ export interface OpenAITool {
 
 /** "auto": the model decides; "none": no tool calls; "required": at least one; { name }: that tool (only it is offered, and required). */
 export type ToolChoice = "auto" | "none" | "required" | { name: string };
-
-export type ResponseFormat =
-  | { type: "text" }
-  /** any JSON value (with `schema`: one matching it) */
-  | { type: "json_object"; schema?: JsonSchema }
-  | { type: "json_schema"; schema: JsonSchema; name?: string };
 
 /** How reasoning ("thinking") is separated from the answer: "auto" and "deepseek" extract it into `reasoning`; "none" leaves it in the content. */
 export type ReasoningFormat = "auto" | "none" | "deepseek";

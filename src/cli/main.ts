@@ -2,15 +2,17 @@
 import { type Command, UsageError } from "./args";
 import { bench } from "./bench";
 import { build } from "./build";
+import { chat } from "./chat";
 import { complete, generate } from "./complete";
 import { embed } from "./embed";
 import { info } from "./info";
 import { inspect } from "./inspect";
 import { quantize } from "./quantize";
+import { serve } from "./serve";
 import { system } from "./system";
 import { tokenize } from "./tokenize";
 
-const COMMANDS: readonly Command[] = [complete, embed, tokenize, inspect, quantize, bench, system, build, generate, info];
+const COMMANDS: readonly Command[] = [chat, complete, serve, embed, tokenize, inspect, quantize, bench, system, build, generate, info];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -122,3 +122,73 @@ describe("command line", () => {
     expect(JSON.parse(s.stdout).binary).toMatch(/\.node$/);
   });
 });
+
+describe("serve", () => {
+  it("listens on loopback, answers, and exits 0 on SIGTERM", async () => {
+    const { spawn } = await import("node:child_process");
+    const child = spawn(process.execPath, [bin, "serve", "-m", tiny, "--port", "0", "-np", "2", "--api-key", "k"], { stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr.on("data", (d) => {
+        err += d;
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+    });
+    expect((await fetch(`${url}/health`)).status).toBe(200);
+    expect((await fetch(`${url}/v1/models`)).status).toBe(401);
+    const r = await fetch(`${url}/v1/completions`, { method: "POST", headers: { authorization: "Bearer k" }, body: JSON.stringify({ prompt: "x", max_tokens: 2, temperature: 0 }) });
+    const j = (await r.json()) as { choices: { text: string }[] };
+    expect(j.choices[0]!.text).toBe((await (await model.createContext({ contextSize: 64 })).complete("x", { maxTokens: 2, temperature: 0 })).text);
+    const code = await new Promise<number | null>((resolve) => {
+      child.removeAllListeners("exit");
+      child.on("exit", (c) => resolve(c));
+      child.kill("SIGTERM");
+    });
+    expect(code, err).toBe(0);
+  });
+});
+
+describe.runIf(fs.existsSync(path.resolve(root, "..", "shared", "models", "stories260K.gguf")))("chat in a real terminal (tmux)", () => {
+  it("streams answers, keeps history, Ctrl-C stops an answer and not the program, /save, Ctrl-D exits", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-chat-cli-"));
+    const { makeChatModel } = await import(path.join(root, "scripts", "make-chat-model.mjs"));
+    const file = path.join(dir, "chat.gguf");
+    const template = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja"), "utf8");
+    await makeChatModel(path.resolve(root, "..", "shared", "models", "stories260K.gguf"), template, file);
+    const name = `llama-native-test-${process.pid}`;
+    const tmux = (...args: string[]) => execFileSync("tmux", args, { encoding: "utf8" });
+    const screen = () => tmux("capture-pane", "-p", "-t", name, "-S", "-200");
+    const waitFor = async (re: RegExp, ms = 30_000) => {
+      const t0 = Date.now();
+      while (Date.now() - t0 < ms) {
+        if (re.test(screen())) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`timed out waiting for ${re}; screen:\n${screen()}`);
+    };
+    tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "50", `${process.execPath} ${bin} chat -m ${file} --temp 0 -n 4000 -c 4096; echo EXITED-$?; sleep 30`);
+    try {
+      await waitFor(/^> /m);
+      tmux("send-keys", "-t", name, "Tell me a story", "Enter");
+      await new Promise((r) => setTimeout(r, 300));
+      tmux("send-keys", "-t", name, "C-c");
+      await waitFor(/\(stopped\)/);
+      await waitFor(/^> $/m);
+      tmux("send-keys", "-t", name, `/save ${path.join(dir, "saved.json")}`, "Enter");
+      await waitFor(/saved \d+ messages/);
+      const saved = JSON.parse(fs.readFileSync(path.join(dir, "saved.json"), "utf8"));
+      expect(saved[0]).toEqual({ role: "user", content: "Tell me a story" });
+      expect(saved[1].role).toBe("assistant");
+      tmux("send-keys", "-t", name, "C-d");
+      await waitFor(/EXITED-0/);
+    } finally {
+      try {
+        tmux("kill-session", "-t", name);
+      } catch {}
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

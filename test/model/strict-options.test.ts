@@ -37,6 +37,11 @@ const cases = (): Case[] => [
   ["detokenize options", () => model.detokenize([1], { removeSpecials: true } as never), "removeSpecials", "removeSpecial"],
   ["tokenToPiece options", () => model.tokenToPiece(1, { speical: true } as never), "speical", "special"],
   ["readGgufInfo options", () => readGgufInfo(inject("tinyModel"), { metadataOnly: true } as never), "metadataOnly"],
+  ["applyChatTemplate options", () => model.applyChatTemplate([{ role: "user", content: "x" }], { tool: [] } as never), "tool", "tools"],
+  ["chat options", () => ctx.chatComplete([{ role: "user", content: "x" }], { toolchoice: "auto" } as never), "toolchoice", "toolChoice"],
+  ["chat options", () => ctx.chat([{ role: "user", content: "x" }], { maxToken: 2 } as never).next(), "maxToken", "maxTokens"],
+  ["createChatSession options", () => ctx.createChatSession({ sytem: "x" } as never), "sytem", "system"],
+  ["generate options", () => ctx.complete("x", { responseFormats: { type: "json_object" } } as never), "responseFormats", "responseFormat"],
   ["quantize options", () => quantize(inject("tinyModel"), "/tmp/never-written.gguf", { type: "Q8_0", thread: 1 } as never), "thread", "threads"],
 ];
 

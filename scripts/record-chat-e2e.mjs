@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+// Records what llama-server (built from the vendored tree by scripts/native-tools.mjs) answers to a
+// few chat requests on stories260K with a real model's chat template added to its metadata:
+// test/fixtures/oracles/chat-e2e.json, read by test/model/chat-e2e.test.ts. Each entry keeps the
+// request, the exact llama-server command line, and the response message.
+//   node scripts/record-chat-e2e.mjs [--model ../shared/models/stories260K.gguf]
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { makeChatModel } from "./make-chat-model.mjs";
+import { buildTools } from "./native-tools.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const { values } = parseArgs({ options: { model: { type: "string" } }, strict: true });
+const stories = values.model ?? path.resolve(root, "..", "shared", "models", "stories260K.gguf");
+const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json"), "utf8"));
+
+export const TEMPLATES = ["Qwen-Qwen3-0.6B", "Qwen-Qwen2.5-7B-Instruct", "meta-llama-Llama-3.2-3B-Instruct"];
+const weather = {
+  type: "object",
+  properties: { city: { type: "string", maxLength: 12 }, days: { type: "integer", minimum: 1, maximum: 7 } },
+  required: ["city", "days"],
+  additionalProperties: false,
+};
+export const REQUESTS = {
+  plain: { messages: [{ role: "system", content: "You tell stories." }, { role: "user", content: "Tell me about a cat." }], max_tokens: 48, temperature: 0 },
+  turns: {
+    messages: [
+      { role: "user", content: "Hello!" },
+      { role: "assistant", content: "Hi. Once upon a time there was a dog." },
+      { role: "user", content: "What happened next?" },
+    ],
+    max_tokens: 48,
+    temperature: 0,
+  },
+  toolRequired: {
+    messages: [{ role: "user", content: "What is the weather?" }],
+    tools: [{ type: "function", function: { name: "get_weather", description: "the forecast", parameters: weather } }],
+    tool_choice: "required",
+    max_tokens: 120,
+    temperature: 0,
+  },
+  jsonSchema: {
+    messages: [{ role: "user", content: "Describe the weather as JSON." }],
+    response_format: { type: "json_schema", json_schema: { name: "weather", schema: weather } },
+    max_tokens: 120,
+    temperature: 0,
+  },
+};
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const bin = path.join(buildTools(["llama-server"]), "llama-server");
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-chat-e2e-"));
+const out = { llamaCppCommit: pin.commit, model: path.basename(stories), modelSha256: crypto.createHash("sha256").update(fs.readFileSync(stories)).digest("hex"), cases: [] };
+try {
+  for (const name of TEMPLATES) {
+    const model = path.join(dir, `${name}.gguf`);
+    await makeChatModel(stories, fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${name}.jinja`), "utf8"), model);
+    const port = await freePort();
+    const args = ["-m", model, "--port", String(port), "--jinja", "-c", "2048", "-np", "1", "-t", "1", "--no-webui", "-lv", "0"];
+    const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err = (err + d).slice(-4000)));
+    try {
+      for (let t0 = Date.now(); ; ) {
+        if (child.exitCode !== null) throw new Error(`llama-server exited: ${err}`);
+        try {
+          if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
+        } catch {}
+        if (Date.now() - t0 > 60_000) throw new Error(`llama-server did not come up: ${err}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      for (const [kind, request] of Object.entries(REQUESTS)) {
+        const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
+        const j = await r.json();
+        if (!r.ok) throw new Error(`${name} ${kind}: HTTP ${r.status}: ${JSON.stringify(j)}`);
+        const m = j.choices[0].message;
+        out.cases.push({
+          template: name,
+          kind,
+          command: ["llama-server", ...args.map((a) => (a === model ? `<${path.basename(stories)} + ${name}.jinja as tokenizer.chat_template>` : a === String(port) ? "<port>" : a))],
+          request,
+          finishReason: j.choices[0].finish_reason,
+          message: {
+            content: m.content ?? null,
+            reasoning: m.reasoning_content ?? "",
+            toolCalls: (m.tool_calls ?? []).map((c) => ({ name: c.function.name, arguments: c.function.arguments })),
+          },
+          completionTokens: j.usage.completion_tokens,
+        });
+        console.error(`${name} ${kind}: ${j.choices[0].finish_reason}, ${j.usage.completion_tokens} tokens`);
+      }
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    }
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+const file = path.join(root, "test", "fixtures", "oracles", "chat-e2e.json");
+fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+console.error(`wrote ${path.relative(process.cwd(), file)} (${out.cases.length} cases)`);

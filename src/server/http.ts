@@ -1,0 +1,120 @@
+// HTTP plumbing of the server: errors in OpenAI's JSON shape, bounded body reading, server-sent
+// events, and the API key check.
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { ContextFullError } from "../errors";
+
+/** An error answered to the client: its status and OpenAI's error object. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly param: string | null;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, message: string, options: { type?: string; param?: string; headers?: Record<string, string> } = {}) {
+    super(message);
+    this.status = status;
+    this.type = options.type ?? defaultType(status);
+    this.param = options.param ?? null;
+    this.headers = options.headers ?? {};
+  }
+}
+
+function defaultType(status: number): string {
+  if (status === 401) return "authentication_error";
+  if (status === 404) return "not_found_error";
+  if (status === 429 || status === 503) return "unavailable_error";
+  if (status >= 500) return "server_error";
+  return "invalid_request_error";
+}
+
+/** A 400 naming the request field that is wrong. */
+export function badField(param: string, message: string): HttpError {
+  return new HttpError(400, `${param}: ${message}`, { param });
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, e: HttpError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  sendJson(res, e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.status } }, e.headers);
+}
+
+/** The request body as parsed JSON, refused with 413 past `limit` bytes and 400 when it is not a JSON object. */
+export async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `the request body is ${declared} bytes; the limit is ${limit}`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.resume(); // drain the rest without keeping it
+      throw new HttpError(413, `the request body is over the limit of ${limit} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
+  } catch (e) {
+    throw new HttpError(400, `the request body is not valid JSON: ${(e as Error).message}`);
+  }
+  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "the request body must be a JSON object");
+  return body as Record<string, unknown>;
+}
+
+/** A server-sent event stream (text/event-stream), as OpenAI streams chat and completions. */
+export class EventStream {
+  readonly #res: ServerResponse;
+
+  constructor(res: ServerResponse, headers: Record<string, string>) {
+    this.#res = res;
+    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", ...headers });
+    res.flushHeaders();
+  }
+
+  send(data: unknown): void {
+    if (!this.#res.writableEnded) this.#res.write(`data: ${JSON.stringify(data)}\n\n`);
+  }
+
+  /** an error after the stream started: an error event, as llama-server sends one */
+  fail(e: HttpError): void {
+    this.send({ error: { message: e.message, type: e.type, param: e.param, code: e.status } });
+    this.end();
+  }
+
+  end(): void {
+    if (!this.#res.writableEnded) this.#res.end("data: [DONE]\n\n");
+  }
+}
+
+/** Compares the bearer token with the key in constant time (hashes of equal length). */
+export function keyMatches(req: IncomingMessage, key: string): boolean {
+  const header = req.headers.authorization ?? "";
+  const given = header.startsWith("Bearer ") ? header.slice(7) : (req.headers["x-api-key"] as string | undefined) ?? "";
+  const a = createHash("sha256").update(given).digest();
+  const b = createHash("sha256").update(key).digest();
+  return timingSafeEqual(a, b) && given.length > 0;
+}
+
+/** Library errors as HTTP answers: argument errors are the client's (400), a full context too. */
+export function toHttpError(e: unknown): HttpError {
+  if (e instanceof HttpError) return e;
+  if (e instanceof TypeError || e instanceof RangeError) return new HttpError(400, e.message);
+  if (e instanceof ContextFullError) return new HttpError(400, e.message, { type: "exceed_context_size_error" });
+  return new HttpError(500, e instanceof Error ? e.message : String(e));
+}
+
+/** A unique id for a response (chatcmpl-..., cmpl-...). */
+export function responseId(prefix: string): string {
+  return `${prefix}-${randomBytes(12).toString("base64url")}`;
+}
+

@@ -1,0 +1,213 @@
+// Request bodies of the OpenAI-compatible endpoints, checked field by field into the library's own
+// options. A known field with a wrong type or value is a 400 naming it; a field the server does not
+// know is ignored, as OpenAI-compatible servers (llama-server among them) do (docs/server.md).
+import type { ChatMessage, ChatOptions, GenerationOptions, ResponseFormat, ToolCall, ToolDefinition } from "../index";
+import { badField } from "./http";
+
+type Body = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Body => v !== null && typeof v === "object" && !Array.isArray(v);
+
+function num(body: Body, key: string, min: number, max: number): number | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || v > max) throw badField(key, `must be a number from ${min} to ${max}`);
+  return v;
+}
+
+function int(body: Body, key: string, min: number, max: number): number | undefined {
+  const v = num(body, key, min, max);
+  if (v !== undefined && !Number.isInteger(v)) throw badField(key, "must be an integer");
+  return v;
+}
+
+function bool(body: Body, key: string): boolean | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") throw badField(key, "must be a boolean");
+  return v;
+}
+
+function stops(body: Body): string[] | undefined {
+  const v = body.stop;
+  if (v === undefined || v === null) return undefined;
+  const list = typeof v === "string" ? [v] : v;
+  if (!Array.isArray(list) || !list.every((s) => typeof s === "string")) throw badField("stop", "must be a string or an array of strings");
+  return list.filter((s) => s.length > 0);
+}
+
+/** The sampling fields shared by /v1/chat/completions and /v1/completions (OpenAI's names, llama-server's extras). */
+export function samplingFromBody(body: Body, vocabSize: number, maxTokensCap: number): GenerationOptions {
+  const o: GenerationOptions = {};
+  const set = <K extends keyof GenerationOptions>(k: K, v: GenerationOptions[K] | undefined) => {
+    if (v !== undefined) o[k] = v;
+  };
+  set("temperature", num(body, "temperature", 0, 100));
+  set("topP", num(body, "top_p", 0, 1));
+  set("topK", int(body, "top_k", 0, vocabSize));
+  set("minP", num(body, "min_p", 0, 1));
+  set("typicalP", num(body, "typical_p", 0, 1));
+  set("presencePenalty", num(body, "presence_penalty", -2, 2));
+  set("frequencyPenalty", num(body, "frequency_penalty", -2, 2));
+  set("repeatPenalty", num(body, "repeat_penalty", 1e-6, 100));
+  set("penaltyLastN", int(body, "repeat_last_n", -1, 2 ** 24));
+  set("seed", int(body, "seed", -(2 ** 31), 2 ** 32 - 1));
+  if (o.seed !== undefined && o.seed < 0) o.seed = o.seed >>> 0;
+  const maxTokens = int(body, "max_completion_tokens", -1, 2 ** 31 - 1) ?? int(body, "max_tokens", -1, 2 ** 31 - 1) ?? int(body, "n_predict", -1, 2 ** 31 - 1);
+  // bounded by the context either way: a request cannot ask for more than its sequence holds
+  o.maxTokens = maxTokens === undefined || maxTokens < 0 ? maxTokensCap : Math.min(maxTokens, maxTokensCap);
+  set("stop", stops(body));
+  const bias = body.logit_bias;
+  if (bias !== undefined && bias !== null) {
+    if (!isObject(bias)) throw badField("logit_bias", "must be an object of token id → bias");
+    const pairs: [number, number][] = [];
+    for (const [k, b] of Object.entries(bias)) {
+      const t = Number(k);
+      if (!/^\d+$/.test(k) || t >= vocabSize) throw badField("logit_bias", `${JSON.stringify(k)} is not a token id of this model (0 to ${vocabSize - 1})`);
+      if (typeof b !== "number" || Number.isNaN(b)) throw badField("logit_bias", `the bias of token ${k} must be a number`);
+      pairs.push([t, b]);
+    }
+    o.logitBias = pairs;
+  }
+  if (body.n !== undefined && body.n !== null && body.n !== 1) throw badField("n", "only n = 1 is supported");
+  if (body.logprobs === true || (body.logprobs !== undefined && typeof body.logprobs === "number")) {
+    throw badField("logprobs", "log probabilities are not supported by this server yet");
+  }
+  return o;
+}
+
+function text(content: unknown, where: string): string {
+  if (typeof content === "string") return content;
+  if (content === null || content === undefined) return "";
+  if (Array.isArray(content)) {
+    // text parts joined with newlines, as llama.cpp joins them for templates that take a string
+    const parts: string[] = [];
+    content.forEach((p, i) => {
+      if (!isObject(p) || p.type !== "text" || typeof p.text !== "string") throw badField(`${where}.content[${i}]`, 'only { type: "text", text } parts are supported');
+      parts.push(p.text);
+    });
+    return parts.join("\n");
+  }
+  throw badField(`${where}.content`, "must be a string or an array of text parts");
+}
+
+function toolCallsOf(v: unknown, where: string): ToolCall[] {
+  if (!Array.isArray(v)) throw badField(`${where}.tool_calls`, "must be an array");
+  return v.map((c, i) => {
+    const f = isObject(c) && isObject(c.function) ? c.function : undefined;
+    if (!f || typeof f.name !== "string") throw badField(`${where}.tool_calls[${i}]`, "must be { type: \"function\", id, function: { name, arguments } }");
+    const raw = typeof f.arguments === "string" ? f.arguments : JSON.stringify(f.arguments ?? {});
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      parsed = undefined;
+    }
+    return { id: typeof (c as Body).id === "string" ? ((c as Body).id as string) : "", name: f.name, arguments: parsed, rawArguments: raw };
+  });
+}
+
+/** OpenAI messages → the library's ChatMessage. */
+export function messagesFromBody(body: Body): ChatMessage[] {
+  const messages = body.messages;
+  if (!Array.isArray(messages) || messages.length === 0) throw badField("messages", "must be a non-empty array of messages");
+  return messages.map((m, i): ChatMessage => {
+    const where = `messages[${i}]`;
+    if (!isObject(m)) throw badField(where, "must be a message object");
+    switch (m.role) {
+      case "system":
+      case "developer":
+        return { role: "system", content: text(m.content, where) };
+      case "user":
+        return { role: "user", content: text(m.content, where) };
+      case "assistant": {
+        const out: Extract<ChatMessage, { role: "assistant" }> = { role: "assistant", content: m.content === null ? null : text(m.content, where) };
+        if (typeof m.reasoning_content === "string") out.reasoning = m.reasoning_content;
+        if (m.tool_calls !== undefined && m.tool_calls !== null) out.toolCalls = toolCallsOf(m.tool_calls, where);
+        return out;
+      }
+      case "tool":
+        return {
+          role: "tool",
+          content: text(m.content, where),
+          ...(typeof m.tool_call_id === "string" ? { toolCallId: m.tool_call_id } : {}),
+          ...(typeof m.name === "string" ? { name: m.name } : {}),
+        };
+      default:
+        throw badField(`${where}.role`, 'must be "system", "developer", "user", "assistant" or "tool"');
+    }
+  });
+}
+
+function responseFormatOf(v: unknown): ResponseFormat | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) throw badField("response_format", "must be an object");
+  if (v.type === "text") return { type: "text" };
+  if (v.type === "json_object") return v.schema !== undefined ? { type: "json_object", schema: v.schema as Body } : { type: "json_object" };
+  if (v.type === "json_schema") {
+    const js = v.json_schema;
+    if (!isObject(js) || (js.schema !== undefined && !isObject(js.schema) && typeof js.schema !== "boolean")) {
+      throw badField("response_format.json_schema", "must be { name, schema }");
+    }
+    return { type: "json_schema", schema: (js.schema as Body | boolean | undefined) ?? {} };
+  }
+  throw badField("response_format.type", 'must be "text", "json_object" or "json_schema"');
+}
+
+/** A /v1/chat/completions body → messages and chat options. */
+export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number): { messages: ChatMessage[]; options: ChatOptions } {
+  const messages = messagesFromBody(body);
+  const options: ChatOptions = samplingFromBody(body, vocabSize, maxTokensCap);
+  if (body.tools !== undefined && body.tools !== null) {
+    if (!Array.isArray(body.tools)) throw badField("tools", "must be an array of tools");
+    options.tools = body.tools.map((t, i) => {
+      const f = isObject(t) && isObject(t.function) ? t.function : undefined;
+      if (!f || typeof f.name !== "string") throw badField(`tools[${i}]`, 'must be { type: "function", function: { name, description?, parameters? } }');
+      return {
+        name: f.name,
+        ...(typeof f.description === "string" ? { description: f.description } : {}),
+        ...(f.parameters !== undefined ? { parameters: f.parameters as ToolDefinition["parameters"] } : {}),
+      };
+    });
+  }
+  const choice = body.tool_choice;
+  if (choice !== undefined && choice !== null) {
+    if (choice === "auto" || choice === "none" || choice === "required") options.toolChoice = choice;
+    else if (isObject(choice) && isObject(choice.function) && typeof choice.function.name === "string") options.toolChoice = { name: choice.function.name };
+    else throw badField("tool_choice", 'must be "auto", "none", "required" or { type: "function", function: { name } }');
+  }
+  const parallel = bool(body, "parallel_tool_calls");
+  if (parallel !== undefined) options.parallelToolCalls = parallel;
+  const rf = responseFormatOf(body.response_format);
+  if (rf) options.responseFormat = rf;
+  if (body.chat_template_kwargs !== undefined) {
+    if (!isObject(body.chat_template_kwargs)) throw badField("chat_template_kwargs", "must be an object");
+    options.templateKwargs = body.chat_template_kwargs;
+    if (typeof body.chat_template_kwargs.enable_thinking === "boolean") options.enableThinking = body.chat_template_kwargs.enable_thinking;
+  }
+  const rfmt = body.reasoning_format;
+  if (rfmt !== undefined && rfmt !== null) {
+    if (rfmt !== "auto" && rfmt !== "none" && rfmt !== "deepseek") throw badField("reasoning_format", 'must be "auto", "none" or "deepseek"');
+    options.reasoningFormat = rfmt;
+  }
+  if (body.reasoning_effort === "none") options.enableThinking = false;
+  return { messages, options };
+}
+
+/** A /v1/completions prompt: one string (arrays of one string are accepted). */
+export function promptFromBody(body: Body): string {
+  const p = body.prompt;
+  if (typeof p === "string" && p.length > 0) return p;
+  if (Array.isArray(p) && p.length === 1 && typeof p[0] === "string" && p[0].length > 0) return p[0];
+  throw badField("prompt", "must be a non-empty string (one prompt per request)");
+}
+
+/** A /v1/embeddings input: one string or an array of strings. */
+export function embeddingInput(body: Body): { texts: string[]; single: boolean; base64: boolean } {
+  const input = body.input;
+  const fmt = body.encoding_format;
+  if (fmt !== undefined && fmt !== "float" && fmt !== "base64") throw badField("encoding_format", 'must be "float" or "base64"');
+  if (typeof input === "string") return { texts: [input], single: true, base64: fmt === "base64" };
+  if (Array.isArray(input) && input.length > 0 && input.every((s) => typeof s === "string")) return { texts: input, single: false, base64: fmt === "base64" };
+  throw badField("input", "must be a string or a non-empty array of strings");
+}

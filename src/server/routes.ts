@@ -1,0 +1,152 @@
+// The generating endpoints: /v1/chat/completions and /v1/completions, whole or streamed as
+// server-sent events in OpenAI's chunk shapes (llama-server's extras: reasoning_content, timings).
+import type { ServerResponse } from "node:http";
+import type { ChatMessage, ChatOptions, ChatResult, GenerationOptions, StopReason, Timings } from "../index";
+import type { Context, Model } from "../index";
+import { EventStream, responseId, sendJson, toHttpError } from "./http";
+
+type Body = Record<string, unknown>;
+
+/** What the route handlers need from the server. */
+export interface ServerState {
+  model: Model;
+  ctx: Context;
+  modelId: string;
+  chatTemplate: string | undefined;
+  perSequence: number;
+}
+
+
+function finishReason(r: StopReason | "toolCalls"): string | null {
+  switch (r) {
+    case "toolCalls":
+      return "tool_calls";
+    case "maxTokens":
+    case "contextFull":
+      return "length";
+    case "abort":
+      return null;
+    default:
+      return "stop";
+  }
+}
+
+function usage(t: Timings) {
+  return { prompt_tokens: t.promptTokens, completion_tokens: t.generatedTokens, total_tokens: t.promptTokens + t.generatedTokens };
+}
+
+/** llama-server's timings object (per-token and per-second figures) */
+function timings(t: Timings) {
+  return {
+    cache_n: t.reusedTokens,
+    prompt_n: t.evaluatedPromptTokens,
+    prompt_ms: t.promptMs,
+    prompt_per_second: t.promptMs > 0 ? (t.evaluatedPromptTokens / t.promptMs) * 1000 : 0,
+    predicted_n: t.generatedTokens,
+    predicted_ms: t.generateMs,
+    predicted_per_second: t.generateMs > 0 ? (t.generatedTokens / t.generateMs) * 1000 : 0,
+  };
+}
+
+function streamUsage(body: Body): boolean {
+  const so = body.stream_options;
+  return so !== null && typeof so === "object" && (so as Body).include_usage === true;
+}
+
+function assistantMessage(r: ChatResult) {
+  const m = r.message;
+  return {
+    role: "assistant",
+    content: m.content,
+    ...(m.reasoning ? { reasoning_content: m.reasoning } : {}),
+    ...(m.toolCalls?.length ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.rawArguments } })) } : {}),
+  };
+}
+
+export async function chatCompletion(s: ServerState, body: Body, messages: ChatMessage[], options: ChatOptions, res: ServerResponse, cors: Record<string, string>): Promise<void> {
+  const id = responseId("chatcmpl");
+  const created = Math.floor(Date.now() / 1000);
+  const base = { id, created, model: s.modelId };
+  if (body.stream !== true) {
+    const r = await s.ctx.chatComplete(messages, options);
+    if (r.stopReason === "abort") return; // the client is gone
+    sendJson(
+      res,
+      200,
+      {
+        ...base,
+        object: "chat.completion",
+        choices: [{ index: 0, message: assistantMessage(r), finish_reason: finishReason(r.stopReason) }],
+        usage: usage(r.timings),
+        timings: timings(r.timings),
+      },
+      cors,
+    );
+    return;
+  }
+  const it = s.ctx.chat(messages, options);
+  // the first step renders the template: a bad request fails here, before any event is sent
+  let r = await it.next();
+  const events = new EventStream(res, cors);
+  const chunk = (delta: Body, finish: string | null = null) => ({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] });
+  events.send(chunk({ role: "assistant", content: null }));
+  try {
+    while (!r.done) {
+      const c = r.value;
+      if (c.reasoning) events.send(chunk({ reasoning_content: c.reasoning }));
+      if (c.text) events.send(chunk({ content: c.text }));
+      if (c.toolCalls.length) {
+        events.send(
+          chunk({
+            tool_calls: c.toolCalls.map((d) => ({
+              index: d.index,
+              ...(d.id ? { id: d.id, type: "function" } : {}),
+              function: { ...(d.name ? { name: d.name } : {}), arguments: d.arguments },
+            })),
+          }),
+        );
+      }
+      r = await it.next();
+    }
+    const result = r.value;
+    if (result.stopReason === "abort") return events.end();
+    events.send({ ...chunk({}, finishReason(result.stopReason)), timings: timings(result.timings) });
+    if (streamUsage(body)) events.send({ ...base, object: "chat.completion.chunk", choices: [], usage: usage(result.timings) });
+    events.end();
+  } catch (e) {
+    events.fail(toHttpError(e));
+  }
+}
+
+export async function completion(s: ServerState, body: Body, prompt: string, options: GenerationOptions, res: ServerResponse, cors: Record<string, string>): Promise<void> {
+  const id = responseId("cmpl");
+  const created = Math.floor(Date.now() / 1000);
+  const base = { id, created, model: s.modelId, object: "text_completion" };
+  if (body.stream !== true) {
+    const r = await s.ctx.complete(prompt, options);
+    if (r.stopReason === "abort") return;
+    sendJson(
+      res,
+      200,
+      { ...base, choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: finishReason(r.stopReason) }], usage: usage(r.timings), timings: timings(r.timings) },
+      cors,
+    );
+    return;
+  }
+  const it = s.ctx.generate(prompt, options);
+  let r = await it.next();
+  const events = new EventStream(res, cors);
+  try {
+    while (!r.done) {
+      if (r.value.text) events.send({ ...base, choices: [{ index: 0, text: r.value.text, logprobs: null, finish_reason: null }] });
+      r = await it.next();
+    }
+    const result = r.value;
+    if (result.stopReason === "abort") return events.end();
+    events.send({ ...base, choices: [{ index: 0, text: "", logprobs: null, finish_reason: finishReason(result.stopReason) }], timings: timings(result.timings) });
+    if (streamUsage(body)) events.send({ ...base, choices: [], usage: usage(result.timings) });
+    events.end();
+  } catch (e) {
+    events.fail(toHttpError(e));
+  }
+}

@@ -1,0 +1,61 @@
+// End to end against llama-server: stories260K with real models' chat templates added to its
+// metadata, the requests and answers recorded from llama-server built from the vendored tree
+// (test/fixtures/oracles/chat-e2e.json, by scripts/record-chat-e2e.mjs, which keeps each command).
+// Greedy ctx.chatComplete must give the same content, reasoning and tool calls, and the same
+// number of tokens. The requests are mapped to chat options by the server's own request parser.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadModel } from "../../dist/index.mjs";
+import { chatFromBody } from "../../dist/server/requests.js";
+import { realModelPath, requireRealModel, root } from "../helpers";
+
+interface Case {
+  template: string;
+  kind: string;
+  request: Record<string, unknown>;
+  finishReason: string;
+  message: { content: string | null; reasoning: string; toolCalls: { name: string; arguments: string }[] };
+  completionTokens: number;
+}
+const oracle: { modelSha256: string; cases: Case[] } = JSON.parse(fs.readFileSync(path.join(root, "test", "fixtures", "oracles", "chat-e2e.json"), "utf8"));
+const modelPath = realModelPath();
+const FINISH: Record<string, string> = { eog: "stop", stop: "stop", maxTokens: "length", contextFull: "length", toolCalls: "tool_calls" };
+
+describe.runIf(modelPath || requireRealModel)("chat against llama-server (recorded)", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-e2e-"));
+  const files = new Map<string, string>();
+  beforeAll(async () => {
+    const { makeChatModel } = await import(path.join(root, "scripts", "make-chat-model.mjs"));
+    for (const t of new Set(oracle.cases.map((c) => c.template))) {
+      const file = path.join(dir, `${t}.gguf`);
+      await makeChatModel(modelPath!, fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${t}.jinja`), "utf8"), file);
+      files.set(t, file);
+    }
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("covers several templates and every kind of request", () => {
+    expect(new Set(oracle.cases.map((c) => c.template)).size).toBeGreaterThanOrEqual(3);
+    expect(new Set(oracle.cases.map((c) => c.kind))).toEqual(new Set(["plain", "turns", "toolRequired", "jsonSchema"]));
+  });
+
+  for (const c of oracle.cases) {
+    it(`${c.template} ${c.kind}: the same answer as llama-server`, async () => {
+      const model = await loadModel(files.get(c.template)!);
+      try {
+        const ctx = await model.createContext({ contextSize: 2048, threads: 1 });
+        const { messages, options } = chatFromBody(c.request, model.vocab.size, 2048);
+        const r = await ctx.chatComplete(messages, options);
+        expect(r.message.content ?? null).toBe(c.message.content === "" && r.message.content === null ? null : c.message.content);
+        expect(r.message.reasoning ?? "").toBe(c.message.reasoning);
+        expect((r.message.toolCalls ?? []).map((t) => ({ name: t.name, arguments: t.rawArguments }))).toEqual(c.message.toolCalls);
+        expect(FINISH[r.stopReason]).toBe(c.finishReason);
+        expect(r.timings.generatedTokens).toBe(c.completionTokens);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+});

@@ -1,0 +1,222 @@
+// The OpenAI-compatible server, driven by the official `openai` client (and raw fetch for the error
+// cases a client library hides). Each suite starts its own server on a free loopback port.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { type Context, type Model, loadModel } from "../../dist/index.mjs";
+import { type LlamaServer, createServer } from "../../dist/server/index.mjs";
+import { realModelPath, requireRealModel, root } from "../helpers";
+
+describe("server: completions, embeddings, tokens, errors", () => {
+  let server: LlamaServer;
+  let base: string;
+  let client: OpenAI;
+  let model: Model;
+  let ref: Context;
+
+  beforeAll(async () => {
+    model = await loadModel(inject("tinyModel"));
+    server = await createServer({ model, contextSize: 1024, parallel: 4, embeddings: true, apiKey: "sekret", maxQueue: 2, alias: "tiny" });
+    const addr = await server.listen(0, "127.0.0.1");
+    base = `http://127.0.0.1:${addr.port}`;
+    client = new OpenAI({ apiKey: "sekret", baseURL: `${base}/v1`, maxRetries: 0 });
+    ref = await model.createContext({ contextSize: 256 });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await model?.dispose();
+  });
+
+  it("lists its model", async () => {
+    const list = await client.models.list();
+    expect(list.data.map((m) => m.id)).toEqual(["tiny"]);
+  });
+
+  it("a greedy completion equals ctx.complete on the same model; usage counts tokens", async () => {
+    const r = await client.completions.create({ model: "tiny", prompt: "Hello world", max_tokens: 12, temperature: 0 });
+    const mine = await ref.complete("Hello world", { maxTokens: 12, temperature: 0 });
+    expect(r.choices[0]!.text).toBe(mine.text);
+    expect(r.usage).toEqual({ prompt_tokens: mine.timings.promptTokens, completion_tokens: mine.timings.generatedTokens, total_tokens: mine.timings.promptTokens + mine.timings.generatedTokens });
+    expect(r.choices[0]!.finish_reason).toBe(mine.stopReason === "maxTokens" ? "length" : "stop");
+  });
+
+  it("streamed text concatenates to the whole answer, with usage last when asked", async () => {
+    const stream = await client.completions.create({ model: "tiny", prompt: "Hello world", max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    let text = "";
+    let usage: unknown;
+    for await (const c of stream) {
+      text += c.choices[0]?.text ?? "";
+      if (c.usage) usage = c.usage;
+    }
+    const mine = await ref.complete("Hello world", { maxTokens: 12, temperature: 0 });
+    expect(text).toBe(mine.text);
+    expect(usage).toMatchObject({ completion_tokens: mine.timings.generatedTokens });
+  });
+
+  it("16 concurrent clients each get the answer they would get alone", async () => {
+    const prompts = Array.from({ length: 16 }, (_, i) => `Story ${i}:`);
+    const alone = [];
+    for (const p of prompts) alone.push((await ref.complete(p, { maxTokens: 8, temperature: 0 })).text);
+    // 4 generate, 2 wait, the rest are refused with 503: retry them until they get through
+    const ask = async (p: string): Promise<string> => {
+      for (;;) {
+        const r = await fetch(`${base}/v1/completions`, {
+          method: "POST",
+          headers: { authorization: "Bearer sekret", "content-type": "application/json" },
+          body: JSON.stringify({ prompt: p, max_tokens: 8, temperature: 0 }),
+        });
+        if (r.status === 503) {
+          expect(r.headers.get("retry-after")).toBe("1");
+          await new Promise((res) => setTimeout(res, 20));
+          continue;
+        }
+        expect(r.status).toBe(200);
+        return ((await r.json()) as { choices: { text: string }[] }).choices[0]!.text;
+      }
+    };
+    expect(await Promise.all(prompts.map(ask))).toEqual(alone);
+  });
+
+  it("embeddings: float and base64, string and array input", async () => {
+    const one = await client.embeddings.create({ model: "tiny", input: "hello", encoding_format: "float" });
+    const emb = await model.createContext({ contextSize: 64, embeddings: true });
+    const mine = await emb.embed("hello");
+    await emb.dispose();
+    expect(one.data[0]!.embedding.length).toBe(mine.length);
+    one.data[0]!.embedding.forEach((x, i) => expect(x).toBeCloseTo(mine[i]!, 5));
+    const many = await client.embeddings.create({ model: "tiny", input: ["a", "b", "c"] }); // the client asks for base64 and decodes it
+    expect(many.data.map((d) => d.index)).toEqual([0, 1, 2]);
+    expect(many.data[0]!.embedding.length).toBe(mine.length);
+  });
+
+  it("tokenize and detokenize", async () => {
+    const post = (p: string, body: unknown) =>
+      fetch(`${base}${p}`, { method: "POST", headers: { authorization: "Bearer sekret" }, body: JSON.stringify(body) }).then((r) => r.json());
+    const t = (await post("/tokenize", { content: "Hello world" })) as { tokens: number[] };
+    expect(t.tokens).toEqual(Array.from(model.tokenize("Hello world", { addSpecial: false, parseSpecial: true })));
+    expect(await post("/detokenize", { tokens: t.tokens })).toEqual({ content: model.detokenize(t.tokens) });
+  });
+
+  it("errors: OpenAI's shape and status, and the server stays up", async () => {
+    const call = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { method: "POST", ...init, headers: { authorization: "Bearer sekret", ...(init.headers ?? {}) } });
+    const expectError = async (r: Response, status: number, re: RegExp, param?: string) => {
+      expect(r.status).toBe(status);
+      const j = (await r.json()) as { error: { message: string; type: string; param: string | null } };
+      expect(j.error.message).toMatch(re);
+      if (param) expect(j.error.param).toBe(param);
+    };
+    await expectError(await call("/v1/completions", { body: "{not json" }), 400, /not valid JSON/);
+    await expectError(await call("/v1/completions", { body: JSON.stringify({ prompt: "x", temperature: "hot" }) }), 400, /temperature/, "temperature");
+    await expectError(await call("/v1/completions", { body: JSON.stringify({ prompt: 5 }) }), 400, /prompt/, "prompt");
+    await expectError(await call("/v1/chat/completions", { body: JSON.stringify({ messages: [] }) }), 400, /messages/, "messages");
+    await expectError(await call("/v1/completions", { body: JSON.stringify({ prompt: "x" }), headers: { authorization: "Bearer wrong" } }), 401, /API key/);
+    await expectError(await call("/v1/nothing-here", { body: "{}" }), 404, /no route/);
+    await expectError(await call("/v1/completions", { body: JSON.stringify({ prompt: "x".repeat(9 << 20) }) }), 413, /limit/);
+    expect((await fetch(`${base}/health`)).status).toBe(200);
+    const r = await client.completions.create({ model: "tiny", prompt: "still up", max_tokens: 2 });
+    expect(r.choices).toHaveLength(1);
+  });
+
+  it("a client that disconnects mid-stream frees its sequence at once", async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${base}/v1/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer sekret" },
+      body: JSON.stringify({ prompt: "Once", max_tokens: 100_000, stream: true, temperature: 1, logit_bias: {} }),
+      signal: ac.signal,
+    });
+    const reader = r.body!.getReader();
+    await reader.read();
+    ac.abort();
+    // all four sequences are free again: four concurrent requests run without a 503
+    const answers = await Promise.all(
+      [0, 1, 2, 3].map(() =>
+        fetch(`${base}/v1/completions`, { method: "POST", headers: { authorization: "Bearer sekret" }, body: JSON.stringify({ prompt: "x", max_tokens: 2 }) }).then((x) => x.status),
+      ),
+    );
+    expect(answers).toEqual([200, 200, 200, 200]);
+  });
+});
+
+const modelPath = realModelPath();
+
+describe.runIf(modelPath || requireRealModel)("server: chat on stories260K with Qwen3's template", () => {
+  let server: LlamaServer;
+  let client: OpenAI;
+  let model: Model;
+  let ref: Context;
+  let dir: string;
+  const weather = { type: "object", properties: { city: { type: "string", maxLength: 10 } }, required: ["city"], additionalProperties: false };
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-serve-"));
+    const { withStringMetadata } = await import(path.join(root, "scripts", "make-chat-model.mjs"));
+    const file = path.join(dir, "chat.gguf");
+    const template = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen3-0.6B.jinja"), "utf8");
+    await withStringMetadata(modelPath!, file, { "tokenizer.chat_template": template });
+    model = await loadModel(file);
+    server = await createServer({ model, contextSize: 4096, parallel: 2 });
+    const addr = await server.listen(0, "127.0.0.1");
+    client = new OpenAI({ apiKey: "none", baseURL: `http://127.0.0.1:${addr.port}/v1`, maxRetries: 0 });
+    ref = await model.createContext({ contextSize: 2048 });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await model?.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const messages = [
+    { role: "system" as const, content: "You tell stories." },
+    { role: "user" as const, content: "Tell me about a cat." },
+  ];
+
+  it("greedy answers equal ctx.chatComplete; the stream concatenates to the same", async () => {
+    const r = await client.chat.completions.create({ model: "m", messages, max_tokens: 40, temperature: 0 });
+    const mine = await ref.chatComplete(messages, { maxTokens: 40, temperature: 0 });
+    expect(r.choices[0]!.message.content).toBe(mine.message.content);
+    const stream = await client.chat.completions.create({ model: "m", messages, max_tokens: 40, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    let content = "";
+    let reasoning = "";
+    let usage: unknown;
+    for await (const c of stream) {
+      content += c.choices[0]?.delta.content ?? "";
+      reasoning += (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? "";
+      if (c.usage) usage = c.usage;
+    }
+    expect(content).toBe(mine.message.content ?? "");
+    expect(reasoning).toBe(mine.message.reasoning ?? "");
+    expect(usage).toMatchObject({ completion_tokens: mine.timings.generatedTokens });
+  });
+
+  it('tools with tool_choice "required" give a tool call whose arguments validate', async () => {
+    const r = await client.chat.completions.create({
+      model: "m",
+      messages: [{ role: "user", content: "Weather?" }],
+      tools: [{ type: "function", function: { name: "get_weather", parameters: weather } }],
+      tool_choice: "required",
+      max_tokens: 100,
+      temperature: 0,
+    });
+    expect(r.choices[0]!.finish_reason).toBe("tool_calls");
+    const call = r.choices[0]!.message.tool_calls![0]! as { function: { name: string; arguments: string } };
+    expect(call.function.name).toBe("get_weather");
+    const args = JSON.parse(call.function.arguments);
+    expect(typeof args.city).toBe("string");
+    expect(Object.keys(args)).toEqual(["city"]);
+  });
+
+  it("response_format json_schema yields JSON of the schema", async () => {
+    const r = await client.chat.completions.create({
+      model: "m",
+      messages,
+      response_format: { type: "json_schema", json_schema: { name: "w", schema: weather } },
+      max_tokens: 100,
+      temperature: 0,
+    });
+    const j = JSON.parse(r.choices[0]!.message.content!);
+    expect(Object.keys(j)).toEqual(["city"]);
+  });
+});
