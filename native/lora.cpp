@@ -138,13 +138,15 @@ Napi::Value Context::SetLoras(const Napi::CallbackInfo& info) {
   LoraList list;
   for (uint32_t i = 0; i < arr.Length(); i++) {
     Napi::Value item = arr.Get(i);
-    if (!item.IsArray() || item.As<Napi::Array>().Length() != 2) Throw(env, ErrorKind::Type, "loras must be an array of [adapter, scale] pairs");
+    if (!item.IsArray() || item.As<Napi::Array>().Length() != 2)
+      Throw(env, ErrorKind::Type, "loras must be an array of [adapter, scale] pairs");
     Napi::Array pair = item.As<Napi::Array>();
     LoraHandlePtr lora = LoraAdapter::FromValue(env, pair.Get(0u), "adapter");
     if (lora->model != h.model) Throw(env, ErrorKind::Generic, "this LoRA adapter was loaded for another model");
     Napi::Value sv = pair.Get(1u);
     double scale = sv.IsNumber() ? sv.As<Napi::Number>().DoubleValue() : NAN;
-    if (!std::isfinite(scale) || std::fabs(scale) > 1e6) Throw(env, ErrorKind::Range, "a LoRA scale must be a finite number in [-1e6, 1e6]");
+    if (!std::isfinite(scale) || std::fabs(scale) > 1e6)
+      Throw(env, ErrorKind::Range, "a LoRA scale must be a finite number in [-1e6, 1e6]");
     for (const auto& [other, s] : list) {
       if (other == lora) Throw(env, ErrorKind::Generic, "the same LoRA adapter is listed twice");
     }

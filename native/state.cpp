@@ -34,7 +34,7 @@ class StateTask : public ThreadTask {
   enum class Op { Get, Set, Save };
   StateTask(ContextHandlePtr h, Op op, int32_t seq) : ThreadTask(nullptr), h_(std::move(h)), op_(op), seq_(seq) {}
   std::vector<uint8_t> bytes;  // Set: the state to restore; Get: the state read
-  std::string path;            // Save
+  std::string path;  // Save
 
  protected:
   void Execute() override {
@@ -78,8 +78,9 @@ class StateTask : public ThreadTask {
       // llama.cpp has emptied the sequence when it refused (llama_kv_cache::state_read)
       llama_memory_seq_rm(llama_get_memory(ctx), seq_, -1, -1);
       tokens.clear();
-      throw NativeError(ErrorKind::InvalidState,
-                        "invalid sequence state: it does not fit this context (another model, KV cache type or sequence layout)" + Why(capture));
+      throw NativeError(
+          ErrorKind::InvalidState,
+          "invalid sequence state: it does not fit this context (another model, KV cache type or sequence layout)" + Why(capture));
     }
     tokens.assign(check.tokens.begin(), check.tokens.end());
   }

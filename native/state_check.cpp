@@ -23,10 +23,12 @@ struct Reader {
     return true;
   }
   template <typename T>
-  bool Get(T& v) { return Take(&v, sizeof(T)); }
+  bool Get(T& v) {
+    return Take(&v, sizeof(T));
+  }
 };
 
-constexpr uint32_t kMaxStreams = 256;   // LLAMA_MAX_SEQ
+constexpr uint32_t kMaxStreams = 256;  // LLAMA_MAX_SEQ
 constexpr uint32_t kMaxLayers = 4096;
 
 // One V block (either layout). False when it does not fit.
@@ -78,7 +80,9 @@ bool ParseCells(Reader r, uint32_t cells, bool ext, uint32_t s, uint32_t n_strea
     int32_t seq;
     if (!r.Get(seq)) return c.Fail("the cell list is cut short"), false;
     if (pos < 0 || static_cast<size_t>(pos) >= c.n_tokens) {
-      return c.Fail("a cell is at position " + std::to_string(pos) + ", outside the " + std::to_string(c.n_tokens) + " tokens of the state"), false;
+      return c.Fail("a cell is at position " + std::to_string(pos) + ", outside the " + std::to_string(c.n_tokens) +
+                    " tokens of the state"),
+             false;
     }
     if (seen[static_cast<size_t>(pos)]) return c.Fail("two cells are at position " + std::to_string(pos)), false;
     seen[static_cast<size_t>(pos)] = true;
@@ -118,7 +122,8 @@ bool ParseStreamsFrom(Reader r, uint32_t s, uint32_t n_stream, bool seen_cells, 
     if (cells == 0) continue;
     if (seen_cells) return c.Fail("cells of the sequence are in two streams"), false;
     if (cells > static_cast<uint32_t>(c.n_ctx_seq)) {
-      return c.Fail("the state holds " + std::to_string(cells) + " cells; a sequence of this context holds " + std::to_string(c.n_ctx_seq)), false;
+      return c.Fail("the state holds " + std::to_string(cells) + " cells; a sequence of this context holds " + std::to_string(c.n_ctx_seq)),
+             false;
     }
     if (index == 0 && cells != c.n_tokens) {
       return c.Fail("the state lists " + std::to_string(c.n_tokens) + " tokens but holds " + std::to_string(cells) + " cells"), false;
@@ -164,7 +169,8 @@ SeqStateCheck CheckSeqState(const uint8_t* data, size_t size, int32_t n_vocab, i
     return out;
   }
   if (version != kStateSeqVersion) {
-    out.error = "it is sequence-state version " + std::to_string(version) + "; this llama.cpp reads version " + std::to_string(kStateSeqVersion);
+    out.error =
+        "it is sequence-state version " + std::to_string(version) + "; this llama.cpp reads version " + std::to_string(kStateSeqVersion);
     return out;
   }
   if (n_tokens > static_cast<uint32_t>(n_ctx_seq)) {
@@ -180,7 +186,8 @@ SeqStateCheck CheckSeqState(const uint8_t* data, size_t size, int32_t n_vocab, i
     int32_t t;
     r.Get(t);
     if (t < 0 || t >= n_vocab) {
-      out.error = "token " + std::to_string(i) + " is " + std::to_string(t) + ", outside this model's vocabulary of " + std::to_string(n_vocab);
+      out.error =
+          "token " + std::to_string(i) + " is " + std::to_string(t) + ", outside this model's vocabulary of " + std::to_string(n_vocab);
       out.tokens.clear();
       return out;
     }

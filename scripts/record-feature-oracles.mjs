@@ -20,7 +20,8 @@ const model = path.resolve(process.argv[2] ?? path.join(models, "stories260K.ggu
 const lora = path.resolve(process.argv[3] ?? path.join(models, "stories260K-lora-spark-r4.gguf"));
 const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json"), "utf8"));
 const sha256 = (f) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
-const rel = (p) => path.relative(root, p);
+// the models directory beside the checkout is written as ../shared/models (where it is in the main checkout)
+const rel = (p) => (path.dirname(p).endsWith(path.join("shared", "models")) ? `../shared/models/${path.basename(p)}` : path.relative(root, p));
 
 export const LORA_PROMPT = "Once upon a time";
 export const LORA_SCALES = [0, 0.5, 1];
@@ -28,17 +29,23 @@ export const LORA_TOKENS = 64;
 export const SHIFT_PROMPT = "Once upon a time";
 export const SHIFT_CONTEXT = 128;
 export const SHIFT_TOKENS = 400;
-export const SHIFT_KEEPS = [0, 4, -1];
+export const SHIFT_KEEPS = [0, 2, -1];
 
 const bin = buildTools(["llama-completion"]);
 const exe = path.join(bin, "llama-completion");
 // greedy (--temp 0), one thread, no chat template, only the generated text on stdout
 const COMMON = ["--temp", "0", "-t", "1", "-no-cnv", "--no-display-prompt", "--simple-io", "--no-warmup"];
 
+// llama-completion ends its output with "\n\n" (after " [end of text]\n" when the model ended it). Its
+// output goes through an asynchronous logger that sometimes exits before flushing (../shared/FACTS.md):
+// run again until the output is complete.
 function completion(args) {
-  const r = spawnSync(exe, args, { encoding: "utf8", maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`llama-completion ${args.join(" ")} exited ${r.status}: ${r.stderr.slice(-2000)}`);
-  return r.stdout;
+  for (let attempt = 1; attempt <= 20; attempt++) {
+    const r = spawnSync(exe, args, { encoding: "utf8", maxBuffer: 64 << 20 });
+    if (r.status !== 0) throw new Error(`llama-completion ${args.join(" ")} exited ${r.status}: ${r.stderr.slice(-2000)}`);
+    if (r.stdout.endsWith("\n\n")) return r.stdout;
+  }
+  throw new Error(`llama-completion ${args.join(" ")} never printed its whole output in 20 runs`);
 }
 const shown = (args) => ["vendor/tools/build/bin/llama-completion", ...args.map((a) => a.replaceAll(model, rel(model)).replaceAll(lora, rel(lora)))];
 const header = (what) => ({

@@ -19,6 +19,12 @@ const ARGS: Record<string, unknown[]> = {
   cachedTokens: [],
   clearCache: [],
   getSequence: [],
+  setLoras: [[]],
+  getState: [],
+  setState: [new Uint8Array(0)],
+  saveState: ["/tmp/llama-native-never-written.state"],
+  loadState: ["/tmp/llama-native-never-read.state"],
+  loadLora: ["/tmp/llama-native-never-read-lora.gguf"],
 };
 
 // @internal members (not in the published types) that other modules of the package call
@@ -103,7 +109,7 @@ describe("every raw native method in a failing state", () => {
     const m = await loadModel(inject("tinyModel"));
     const nativeCtx = await b.Context.create(m.native, {
       contextSize: 64, batchSize: 64, ubatchSize: 64, sequences: 1, threads: 1, batchThreads: 1, threadPoll: 0, adaptiveThreads: true,
-      embeddings: false, pooling: "default", unifiedKvCache: false,
+      embeddings: false, pooling: "default", unifiedKvCache: false, contextShift: false, contextShiftKeep: 0,
     });
     nativeCtx.dispose();
     const rawArgs: Record<string, unknown[]> = {
@@ -114,6 +120,10 @@ describe("every raw native method in a failing state", () => {
       clearCache: [],
       acquireSequence: [],
       releaseSequence: [0],
+      setLoras: [[]],
+      getState: [0],
+      setState: [0, new Uint8Array(0)],
+      saveState: [0, "/tmp/llama-native-never-written.state"],
     };
     for (const name of methods(Object.getPrototypeOf(nativeCtx))) {
       expect(rawArgs, `no arguments known for native Context.${name}`).toHaveProperty(name);
