@@ -216,9 +216,7 @@ export function callToChatOptions(options: LanguageModelV4CallOptions, defaults:
     chat.enableThinking = r !== "none";
     if (r !== "none") warnings.push({ type: "compatibility", feature: `reasoning: "${r}"`, details: "effort levels are not distinguished: thinking is enabled (reasoningBudget limits it)" });
   }
-  if (options.headers && Object.values(options.headers).some((h) => h !== undefined)) {
-    warnings.push({ type: "unsupported", feature: "headers", details: "llama-native runs in process: there is no HTTP request" });
-  }
+  // options.headers: the AI SDK always sends some (user-agent); in process there is no HTTP request to carry them
   if (s.minP !== undefined) chat.minP = s.minP;
   if (s.typicalP !== undefined) chat.typicalP = s.typicalP;
   if (s.repeatPenalty !== undefined) chat.repeatPenalty = s.repeatPenalty;
