@@ -14,7 +14,12 @@ const llama = llamaNative({
 });
 
 // A whole answer.
-const { text, usage, finishReason } = await generateText({ model: llama(), prompt: "Tell me about a cat.", temperature: 0, maxOutputTokens: 48 });
+const { text, usage, finishReason } = await generateText({
+  model: llama(),
+  prompt: "Tell me about a cat.",
+  temperature: 0,
+  maxOutputTokens: 48,
+});
 console.log(JSON.stringify(text), finishReason, usage.outputTokens, "tokens");
 
 // Streamed.

@@ -48,7 +48,8 @@ export interface LlamaNativeCallSettings {
 }
 
 const jsonObject = (value: unknown, name: string): Record<string, unknown> => {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new TypeError(`${name} must be an object; got ${describe(value)}`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new TypeError(`${name} must be an object; got ${describe(value)}`);
   return value as Record<string, unknown>;
 };
 
@@ -161,7 +162,12 @@ export function promptToMessages(prompt: LanguageModelV4Prompt): ChatMessage[] {
         m.content.forEach((p, j) => {
           // an approval response is the SDK's own bookkeeping: nothing for the model to read
           if (p.type === "tool-approval-response") return;
-          out.push({ role: "tool", content: toolOutputText(p.output, `${where}.content[${j}]`), toolCallId: p.toolCallId, name: p.toolName });
+          out.push({
+            role: "tool",
+            content: toolOutputText(p.output, `${where}.content[${j}]`),
+            toolCallId: p.toolCallId,
+            name: p.toolName,
+          });
         });
         return;
       default:
@@ -172,11 +178,18 @@ export function promptToMessages(prompt: LanguageModelV4Prompt): ChatMessage[] {
 }
 
 /** The call's tools and tool choice as chat options (provider-defined tools are unsupported: a warning). */
-export function mapTools(options: Pick<LanguageModelV4CallOptions, "tools" | "toolChoice">, warnings: SharedV4Warning[]): { tools?: ToolDefinition[]; toolChoice?: ToolChoice } {
+export function mapTools(
+  options: Pick<LanguageModelV4CallOptions, "tools" | "toolChoice">,
+  warnings: SharedV4Warning[],
+): { tools?: ToolDefinition[]; toolChoice?: ToolChoice } {
   const tools: ToolDefinition[] = [];
   for (const t of options.tools ?? []) {
     if (t.type === "function") {
-      tools.push({ name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.inputSchema as Record<string, unknown> });
+      tools.push({
+        name: t.name,
+        ...(t.description !== undefined ? { description: t.description } : {}),
+        parameters: t.inputSchema as Record<string, unknown>,
+      });
     } else {
       warnings.push({ type: "unsupported", feature: `provider-defined tool ${t.id}`, details: "llama-native runs function tools only" });
     }
@@ -194,7 +207,10 @@ export function mapTools(options: Pick<LanguageModelV4CallOptions, "tools" | "to
  * overlaid by the call's `providerOptions["llama-native"]` (validated strictly). Unsupported settings
  * become warnings, as the specification asks.
  */
-export function callToChatOptions(options: LanguageModelV4CallOptions, defaults: LlamaNativeCallSettings = {}): { chat: ChatOptions; warnings: SharedV4Warning[] } {
+export function callToChatOptions(
+  options: LanguageModelV4CallOptions,
+  defaults: LlamaNativeCallSettings = {},
+): { chat: ChatOptions; warnings: SharedV4Warning[] } {
   const warnings: SharedV4Warning[] = [];
   const mine = parseCallSettings(options.providerOptions?.[PROVIDER_KEY] ?? {});
   const s: LlamaNativeCallSettings = { ...defaults };
@@ -209,12 +225,20 @@ export function callToChatOptions(options: LanguageModelV4CallOptions, defaults:
   if (options.seed !== undefined) chat.seed = options.seed;
   if (options.stopSequences?.length) chat.stop = options.stopSequences;
   const rf = options.responseFormat;
-  if (rf?.type === "json") chat.responseFormat = rf.schema ? { type: "json_schema", schema: rf.schema as Record<string, unknown>, ...(rf.name ? { name: rf.name } : {}) } : { type: "json_object" };
+  if (rf?.type === "json")
+    chat.responseFormat = rf.schema
+      ? { type: "json_schema", schema: rf.schema as Record<string, unknown>, ...(rf.name ? { name: rf.name } : {}) }
+      : { type: "json_object" };
   Object.assign(chat, mapTools(options, warnings));
   const r = options.reasoning;
   if (r !== undefined && r !== "provider-default") {
     chat.enableThinking = r !== "none";
-    if (r !== "none") warnings.push({ type: "compatibility", feature: `reasoning: "${r}"`, details: "effort levels are not distinguished: thinking is enabled (reasoningBudget limits it)" });
+    if (r !== "none")
+      warnings.push({
+        type: "compatibility",
+        feature: `reasoning: "${r}"`,
+        details: "effort levels are not distinguished: thinking is enabled (reasoningBudget limits it)",
+      });
   }
   // options.headers: the AI SDK always sends some (user-agent); in process there is no HTTP request to carry them
   if (s.minP !== undefined) chat.minP = s.minP;

@@ -10,7 +10,15 @@ import { randomUUID } from "node:crypto";
 import type { ChatChunk, ChatMessage, ChatOptions, ChatResult } from "../chat/types";
 import type { Context } from "../context";
 import { AbortError } from "../errors";
-import { type LlamaNativeCallSettings, callToChatOptions, finishReason, messageToContent, promptToMessages, providerMetadata, usage } from "./convert";
+import {
+  type LlamaNativeCallSettings,
+  callToChatOptions,
+  finishReason,
+  messageToContent,
+  promptToMessages,
+  providerMetadata,
+  usage,
+} from "./convert";
 import { StreamMapper } from "./stream";
 
 /** What a language model needs from its provider. */
@@ -55,7 +63,11 @@ export class LlamaNativeLanguageModel implements LanguageModelV4 {
     this.modelId = host.modelId;
   }
 
-  #prepare(options: LanguageModelV4CallOptions): { messages: ChatMessage[]; chat: ChatOptions; warnings: ReturnType<typeof callToChatOptions>["warnings"] } {
+  #prepare(options: LanguageModelV4CallOptions): {
+    messages: ChatMessage[];
+    chat: ChatOptions;
+    warnings: ReturnType<typeof callToChatOptions>["warnings"];
+  } {
     const messages = promptToMessages(options.prompt);
     const { chat, warnings } = callToChatOptions(options, this.#settings);
     if (this.#host.chatTemplate) chat.template = this.#host.chatTemplate;

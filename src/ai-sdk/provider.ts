@@ -26,7 +26,8 @@ export interface LlamaNativeProviderOptions {
 }
 
 const object = (value: unknown, name: string) => {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new TypeError(`${name} must be an object; got ${describe(value)}`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new TypeError(`${name} must be an object; got ${describe(value)}`);
   return value;
 };
 
@@ -39,7 +40,8 @@ const parseProviderOptions = defineOptions<LlamaNativeProviderOptions>("llamaNat
   loadOptions: (value, name) => object(value, name) as LoadModelOptions,
   context: (value, name) => {
     const o = parseContextOptions(object(value, name));
-    if (o.embeddings) throw new TypeError(`${name}.embeddings must not be true: the generation context generates (use embeddingContext for embeddings)`);
+    if (o.embeddings)
+      throw new TypeError(`${name}.embeddings must not be true: the generation context generates (use embeddingContext for embeddings)`);
     return value as ContextOptions;
   },
   embeddingContext: (value, name) => {
@@ -48,7 +50,8 @@ const parseProviderOptions = defineOptions<LlamaNativeProviderOptions>("llamaNat
     return value as ContextOptions;
   },
   chatTemplate: (value, name) => {
-    if (typeof value !== "string" || value.length === 0) throw new TypeError(`${name} must be a non-empty Jinja template string; got ${describe(value)}`);
+    if (typeof value !== "string" || value.length === 0)
+      throw new TypeError(`${name} must be a non-empty Jinja template string; got ${describe(value)}`);
     return value;
   },
   modelId: v.string,
@@ -90,7 +93,8 @@ function once<T>(make: () => Promise<T>): { get: () => Promise<T>; peek: () => P
 export function llamaNative(options: LlamaNativeProviderOptions): LlamaNativeProvider {
   const o = parseProviderOptions(options);
   if (o.model === undefined) throw new TypeError("llamaNative options: model is required (a Model or the path of a GGUF file)");
-  if (o.loadOptions !== undefined && typeof o.model !== "string") throw new TypeError("llamaNative options: loadOptions applies only when model is a path");
+  if (o.loadOptions !== undefined && typeof o.model !== "string")
+    throw new TypeError("llamaNative options: loadOptions applies only when model is a path");
   const given = o.model;
   const path = typeof given === "string" ? given : given.path;
   const modelId = o.modelId ?? path.split(/[\\/]/).pop()!;

@@ -47,7 +47,9 @@ describe("ai-sdk: embedMany on the generated tiny model", () => {
   });
 
   it("options are strict", () => {
-    expect(() => llamaNative({ model, contxt: {} } as never)).toThrow(/unknown option "contxt" in llamaNative options; did you mean "context"\?/);
+    expect(() => llamaNative({ model, contxt: {} } as never)).toThrow(
+      /unknown option "contxt" in llamaNative options; did you mean "context"\?/,
+    );
     expect(() => llamaNative({ model, context: { contextsize: 5 } } as never)).toThrow(/did you mean "contextSize"/);
     expect(() => llamaNative({ model, context: { embeddings: true } })).toThrow(/embeddingContext/);
     expect(() => llamaNative({} as never)).toThrow(/model is required/);
@@ -62,7 +64,12 @@ describe.runIf(modelPath || requireRealModel)("ai-sdk: chat on stories260K with 
   let model: Model;
   let ref: Context;
   let dir: string;
-  const weather = { type: "object", properties: { city: { type: "string", maxLength: 10 } }, required: ["city"], additionalProperties: false } as const;
+  const weather = {
+    type: "object",
+    properties: { city: { type: "string", maxLength: 10 } },
+    required: ["city"],
+    additionalProperties: false,
+  } as const;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-aisdk-"));
@@ -129,7 +136,14 @@ describe.runIf(modelPath || requireRealModel)("ai-sdk: chat on stories260K with 
     const mine = await ref.chatComplete(messages, { maxTokens: 100, temperature: 0, responseFormat: sent as never });
     expect(r.object).toEqual(mine.json);
     // the current AI SDK spelling of the same: generateText with an Output
-    const t = await generateText({ model: llama(), output: Output.object({ schema }), system, prompt, maxOutputTokens: 100, temperature: 0 });
+    const t = await generateText({
+      model: llama(),
+      output: Output.object({ schema }),
+      system,
+      prompt,
+      maxOutputTokens: 100,
+      temperature: 0,
+    });
     expect(t.output).toEqual(r.object);
   });
 
@@ -163,7 +177,12 @@ describe.runIf(modelPath || requireRealModel)("ai-sdk: chat on stories260K with 
     expect(seen).toEqual([call.input]);
     // the oracle: the same two requests through the chat API
     const def = [{ name: "get_weather", description: "The weather in a city", parameters: weather }];
-    const first = await ref.chatComplete([{ role: "user", content: "Weather?" }], { tools: def, toolChoice: "required", maxTokens: 60, temperature: 0 });
+    const first = await ref.chatComplete([{ role: "user", content: "Weather?" }], {
+      tools: def,
+      toolChoice: "required",
+      maxTokens: 60,
+      temperature: 0,
+    });
     expect(first.message.toolCalls?.map((c) => [c.name, c.rawArguments])).toEqual([["get_weather", JSON.stringify(call.input)]]);
     const history: ChatMessage[] = [
       { role: "user", content: "Weather?" },
@@ -201,7 +220,19 @@ describe.runIf(modelPath || requireRealModel)("ai-sdk: chat on stories260K with 
     const ac = new AbortController();
     let aborted = false;
     let errors = 0;
-    const r = streamText({ model: llama(), prompt, temperature: 0, maxOutputTokens: 500, abortSignal: ac.signal, onAbort: () => { aborted = true; }, onError: () => { errors++; } });
+    const r = streamText({
+      model: llama(),
+      prompt,
+      temperature: 0,
+      maxOutputTokens: 500,
+      abortSignal: ac.signal,
+      onAbort: () => {
+        aborted = true;
+      },
+      onError: () => {
+        errors++;
+      },
+    });
     for await (const p of r.fullStream) if (p.type === "text-delta" || p.type === "reasoning-delta") ac.abort();
     expect(aborted).toBe(true);
     expect(errors).toBe(0);

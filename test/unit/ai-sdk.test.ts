@@ -36,7 +36,13 @@ describe("ai-sdk conversions", () => {
   it("maps a prompt with reasoning, tool calls and tool results to chat messages", () => {
     const messages = promptToMessages([
       { role: "system", content: "Be brief." },
-      { role: "user", content: [{ type: "text", text: "Weather " }, { type: "text", text: "in Paris?" }] },
+      {
+        role: "user",
+        content: [
+          { type: "text", text: "Weather " },
+          { type: "text", text: "in Paris?" },
+        ],
+      },
       {
         role: "assistant",
         content: [
@@ -44,20 +50,30 @@ describe("ai-sdk conversions", () => {
           { type: "tool-call", toolCallId: "c1", toolName: "weather", input: { city: "Paris" } },
         ],
       },
-      { role: "tool", content: [{ type: "tool-result", toolCallId: "c1", toolName: "weather", output: { type: "json", value: { t: 21 } } }] },
+      {
+        role: "tool",
+        content: [{ type: "tool-result", toolCallId: "c1", toolName: "weather", output: { type: "json", value: { t: 21 } } }],
+      },
     ]);
     expect(messages).toEqual([
       { role: "system", content: "Be brief." },
       { role: "user", content: "Weather in Paris?" },
-      { role: "assistant", content: null, reasoning: "use the tool", toolCalls: [{ id: "c1", name: "weather", arguments: { city: "Paris" }, rawArguments: '{"city":"Paris"}' }] },
+      {
+        role: "assistant",
+        content: null,
+        reasoning: "use the tool",
+        toolCalls: [{ id: "c1", name: "weather", arguments: { city: "Paris" }, rawArguments: '{"city":"Paris"}' }],
+      },
       { role: "tool", content: '{"t":21}', toolCallId: "c1", name: "weather" },
     ]);
   });
 
   it("refuses file parts with a typed error naming the part", () => {
-    expect(() => promptToMessages([{ role: "user", content: [{ type: "file", mediaType: "image/png", data: { type: "data", data: new Uint8Array(1) } }] }] as never)).toThrow(
-      /prompt\[0\]\.content\[0\]: file parts are not supported/,
-    );
+    expect(() =>
+      promptToMessages([
+        { role: "user", content: [{ type: "file", mediaType: "image/png", data: { type: "data", data: new Uint8Array(1) } }] },
+      ] as never),
+    ).toThrow(/prompt\[0\]\.content\[0\]: file parts are not supported/);
   });
 
   it("maps the standard settings, tools and JSON format; provider options are strict", () => {
@@ -91,13 +107,22 @@ describe("ai-sdk conversions", () => {
       reasoningBudget: 8,
     });
     expect(warnings.map((w) => w.type)).toEqual(["unsupported", "compatibility"]);
-    expect(() => callToChatOptions({ prompt: [], providerOptions: { "llama-native": { minp: 0.1 } } })).toThrow(/unknown option "minp" .*did you mean "minP"/);
+    expect(() => callToChatOptions({ prompt: [], providerOptions: { "llama-native": { minp: 0.1 } } })).toThrow(
+      /unknown option "minp" .*did you mean "minP"/,
+    );
     expect(() => callToChatOptions({ prompt: [], providerOptions: { "llama-native": { minP: 2 } } })).toThrow(RangeError);
     expect(callToChatOptions({ prompt: [], responseFormat: { type: "json" } }).chat.responseFormat).toEqual({ type: "json_object" });
   });
 
   it("maps stop reasons to finish reasons", () => {
-    expect(["eog", "stop", "maxTokens", "contextFull", "toolCalls", "abort"].map((s) => finishReason(s as never).unified)).toEqual(["stop", "stop", "length", "length", "tool-calls", "interrupted"]);
+    expect(["eog", "stop", "maxTokens", "contextFull", "toolCalls", "abort"].map((s) => finishReason(s as never).unified)).toEqual([
+      "stop",
+      "stop",
+      "length",
+      "length",
+      "tool-calls",
+      "interrupted",
+    ]);
   });
 
   it("streams blocks in order, tool calls under one id, then finish", () => {
@@ -108,11 +133,31 @@ describe("ai-sdk conversions", () => {
       ...m.chunk(chunk({ text: "Hi" })),
       ...m.chunk(chunk({ toolCalls: [{ index: 0, name: "f", arguments: '{"a"' }] })),
       ...m.chunk(chunk({ toolCalls: [{ index: 0, arguments: ":1}" }] })),
-      ...m.finish({ message: { role: "assistant", content: "Hi", reasoning: "hmm", toolCalls: [{ id: "", name: "f", arguments: { a: 1 }, rawArguments: '{"a":1}' }] }, stopReason: "toolCalls", timings, sequence: 0 }),
+      ...m.finish({
+        message: {
+          role: "assistant",
+          content: "Hi",
+          reasoning: "hmm",
+          toolCalls: [{ id: "", name: "f", arguments: { a: 1 }, rawArguments: '{"a":1}' }],
+        },
+        stopReason: "toolCalls",
+        timings,
+        sequence: 0,
+      }),
     ];
     expect(parts.map((p) => p.type)).toEqual([
-      "reasoning-start", "reasoning-delta", "reasoning-end", "text-start", "text-delta", "text-end",
-      "tool-input-start", "tool-input-delta", "tool-input-delta", "tool-input-end", "tool-call", "finish",
+      "reasoning-start",
+      "reasoning-delta",
+      "reasoning-end",
+      "text-start",
+      "text-delta",
+      "text-end",
+      "tool-input-start",
+      "tool-input-delta",
+      "tool-input-delta",
+      "tool-input-end",
+      "tool-call",
+      "finish",
     ]);
     expect(parts[10]).toEqual({ type: "tool-call", toolCallId: "id0", toolName: "f", input: '{"a":1}' });
     const finish = parts[11] as { usage: { outputTokens: { reasoning: number; text: number } }; finishReason: { unified: string } };
@@ -123,19 +168,32 @@ describe("ai-sdk conversions", () => {
 
 describe("ai-sdk language model through the ai package (scripted context)", () => {
   it("generateText: text, reasoning, usage and finish reason", async () => {
-    const { model, calls } = scripted([{ chunks: [chunk({ reasoning: "think" }), chunk({ text: "Hello" }), chunk({ text: " there" })], result: { message: { role: "assistant", content: "Hello there", reasoning: "think" }, stopReason: "eog" } }]);
+    const { model, calls } = scripted([
+      {
+        chunks: [chunk({ reasoning: "think" }), chunk({ text: "Hello" }), chunk({ text: " there" })],
+        result: { message: { role: "assistant", content: "Hello there", reasoning: "think" }, stopReason: "eog" },
+      },
+    ]);
     const r = await generateText({ model, system: "sys", prompt: "hi", temperature: 0, maxOutputTokens: 9 });
     expect(r.text).toBe("Hello there");
     expect(r.reasoningText).toBe("think");
     expect(r.finishReason).toBe("stop");
     expect(r.usage.inputTokens).toBe(10);
     expect(r.usage.outputTokens).toBe(5);
-    expect(calls[0]!.messages).toEqual([{ role: "system", content: "sys" }, { role: "user", content: "hi" }]);
+    expect(calls[0]!.messages).toEqual([
+      { role: "system", content: "sys" },
+      { role: "user", content: "hi" },
+    ]);
     expect(calls[0]!.options).toMatchObject({ temperature: 0, maxTokens: 9 });
   });
 
   it("streamText: deltas concatenate to the text", async () => {
-    const { model } = scripted([{ chunks: [chunk({ text: "a" }), chunk({ text: "b" }), chunk({ text: "c" })], result: { message: { role: "assistant", content: "abc" }, stopReason: "maxTokens" } }]);
+    const { model } = scripted([
+      {
+        chunks: [chunk({ text: "a" }), chunk({ text: "b" }), chunk({ text: "c" })],
+        result: { message: { role: "assistant", content: "abc" }, stopReason: "maxTokens" },
+      },
+    ]);
     const r = streamText({ model, prompt: "x" });
     let text = "";
     for await (const d of r.textStream) text += d;
@@ -147,35 +205,67 @@ describe("ai-sdk language model through the ai package (scripted context)", () =
     const { model, calls } = scripted([
       {
         chunks: [chunk({ toolCalls: [{ index: 0, id: "call_1", name: "weather", arguments: '{"city":"Paris"}' }] })],
-        result: { message: { role: "assistant", content: null, toolCalls: [{ id: "call_1", name: "weather", arguments: { city: "Paris" }, rawArguments: '{"city":"Paris"}' }] }, stopReason: "toolCalls" },
+        result: {
+          message: {
+            role: "assistant",
+            content: null,
+            toolCalls: [{ id: "call_1", name: "weather", arguments: { city: "Paris" }, rawArguments: '{"city":"Paris"}' }],
+          },
+          stopReason: "toolCalls",
+        },
       },
       { chunks: [chunk({ text: "Sunny" })], result: { message: { role: "assistant", content: "Sunny" }, stopReason: "eog" } },
     ]);
     const r = await generateText({
       model,
       prompt: "Weather in Paris?",
-      tools: { weather: tool({ description: "weather", inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => ({ city, sky: "sunny" }) }) },
+      tools: {
+        weather: tool({
+          description: "weather",
+          inputSchema: z.object({ city: z.string() }),
+          execute: async ({ city }) => ({ city, sky: "sunny" }),
+        }),
+      },
       stopWhen: stepCountIs(3),
     });
     expect(r.text).toBe("Sunny");
     expect(r.steps[0]!.toolCalls[0]).toMatchObject({ toolCallId: "call_1", toolName: "weather", input: { city: "Paris" } });
-    expect(calls[0]!.options.tools).toEqual([{ name: "weather", description: "weather", parameters: expect.objectContaining({ type: "object" }) }]);
+    expect(calls[0]!.options.tools).toEqual([
+      { name: "weather", description: "weather", parameters: expect.objectContaining({ type: "object" }) },
+    ]);
     expect(calls[1]!.messages.slice(1)).toEqual([
-      { role: "assistant", content: null, toolCalls: [{ id: "call_1", name: "weather", arguments: { city: "Paris" }, rawArguments: '{"city":"Paris"}' }] },
+      {
+        role: "assistant",
+        content: null,
+        toolCalls: [{ id: "call_1", name: "weather", arguments: { city: "Paris" }, rawArguments: '{"city":"Paris"}' }],
+      },
       { role: "tool", content: '{"city":"Paris","sky":"sunny"}', toolCallId: "call_1", name: "weather" },
     ]);
   });
 
   it("generateObject asks for the schema's JSON and parses it", async () => {
-    const { model, calls } = scripted([{ chunks: [chunk({ text: '{"name":"Ann","age":3}' })], result: { message: { role: "assistant", content: '{"name":"Ann","age":3}' }, stopReason: "eog" } }]);
+    const { model, calls } = scripted([
+      {
+        chunks: [chunk({ text: '{"name":"Ann","age":3}' })],
+        result: { message: { role: "assistant", content: '{"name":"Ann","age":3}' }, stopReason: "eog" },
+      },
+    ]);
     const r = await generateObject({ model, schema: z.object({ name: z.string(), age: z.number() }), prompt: "a person" });
     expect(r.object).toEqual({ name: "Ann", age: 3 });
-    expect(calls[0]!.options.responseFormat).toMatchObject({ type: "json_schema", schema: { type: "object", properties: { name: { type: "string" }, age: { type: "number" } } } });
+    expect(calls[0]!.options.responseFormat).toMatchObject({
+      type: "json_schema",
+      schema: { type: "object", properties: { name: { type: "string" }, age: { type: "number" } } },
+    });
     void jsonSchema;
   });
 
   it("an abort signal ends the call with an AbortError", async () => {
-    const { model } = scripted([{ chunks: [chunk({ text: "a" }), chunk({ text: "b" })], result: { message: { role: "assistant", content: "ab" }, stopReason: "eog" } }]);
+    const { model } = scripted([
+      {
+        chunks: [chunk({ text: "a" }), chunk({ text: "b" })],
+        result: { message: { role: "assistant", content: "ab" }, stopReason: "eog" },
+      },
+    ]);
     const ac = new AbortController();
     ac.abort();
     await expect(generateText({ model, prompt: "x", abortSignal: ac.signal, maxRetries: 0 })).rejects.toThrow(/abort/i);
