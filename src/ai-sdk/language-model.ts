@@ -36,15 +36,22 @@ function abortError(signal: AbortSignal | undefined): AbortError {
   return new AbortError("the generation was aborted", { cause: signal?.reason });
 }
 
-/** An AbortSignal that fires when any of `signals` does. */
-function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal {
+/**
+ * An AbortSignal that fires when the caller's does or when `abort()` is called; `unlink()` drops the
+ * listener on the caller's signal (which may outlive many calls).
+ */
+function linkedAbort(outer: AbortSignal | undefined): { signal: AbortSignal; abort: () => void; unlink: () => void } {
   const ac = new AbortController();
-  for (const s of signals) {
-    if (!s) continue;
-    if (s.aborted) ac.abort(s.reason);
-    else s.addEventListener("abort", () => ac.abort(s.reason), { once: true });
-  }
-  return ac.signal;
+  const onAbort = () => ac.abort(outer?.reason);
+  if (outer?.aborted) onAbort();
+  else outer?.addEventListener("abort", onAbort, { once: true });
+  return { signal: ac.signal, abort: () => ac.abort(), unlink: () => outer?.removeEventListener("abort", onAbort) };
+}
+
+/** What a call's request body reports: the messages and options, without the signal and the template text. */
+function requestBody(messages: ChatMessage[], chat: ChatOptions) {
+  const { signal: _s, template: _t, ...options } = chat;
+  return { messages, options };
 }
 
 export class LlamaNativeLanguageModel implements LanguageModelV4 {
@@ -95,7 +102,7 @@ export class LlamaNativeLanguageModel implements LanguageModelV4 {
       finishReason: finishReason(result.stopReason),
       usage: usage(result.timings, mapper.reasoningTokens),
       providerMetadata: providerMetadata(result),
-      request: { body: { messages, options: { ...chat, signal: undefined } } },
+      request: { body: requestBody(messages, chat) },
       response: { id: newId().replace("call_", "gen_"), timestamp, modelId: this.modelId },
       warnings,
     };
@@ -108,10 +115,16 @@ export class LlamaNativeLanguageModel implements LanguageModelV4 {
     const ctx = await this.#host.context();
     const timestamp = new Date();
     // the consumer cancelling the stream aborts the generation too
-    const cancel = new AbortController();
-    const it = ctx.chat(messages, { ...chat, signal: anySignal([signal, cancel.signal]) });
+    const link = linkedAbort(signal);
+    const it = ctx.chat(messages, { ...chat, signal: link.signal });
     // the first step renders the template and decodes the prompt: a bad request rejects here
-    const first = await it.next();
+    let first: IteratorResult<ChatChunk, ChatResult>;
+    try {
+      first = await it.next();
+    } catch (e) {
+      link.unlink();
+      throw e;
+    }
     const mapper = new StreamMapper(newId);
     const raw = options.includeRawChunks === true;
     let pending: IteratorResult<ChatChunk, ChatResult> | undefined = first;
@@ -129,6 +142,7 @@ export class LlamaNativeLanguageModel implements LanguageModelV4 {
             for (const part of mapper.chunk(r.value)) controller.enqueue(part);
             return;
           }
+          link.unlink();
           if (r.value.stopReason === "abort") {
             // the caller's signal: an AbortError, as fetch gives (streamText reports it as an abort)
             if (signal?.aborted) controller.error(abortError(signal));
@@ -138,15 +152,17 @@ export class LlamaNativeLanguageModel implements LanguageModelV4 {
           for (const part of mapper.finish(r.value)) controller.enqueue(part);
           controller.close();
         } catch (e) {
+          link.unlink();
           controller.error(e);
         }
       },
       cancel: async () => {
-        cancel.abort();
+        link.abort();
+        link.unlink();
         await it.return(undefined as never).catch(() => {});
       },
     });
-    return { stream, request: { body: { messages, options: { ...chat, signal: undefined } } } };
+    return { stream, request: { body: requestBody(messages, chat) } };
   }
 }
 

@@ -259,6 +259,41 @@ describe("ai-sdk language model through the ai package (scripted context)", () =
     void jsonSchema;
   });
 
+  it("an abort mid-stream: streamText reports it through onAbort, not as an error", async () => {
+    const { model, calls } = scripted([
+      {
+        chunks: [chunk({ text: "a" }), chunk({ text: "b" }), chunk({ text: "c" })],
+        result: { message: { role: "assistant", content: "abc" }, stopReason: "eog" },
+      },
+    ]);
+    const ac = new AbortController();
+    let aborted = 0;
+    let errors = 0;
+    const r = streamText({ model, prompt: "x", abortSignal: ac.signal, onAbort: () => void aborted++, onError: () => void errors++ });
+    let text = "";
+    for await (const d of r.textStream) {
+      text += d;
+      ac.abort();
+    }
+    expect(text).toBe("a");
+    expect([aborted, errors]).toEqual([1, 0]);
+    expect(calls[0]!.options.signal?.aborted).toBe(true);
+  });
+
+  it("cancelling the provider's stream aborts the generation", async () => {
+    const { model, calls } = scripted([
+      {
+        chunks: [chunk({ text: "a" }), chunk({ text: "b" })],
+        result: { message: { role: "assistant", content: "ab" }, stopReason: "eog" },
+      },
+    ]);
+    const { stream } = await model.doStream({ prompt: [{ role: "user", content: [{ type: "text", text: "x" }] }] });
+    const reader = stream.getReader();
+    expect((await reader.read()).value).toMatchObject({ type: "stream-start" });
+    await reader.cancel();
+    expect(calls[0]!.options.signal?.aborted).toBe(true);
+  });
+
   it("an abort signal ends the call with an AbortError", async () => {
     const { model } = scripted([
       {
