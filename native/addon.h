@@ -8,6 +8,7 @@ namespace llama_native {
 struct AddonData {
   Napi::FunctionReference model_ctor;
   Napi::FunctionReference context_ctor;
+  Napi::FunctionReference chat_templates_ctor;
   Napi::FunctionReference error_factory;  // (code, message) => Error, set by src/binding.ts at load
 };
 
