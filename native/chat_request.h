@@ -3,9 +3,11 @@
 // wrapper runs it on a worker thread and fuzz/chat_template_fuzzer.cpp calls it directly.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "chat.h"
+#include "jinja/runtime.h"
 
 namespace llama_native::chat {
 
@@ -24,6 +26,20 @@ struct ApplyResult {
 // prefill_assistant, now), and applies the templates. Throws std::exception with llama-server's
 // messages on a bad request, and whatever the Jinja engine throws on a failing template.
 ApplyResult ApplyRequest(const common_chat_templates* tmpls, bool supports_thinking, const std::string& request_json);
+
+// Every Jinja render on this thread while it lives (common_chat_templates_init renders a template
+// several times to find its capabilities; apply renders it again to find the format) ends with an
+// error once `ms` have passed: a chat template comes from the model file, i.e. from whoever made it
+// (vendor/patches/0006-jinja-bounds.patch also bounds each render's steps, nesting and size).
+constexpr int kTemplateTimeLimitMs = 2000;
+struct RenderDeadline {
+  explicit RenderDeadline(int ms = kTemplateTimeLimitMs) {
+    jinja::exec_set_deadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(ms));
+  }
+  ~RenderDeadline() { jinja::exec_clear_deadline(); }
+  RenderDeadline(const RenderDeadline&) = delete;
+  RenderDeadline& operator=(const RenderDeadline&) = delete;
+};
 
 // The json_value() of llama-server: the key's value as T, or `def` when it is missing, null or of
 // another type.

@@ -19,6 +19,7 @@ class CreateTask : public ThreadTask {
  protected:
   void Execute() override {
     auto state = std::make_shared<ChatTemplatesState>();
+    chat::RenderDeadline deadline;
     try {
       state->tmpls = common_chat_templates_init(model_ ? model_->model : nullptr, tmpl_, bos_, eos_);
     } catch (const std::exception& e) {
@@ -49,6 +50,7 @@ class ApplyTask : public ThreadTask {
 
  protected:
   void Execute() override {
+    chat::RenderDeadline deadline;
     try {
       result_ = chat::ApplyRequest(state_->tmpls.get(), state_->supports_thinking, request_);
     } catch (const NativeError&) {
