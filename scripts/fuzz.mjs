@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar] [--jobs 1]
+// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,chat_template,chat_parse] [--jobs 1]
 //
 // Builds llama.cpp (the vendored tree) with clang, AddressSanitizer and libFuzzer instrumentation
 // into fuzz/build (cached), links the harnesses in fuzz/*.cpp, and runs each for --seconds from the
@@ -24,7 +24,7 @@ const opt = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const SECONDS = Number(opt("seconds", "60"));
-const ONLY = opt("only", "gguf,tokenize,grammar").split(",");
+const ONLY = opt("only", "gguf,tokenize,grammar,chat_template,chat_parse").split(",");
 const jobs = String(os.availableParallelism?.() ?? os.cpus().length);
 const log = (...a) => console.error("[fuzz]", ...a);
 
@@ -74,18 +74,56 @@ function build() {
   fs.writeFileSync(flagsId, flags);
   run("cmake", ["--build", llamaBuild, "-j", jobs, "--target", "llama"]);
   const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) => path.join(llamaBuild, l));
+  const chatObjects = ONLY.some((n) => n.startsWith("chat_")) ? buildChatObjects(cxx, flags) : [];
   for (const name of ONLY) {
     const out = path.join(buildDir, `${name}_fuzzer`);
     const src = path.join(fuzzDir, `${name}_fuzzer.cpp`);
-    const inputs = [src, path.join(fuzzDir, "fuzz_common.h"), path.join(root, "native", "grammar_check.h"), ...libs];
+    const chat = name.startsWith("chat_");
+    const objects = chat ? chatObjects : [];
+    const inputs = [src, path.join(fuzzDir, "fuzz_common.h"), path.join(root, "native", "grammar_check.h"), ...libs, ...objects];
     if (fs.existsSync(out) && fs.statSync(out).mtimeMs > Math.max(...inputs.map((f) => fs.statSync(f).mtimeMs))) continue;
     log(`linking ${path.relative(root, out)}`);
     run(cxx, [
       "-std=c++17", "-fsanitize=fuzzer,address", "-fno-omit-frame-pointer", "-g", "-O1", "-DNDEBUG",
       "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"),
-      src, ...libs, "-lpthread", "-ldl", "-lm", "-o", out,
+      ...(chat ? chatIncludes().flatMap((d) => ["-I", d]).concat(["-DLLAMA_NATIVE_FUZZ_COMMON"]) : []),
+      src, ...objects, ...libs, "-lpthread", "-ldl", "-lm", "-o", out,
     ]);
   }
+}
+
+// The chat harnesses run llama.cpp's common/ chat pipeline, which the addon compiles from the same
+// list (CMakeLists.txt LLAMA_NATIVE_COMMON_SOURCES), and native/chat_request.cpp.
+const chatIncludes = () => [path.join(root, "vendor", "llama.cpp", "common"), path.join(root, "vendor", "llama.cpp", "vendor")];
+function chatSources() {
+  const cmake = fs.readFileSync(path.join(root, "CMakeLists.txt"), "utf8");
+  const list = /set\(LLAMA_NATIVE_COMMON_SOURCES([^)]*)\)/.exec(cmake);
+  if (!list) throw new Error("CMakeLists.txt has no LLAMA_NATIVE_COMMON_SOURCES list");
+  const common = list[1].trim().split(/\s+/).map((f) => path.join(root, "vendor", "llama.cpp", "common", f));
+  return [...common, path.join(root, "native", "chat_request.cpp")];
+}
+function buildChatObjects(cxx, flags) {
+  const dir = path.join(buildDir, "chat");
+  fs.mkdirSync(dir, { recursive: true });
+  // common.cpp reads llama.cpp's build info: generated from its template, as CMakeLists.txt does
+  const info = path.join(dir, "build-info.cpp");
+  const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json"), "utf8"));
+  const tmpl = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "common", "build-info.cpp.in"), "utf8");
+  const text = tmpl.replace("@LLAMA_BUILD_NUMBER@", "0").replace("@LLAMA_BUILD_COMMIT@", pin.commit).replace("@BUILD_COMPILER@", cxx).replace("@BUILD_TARGET@", "fuzz");
+  if (!fs.existsSync(info) || fs.readFileSync(info, "utf8") !== text) fs.writeFileSync(info, text);
+  const objects = [];
+  for (const src of [...chatSources(), info]) {
+    const obj = path.join(dir, `${path.relative(root, src).replace(/[\\/]/g, "_")}.o`);
+    objects.push(obj);
+    if (fs.existsSync(obj) && fs.statSync(obj).mtimeMs > fs.statSync(src).mtimeMs) continue;
+    log(`compiling ${path.relative(root, src)}`);
+    run(cxx, [
+      "-std=c++17", ...flags.split(" "),
+      "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"),
+      ...chatIncludes().flatMap((d) => ["-I", d]), "-c", src, "-o", obj,
+    ]);
+  }
+  return objects;
 }
 
 async function replayGguf(crashes) {
@@ -123,7 +161,7 @@ async function main() {
       `-artifact_prefix=${work}/`, "-print_final_stats=1", corpus, path.join(fuzzDir, "corpus", name),
     ], {
       encoding: "utf8",
-      env: { ...process.env, LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"), ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
+      env: { ...process.env, LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"), LLAMA_NATIVE_FUZZ_TEMPLATES: path.join(root, "vendor", "llama.cpp", "models", "templates"), ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
       maxBuffer: 256 << 20,
     });
     // fork mode prints "#N: cov: … exec/s: … oom/timeout/crash: a/b/c … time: Ns" lines; the last has the totals

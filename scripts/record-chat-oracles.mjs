@@ -30,7 +30,8 @@ const run = (cmd, args, opts = {}) => {
   return r.stdout;
 };
 
-const configure = ["cmake", "-S", path.join(root, "scripts", "chat-oracle"), "-B", buildDir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release"];
+const ccache = spawnSync("ccache", ["--version"]).status === 0 ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : [];
+const configure = ["cmake", "-S", path.join(root, "scripts", "chat-oracle"), "-B", buildDir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", ...ccache];
 const build = ["cmake", "--build", buildDir, "--target", "chat-oracle", "-j", String(Math.max(1, os.availableParallelism?.() ?? 2))];
 const env = { ...process.env, CCACHE_BASEDIR: root };
 if (!fs.existsSync(path.join(buildDir, "build.ninja"))) run(configure[0], configure.slice(1), { env, stdio: ["ignore", "inherit", "inherit"] });
