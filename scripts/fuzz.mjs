@@ -159,6 +159,8 @@ async function main() {
       `-max_total_time=${SECONDS}`, "-fork=1", "-ignore_crashes=1", "-ignore_ooms=1", "-ignore_timeouts=1",
       "-timeout=20", "-rss_limit_mb=6144", "-max_len=131072",
       `-artifact_prefix=${work}/`, "-print_final_stats=1", corpus, path.join(fuzzDir, "corpus", name),
+      // the real templates seed the template harness
+      ...(name === "chat_template" ? [path.join(root, "vendor", "llama.cpp", "models", "templates")] : []),
     ], {
       encoding: "utf8",
       env: { ...process.env, LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"), LLAMA_NATIVE_FUZZ_TEMPLATES: path.join(root, "vendor", "llama.cpp", "models", "templates"), ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
