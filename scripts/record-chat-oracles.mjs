@@ -5,8 +5,10 @@
 // common_chat_parse) makes of assistant outputs in several tool-call and reasoning syntaxes, whole
 // and cut short. The oracle is scripts/chat-oracle/main.cpp: glue that calls llama-server's own
 // functions, compiled from the vendored tree (no HTTP, no model: templates get bos "<s>", eos "</s>").
+// (scripts/chat-oracle/CMakeLists.txt builds the same glue against llama.cpp's own CMake targets,
+// mtmd and all, for whoever wants to check it that way; it takes a full llama.cpp build.)
 //
-//   node scripts/record-chat-oracles.mjs [--build-dir DIR]   (default /tmp/llama-native-chat-oracle)
+//   npm run build:native && node scripts/record-chat-oracles.mjs [--build-dir DIR]   (default /tmp/llama-native-chat-oracle)
 // Writes test/fixtures/oracles/chat-templates.json; test/model/chat-native.test.ts compares with it.
 // Templates that read the date (strftime_now) see the recording's clock: the fixture keeps that
 // instant as `now`, and the test passes it to the native request.
@@ -30,13 +32,34 @@ const run = (cmd, args, opts = {}) => {
   return r.stdout;
 };
 
-const ccache = spawnSync("ccache", ["--version"]).status === 0 ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : [];
-const configure = ["cmake", "-S", path.join(root, "scripts", "chat-oracle"), "-B", buildDir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release", ...ccache];
-const build = ["cmake", "--build", buildDir, "--target", "chat-oracle", "-j", String(Math.max(1, os.availableParallelism?.() ?? 2))];
-const env = { ...process.env, CCACHE_BASEDIR: root };
-if (!fs.existsSync(path.join(buildDir, "build.ninja"))) run(configure[0], configure.slice(1), { env, stdio: ["ignore", "inherit", "inherit"] });
-run(build[0], build.slice(1), { env, stdio: ["ignore", "inherit", "inherit"] });
+// The oracle links llama-server's own request and streaming code (tools/server: server-common.cpp,
+// server-task.cpp, server-schema.cpp) against the llama.cpp libraries of this checkout's addon build
+// (build/: libllama, ggml, and llama.cpp's common/ chat subset — run `npm run build:native` first).
+// Media (mtmd) and HTTP code in those files is never reached without media input: their symbols are
+// left unresolved rather than compiling all of mtmd for an oracle that renders text.
+const server = path.join(root, "vendor", "llama.cpp", "tools", "server");
+const lib = (p) => path.join(root, "build", p);
+const libs = [lib("libllama_native_common.a"), lib("llama.cpp/src/libllama.a"), lib("llama.cpp/ggml/src/libggml.a"), lib("llama.cpp/ggml/src/libggml-cpu.a"), lib("llama.cpp/ggml/src/libggml-base.a")];
+for (const l of libs) if (!fs.existsSync(l)) throw new Error(`${path.relative(root, l)} is missing: run npm run build:native first`);
+const sources = [path.join(root, "scripts", "chat-oracle", "main.cpp"), ...["server-common.cpp", "server-task.cpp", "server-schema.cpp"].map((f) => path.join(server, f))];
+const includes = ["tools/server", "tools/mtmd", "common", "include", "ggml/include", "vendor", "."].flatMap((d) => ["-I", path.join(root, "vendor", "llama.cpp", d)]);
+fs.mkdirSync(buildDir, { recursive: true });
+const cxx = process.env.CXX ?? "c++";
+const objects = [];
+const commands = [];
+for (const src of sources) {
+  const obj = path.join(buildDir, `${path.basename(src)}.o`);
+  objects.push(obj);
+  const args = ["-std=c++17", "-O1", "-DNDEBUG", ...includes, "-c", src, "-o", obj];
+  commands.push([cxx, ...args].join(" "));
+  if (fs.existsSync(obj) && fs.statSync(obj).mtimeMs > fs.statSync(src).mtimeMs) continue;
+  console.error(`compiling ${path.relative(root, src)}`);
+  run(cxx, args, { stdio: ["ignore", "inherit", "inherit"] });
+}
 const oracle = path.join(buildDir, "chat-oracle");
+const link = [...objects, ...libs, "-Wl,--unresolved-symbols=ignore-all", "-lpthread", "-ldl", "-lm", "-o", oracle];
+commands.push([cxx, ...link].join(" "));
+run(cxx, link, { stdio: ["ignore", "inherit", "inherit"] });
 
 // ---- the conversations ------------------------------------------------------------------------
 const WEATHER = {
@@ -120,7 +143,7 @@ for (const r of results) {
 }
 const out = {
   recordedWith: {
-    command: `${configure.join(" ")} && ${build.join(" ")} && ${oracle} < cases`,
+    command: `${commands.join(" && ")} && ${oracle} < cases`,
     oracle: "scripts/chat-oracle/main.cpp (llama-server's oaicompat_chat_params_parse and task_result_state)",
     llamaCppCommit: pin.commit,
     script: "node scripts/record-chat-oracles.mjs",
