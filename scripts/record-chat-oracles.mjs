@@ -36,7 +36,7 @@ const run = (cmd, args, opts = {}) => {
 // server-task.cpp, server-schema.cpp) against the llama.cpp libraries of this checkout's addon build
 // (build/: libllama, ggml, and llama.cpp's common/ chat subset — run `npm run build:native` first).
 // Media (mtmd) and HTTP code in those files is never reached without media input: their symbols are
-// left unresolved rather than compiling all of mtmd for an oracle that renders text.
+// stubbed with traps rather than compiling all of mtmd for an oracle that renders text.
 const server = path.join(root, "vendor", "llama.cpp", "tools", "server");
 const lib = (p) => path.join(root, "build", p);
 const libs = [lib("libllama_native_common.a"), lib("llama.cpp/src/libllama.a"), lib("llama.cpp/ggml/src/libggml.a"), lib("llama.cpp/ggml/src/libggml-cpu.a"), lib("llama.cpp/ggml/src/libggml-base.a")];
@@ -57,8 +57,14 @@ for (const src of sources) {
   run(cxx, args, { stdio: ["ignore", "inherit", "inherit"] });
 }
 const oracle = path.join(buildDir, "chat-oracle");
-const link = [...objects, ...libs, "-Wl,--unresolved-symbols=ignore-all", "-lpthread", "-ldl", "-lm", "-o", oracle];
-commands.push([cxx, ...link].join(" "));
+// A first link lists what is missing (mtmd_*, the HTTP fetcher, JSON formatting of other endpoints);
+// each becomes a stub that traps (ud2) if it were ever called.
+const probe = spawnSync(cxx, [...objects, ...libs, "-Wl,--no-demangle", "-lpthread", "-ldl", "-lm", "-o", oracle], { encoding: "utf8" });
+const missing = [...new Set([...probe.stderr.matchAll(/undefined reference to `([^']+)'/g)].map((m) => m[1]))].sort();
+const stubs = path.join(buildDir, "stubs.s");
+fs.writeFileSync(stubs, missing.map((sym) => `.globl ${sym}\n.type ${sym},@function\n${sym}:\n  ud2\n`).join(""));
+const link = [...objects, stubs, ...libs, "-lpthread", "-ldl", "-lm", "-o", oracle];
+commands.push(`${cxx} ${link.join(" ")}  # stubs.s: ${missing.length} unreached symbols (${missing.filter((m) => m.startsWith("mtmd")).length} of mtmd), each a trap`);
 run(cxx, link, { stdio: ["ignore", "inherit", "inherit"] });
 
 // ---- the conversations ------------------------------------------------------------------------
