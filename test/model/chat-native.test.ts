@@ -146,3 +146,69 @@ describe.runIf(oracle)("chat templates and parsers against llama-server's own pi
     });
   }
 });
+
+describe("chat bindings: errors, lifetimes and hostile templates", () => {
+  const request = JSON.stringify({ messages: [{ role: "user", content: "hi" }] });
+  const create = (template: string) => chatBinding().ChatTemplates.create(null, { template, bosToken: "<s>", eosToken: "</s>" });
+
+  it("rejects foreign receivers, bad options and bad requests with typed errors", async () => {
+    const { ChatTemplates, ChatParser } = chatBinding();
+    expect(() => (ChatTemplates.prototype.apply as unknown as (r: string) => unknown).call({}, request)).toThrow(TypeError);
+    expect(() => (ChatParser.prototype.update as unknown as (t: string, p: boolean) => unknown).call({}, "x", true)).toThrow(TypeError);
+    expect(() => ChatTemplates.create(null, {})).toThrow(/template is required/);
+    expect(() => ChatTemplates.create(null, { template: "x", nope: 1 } as never)).toThrow(/unknown option 'nope'/);
+    expect(() => new ChatParser({ format: 99, parser: "" } as never)).toThrow(RangeError);
+    expect(() => new ChatParser({ format: 0, parser: "{not json", generationPrompt: "", reasoningFormat: "none" })).toThrow(/does not load/);
+    const t = await create("{{ messages[0].content }}");
+    await expect(t.apply("{bad json")).rejects.toMatchObject({ name: "LlamaError", code: "ERR_LLAMA" });
+    await expect(t.apply(JSON.stringify({}))).rejects.toThrow("'messages' is required");
+    await expect(t.apply(JSON.stringify({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }))).rejects.toThrow(/image input is not supported/);
+    await expect(create("{% if %}")).rejects.toThrow(/does not parse/);
+    t.dispose();
+    expect(t.disposed).toBe(true);
+    expect(() => t.caps()).toThrow(/disposed/);
+    await expect(Promise.resolve().then(() => t.apply(request))).rejects.toThrow(/disposed/);
+  });
+
+  it("disposing while apply() runs is safe: the render finishes on its own reference", async () => {
+    const t = await create("{% for i in range(20000) %}{{ i }}{% endfor %}{{ messages[0].content }}");
+    const p = t.apply(request);
+    t.dispose();
+    expect((await p).prompt.endsWith("hi")).toBe(true);
+  });
+
+  it("a hostile template is a LlamaError within about three seconds, never a hang or a crash", async () => {
+    const hostile = [
+      "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", // infinite recursion
+      "{% for i in range(1000000) %}{% for j in range(1000000) %}x{% endfor %}{% endfor %}", // 10^12 steps
+      "{{ 'x' * 100000000000 }}", // a 100 GB string
+      "{% set s = 'xxxxxxxxxxxxxxxx' %}{% for i in range(60) %}{% set s = s + s %}{% endfor %}{{ s }}", // doubling
+      "{{ range(10000000000) | length }}", // a huge range
+      `${"(".repeat(5000)}1${")".repeat(5000)}`.replace(/^/, "{{ ").replace(/$/, " }}"), // deep nesting
+    ];
+    for (const src of hostile) {
+      const t0 = Date.now();
+      let failed = false;
+      try {
+        const t = await create(src);
+        try {
+          await t.apply(request);
+        } finally {
+          t.dispose();
+        }
+      } catch (e) {
+        failed = true;
+        expect((e as Error).name, src).toBe("LlamaError");
+      }
+      expect(failed, src).toBe(true);
+      expect(Date.now() - t0, src).toBeLessThan(8000);
+    }
+  });
+
+  it("jsonSchemaToGrammar: llama.cpp's converter, refusals typed", () => {
+    const { jsonSchemaToGrammar } = chatBinding();
+    expect(jsonSchemaToGrammar(JSON.stringify({ type: "integer" }))).toContain("root ::=");
+    expect(() => jsonSchemaToGrammar("{")).toThrow(TypeError);
+    expect(() => jsonSchemaToGrammar(JSON.stringify({ $ref: "#/definitions/missing" }))).toThrow(/cannot convert/);
+  });
+});
