@@ -39,10 +39,22 @@ const run = (cmd, args, opts = {}) => {
 // stubbed with traps rather than compiling all of mtmd for an oracle that renders text.
 const server = path.join(root, "vendor", "llama.cpp", "tools", "server");
 const lib = (p) => path.join(root, "build", p);
-const libs = [lib("libllama_native_common.a"), lib("llama.cpp/src/libllama.a"), lib("llama.cpp/ggml/src/libggml.a"), lib("llama.cpp/ggml/src/libggml-cpu.a"), lib("llama.cpp/ggml/src/libggml-base.a")];
+const libs = [
+  lib("libllama_native_common.a"),
+  lib("llama.cpp/src/libllama.a"),
+  lib("llama.cpp/ggml/src/libggml.a"),
+  lib("llama.cpp/ggml/src/libggml-cpu.a"),
+  lib("llama.cpp/ggml/src/libggml-base.a"),
+];
 for (const l of libs) if (!fs.existsSync(l)) throw new Error(`${path.relative(root, l)} is missing: run npm run build:native first`);
-const sources = [path.join(root, "scripts", "chat-oracle", "main.cpp"), ...["server-common.cpp", "server-task.cpp", "server-schema.cpp"].map((f) => path.join(server, f))];
-const includes = ["tools/server", "tools/mtmd", "common", "include", "ggml/include", "vendor", "."].flatMap((d) => ["-I", path.join(root, "vendor", "llama.cpp", d)]);
+const sources = [
+  path.join(root, "scripts", "chat-oracle", "main.cpp"),
+  ...["server-common.cpp", "server-task.cpp", "server-schema.cpp"].map((f) => path.join(server, f)),
+];
+const includes = ["tools/server", "tools/mtmd", "common", "include", "ggml/include", "vendor", "."].flatMap((d) => [
+  "-I",
+  path.join(root, "vendor", "llama.cpp", d),
+]);
 fs.mkdirSync(buildDir, { recursive: true });
 const cxx = process.env.CXX ?? "c++";
 const objects = [];
@@ -64,7 +76,9 @@ const missing = [...new Set([...probe.stderr.matchAll(/undefined reference to `(
 const stubs = path.join(buildDir, "stubs.s");
 fs.writeFileSync(stubs, missing.map((sym) => `.globl ${sym}\n.type ${sym},@function\n${sym}:\n  ud2\n`).join(""));
 const link = [...objects, stubs, ...libs, "-lpthread", "-ldl", "-lm", "-o", oracle];
-commands.push(`${cxx} ${link.join(" ")}  # stubs.s: ${missing.length} unreached symbols (${missing.filter((m) => m.startsWith("mtmd")).length} of mtmd), each a trap`);
+commands.push(
+  `${cxx} ${link.join(" ")}  # stubs.s: ${missing.length} unreached symbols (${missing.filter((m) => m.startsWith("mtmd")).length} of mtmd), each a trap`,
+);
 run(cxx, link, { stdio: ["ignore", "inherit", "inherit"] });
 
 // ---- the conversations ------------------------------------------------------------------------
@@ -73,26 +87,48 @@ const WEATHER = {
   function: {
     name: "get_weather",
     description: "Current weather in a city",
-    parameters: { type: "object", properties: { city: { type: "string" }, unit: { type: "string", enum: ["c", "f"] } }, required: ["city"] },
+    parameters: {
+      type: "object",
+      properties: { city: { type: "string" }, unit: { type: "string", enum: ["c", "f"] } },
+      required: ["city"],
+    },
   },
 };
 const TIME = {
   type: "function",
-  function: { name: "get_time", description: "The time in a timezone", parameters: { type: "object", properties: { tz: { type: "string" } }, required: ["tz"] } },
+  function: {
+    name: "get_time",
+    description: "The time in a timezone",
+    parameters: { type: "object", properties: { tz: { type: "string" } }, required: ["tz"] },
+  },
 };
 const SYSTEM = { role: "system", content: "You are a helpful assistant." };
 const USER = { role: "user", content: "What is the weather in Paris?" };
 const CALL = { id: "call_1", type: "function", function: { name: "get_weather", arguments: JSON.stringify({ city: "Paris" }) } };
-const TURNS = [SYSTEM, { role: "user", content: "Hi!" }, { role: "assistant", content: "Hello! How can I help?" }, { role: "user", content: "Tell me a joke." }];
-const TOOL_TURNS = [SYSTEM, USER, { role: "assistant", content: "", tool_calls: [CALL] }, { role: "tool", tool_call_id: "call_1", name: "get_weather", content: '{"temp": 18, "sky": "clear"}' }];
-const SCHEMA = { type: "object", properties: { answer: { type: "string" }, score: { type: "integer", minimum: 0, maximum: 10 } }, required: ["answer"] };
+const TURNS = [
+  SYSTEM,
+  { role: "user", content: "Hi!" },
+  { role: "assistant", content: "Hello! How can I help?" },
+  { role: "user", content: "Tell me a joke." },
+];
+const TOOL_TURNS = [
+  SYSTEM,
+  USER,
+  { role: "assistant", content: "", tool_calls: [CALL] },
+  { role: "tool", tool_call_id: "call_1", name: "get_weather", content: '{"temp": 18, "sky": "clear"}' },
+];
+const SCHEMA = {
+  type: "object",
+  properties: { answer: { type: "string" }, score: { type: "integer", minimum: 0, maximum: 10 } },
+  required: ["answer"],
+};
 
 export const REQUESTS = {
   "system+user": { messages: [SYSTEM, USER] },
   "system+user, no generation prompt": { messages: [SYSTEM, USER], add_generation_prompt: false },
   "several turns": { messages: TURNS },
   "several turns, no generation prompt": { messages: TURNS, add_generation_prompt: false },
-  "tools": { messages: [SYSTEM, USER], tools: [WEATHER, TIME] },
+  tools: { messages: [SYSTEM, USER], tools: [WEATHER, TIME] },
   "tools, required": { messages: [SYSTEM, USER], tools: [WEATHER, TIME], tool_choice: "required" },
   "tool call and result": { messages: TOOL_TURNS, tools: [WEATHER, TIME] },
   "thinking off": { messages: [SYSTEM, USER], chat_template_kwargs: { enable_thinking: false } },
@@ -129,7 +165,10 @@ const OUTPUTS = FULL_OUTPUTS.flatMap((text) => [
 ]);
 const PARSED_REQUESTS = new Set(["system+user", "tools", "thinking off, tools"]);
 
-const files = fs.readdirSync(templatesDir).filter((f) => f.endsWith(".jinja")).sort();
+const files = fs
+  .readdirSync(templatesDir)
+  .filter((f) => f.endsWith(".jinja"))
+  .sort();
 const now = Date.now();
 const cases = [];
 for (const file of files) {

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import "../../dist/index.mjs";
-import { chatBinding, type NativeChatParams } from "../../dist/chat-binding.js";
+import { chatBinding, type NativeChatMessage, type NativeChatParams, type NativeChatTemplates } from "../../dist/chat-binding.js";
 import { root } from "../helpers";
 
 interface OracleParams {
@@ -55,7 +55,11 @@ function comparable(p: NativeChatParams): OracleParams {
     prompt: p.prompt,
     chat_format: p.formatId,
     grammar_lazy: p.grammarLazy,
-    grammar_triggers: p.grammarTriggers.map((t) => ({ type: TRIGGER_TYPES.indexOf(t.type), value: t.value, ...(t.type === "token" ? { token: t.token } : {}) })),
+    grammar_triggers: p.grammarTriggers.map((t) => ({
+      type: TRIGGER_TYPES.indexOf(t.type),
+      value: t.value,
+      ...(t.type === "token" ? { token: t.token } : {}),
+    })),
     preserved_tokens: p.preservedTokens,
     generation_prompt: p.generationPrompt,
     stop: p.additionalStops,
@@ -67,7 +71,18 @@ function comparable(p: NativeChatParams): OracleParams {
 }
 
 function oracleComparable(p: OracleParams): OracleParams {
-  const { prompt, chat_format, grammar, grammar_lazy, grammar_triggers, preserved_tokens, generation_prompt, stop, chat_parser, parse_tool_calls } = p;
+  const {
+    prompt,
+    chat_format,
+    grammar,
+    grammar_lazy,
+    grammar_triggers,
+    preserved_tokens,
+    generation_prompt,
+    stop,
+    chat_parser,
+    parse_tool_calls,
+  } = p;
   return {
     prompt,
     chat_format,
@@ -91,14 +106,17 @@ const msgOf = (m: OracleMessage) => ({
 describe.runIf(oracle)("chat templates and parsers against llama-server's own pipeline", () => {
   const o = oracle as Oracle;
   it("covers every template in vendor/llama.cpp/models/templates", () => {
-    const files = fs.readdirSync(templatesDir).filter((f) => f.endsWith(".jinja")).sort();
+    const files = fs
+      .readdirSync(templatesDir)
+      .filter((f) => f.endsWith(".jinja"))
+      .sort();
     expect(o.templates.map((t) => t.file)).toEqual(files);
   });
 
   for (const t of o.templates) {
     it(`${t.file}: every request renders and every output parses as llama-server does`, async () => {
       const source = fs.readFileSync(path.join(templatesDir, t.file), "utf8");
-      let templates;
+      let templates: NativeChatTemplates;
       try {
         templates = await chatBinding().ChatTemplates.create(null, { template: source, bosToken: o.bos, eosToken: o.eos });
       } catch (e) {
@@ -128,7 +146,7 @@ describe.runIf(oracle)("chat templates and parsers against llama-server's own pi
               parseToolCalls: p.parseToolCalls,
               isContinuation: p.isContinuation,
             });
-            let got;
+            let got: NativeChatMessage;
             try {
               got = parser.update(out.text, out.partial).message;
             } catch (e) {
@@ -136,7 +154,11 @@ describe.runIf(oracle)("chat templates and parsers against llama-server's own pi
               return;
             }
             expect(expected.error, `${c.name} / output ${i}: the oracle failed but native parsed`).toBeUndefined();
-            const mine = { content: got.content, reasoning: got.reasoningContent, calls: got.toolCalls.map((x) => ({ name: x.name, arguments: x.arguments })) };
+            const mine = {
+              content: got.content,
+              reasoning: got.reasoningContent,
+              calls: got.toolCalls.map((x) => ({ name: x.name, arguments: x.arguments })),
+            };
             expect(mine, `${c.name} / output ${i}: ${JSON.stringify(out.text)}`).toEqual(msgOf(expected.message as OracleMessage));
           });
         }
@@ -158,11 +180,15 @@ describe("chat bindings: errors, lifetimes and hostile templates", () => {
     expect(() => ChatTemplates.create(null, {})).toThrow(/template is required/);
     expect(() => ChatTemplates.create(null, { template: "x", nope: 1 } as never)).toThrow(/unknown option 'nope'/);
     expect(() => new ChatParser({ format: 99, parser: "" } as never)).toThrow(RangeError);
-    expect(() => new ChatParser({ format: 0, parser: "{not json", generationPrompt: "", reasoningFormat: "none" })).toThrow(/does not load/);
+    expect(() => new ChatParser({ format: 0, parser: "{not json", generationPrompt: "", reasoningFormat: "none" })).toThrow(
+      /does not load/,
+    );
     const t = await create("{{ messages[0].content }}");
     await expect(t.apply("{bad json")).rejects.toMatchObject({ name: "LlamaError", code: "ERR_LLAMA" });
     await expect(t.apply(JSON.stringify({}))).rejects.toThrow("'messages' is required");
-    await expect(t.apply(JSON.stringify({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] }))).rejects.toThrow(/image input is not supported/);
+    await expect(
+      t.apply(JSON.stringify({ messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "x" } }] }] })),
+    ).rejects.toThrow(/image input is not supported/);
     await expect(create("{% if %}")).rejects.toThrow(/does not parse/);
     t.dispose();
     expect(t.disposed).toBe(true);
