@@ -151,29 +151,17 @@ export class Context {
    * llama-server's chat sampling fields as JSON (lazy grammar, triggers, preserved tokens, generation
    * prompt; native/chat_sampling.h).
    */
-  generateChat(
-    prompt: Prompt,
-    options: GenerationOptions,
-    chatSampling: string,
-  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+  generateChat(prompt: Prompt, options: GenerationOptions, chatSampling: string): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
     return this.#generate(prompt, options, chatSampling, callSite());
   }
 
-  async *#generate(
-    prompt: Prompt,
-    options: GenerationOptions,
-    chatSampling: string,
-    site: Error,
-  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+  async *#generate(prompt: Prompt, options: GenerationOptions, chatSampling: string, site: Error): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
     this.#live();
     const o = parseGenerationOptions(options);
     const tokens = this.#promptTokens(prompt);
     if (tokens.length === 0) throw new RangeError("prompt is empty: it tokenized to no tokens");
     const sequence = this.#sequenceOf(o.sequence);
-    const params = {
-      ...toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence),
-      chatSampling,
-    };
+    const params = { ...toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence), chatSampling };
     const signal = o.signal;
 
     const stream = new ChunkStream<GenerationChunk, GenerationResult>();
