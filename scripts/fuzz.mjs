@@ -118,18 +118,18 @@ function buildChatObjects(cxx, flags) {
   const tmpl = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "common", "build-info.cpp.in"), "utf8");
   const text = tmpl.replace("@LLAMA_BUILD_NUMBER@", "0").replace("@LLAMA_BUILD_COMMIT@", pin.commit).replace("@BUILD_COMPILER@", cxx).replace("@BUILD_TARGET@", "fuzz");
   if (!fs.existsSync(info) || fs.readFileSync(info, "utf8") !== text) fs.writeFileSync(info, text);
+  // a small ninja file: parallel, and rebuilt when a header changes (-MD depfiles)
+  const esc = (p) => p.replace(/([ :$])/g, "$$$1");
+  const cflags = ["-std=c++17", ...flags.split(" "), "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"), ...chatIncludes().flatMap((d) => ["-I", d])];
   const objects = [];
+  let ninja = `rule cxx\n  command = ${cxx} ${cflags.join(" ")} -MD -MF $out.d -c $in -o $out\n  depfile = $out.d\n  deps = gcc\n  description = compiling $in\n`;
   for (const src of [...chatSources(), info]) {
     const obj = path.join(dir, `${path.relative(root, src).replace(/[\\/]/g, "_")}.o`);
     objects.push(obj);
-    if (fs.existsSync(obj) && fs.statSync(obj).mtimeMs > fs.statSync(src).mtimeMs) continue;
-    log(`compiling ${path.relative(root, src)}`);
-    run(cxx, [
-      "-std=c++17", ...flags.split(" "),
-      "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"),
-      ...chatIncludes().flatMap((d) => ["-I", d]), "-c", src, "-o", obj,
-    ]);
+    ninja += `build ${esc(obj)}: cxx ${esc(src)}\n`;
   }
+  fs.writeFileSync(path.join(dir, "build.ninja"), ninja);
+  run("ninja", ["-C", dir, "-j", jobs]);
   return objects;
 }
 
