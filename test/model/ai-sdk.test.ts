@@ -39,11 +39,20 @@ describe("ai-sdk: embedMany on the generated tiny model", () => {
   });
 
   it("the provider does not dispose a model it was given; a disposed provider refuses work", async () => {
-    const p = llamaNative({ model, embeddingContext: { contextSize: 64 } });
+    const p = llamaNative({ model, embeddingContext: { contextSize: 64, pooling: "last" } });
     await embedMany({ model: p.embeddingModel(), values: ["x"] });
     await p.dispose();
     expect(model.disposed).toBe(false);
     expect(() => p.embeddingModel()).toThrow(/disposed/);
+  });
+
+  it("an embedding context that pools nothing is refused, as llama-server's /v1/embeddings does", async () => {
+    const p = llamaNative({ model, embeddingContext: { contextSize: 64 } });
+    expect((await p.model()).info.architecture).toBe("llama"); // llama.cpp's default pooling for llama: none
+    await expect(embedMany({ model: p.embeddingModel(), values: ["x"], maxRetries: 0 })).rejects.toThrow(
+      /pooling "none".*vector per token/,
+    );
+    await p.dispose();
   });
 
   it("options are strict", () => {
