@@ -1,6 +1,7 @@
 // The AI SDK over a local model: generateText, streamText, structured output with a zod schema, a
 // tool the SDK runs, and embedMany, through llama-native's provider (needs `npm i ai zod`).
 //   node examples/ai-sdk.mjs [MODEL.gguf]
+import fs from "node:fs";
 import { Output, embedMany, generateText, stepCountIs, streamText, tool } from "ai";
 import { llamaNative } from "llama-native/ai-sdk";
 import { z } from "zod";
@@ -10,7 +11,7 @@ globalThis.AI_SDK_LOG_WARNINGS = false;
 const llama = llamaNative({
   model: await chatModelPath(process.argv[2]),
   context: { contextSize: 4096, sequences: 2 }, // two calls may generate at once
-  embeddingContext: { contextSize: 512 },
+  embeddingContext: { contextSize: 512, pooling: "mean" }, // one vector per value
 });
 
 // A whole answer.
@@ -37,9 +38,21 @@ const { output } = await generateText({
 });
 console.log(output);
 
-// A tool the SDK runs; the first step must call it (a tiny model would not on its own), then the model answers.
+// A tool the SDK runs: the first step must call it, then the model answers the result. (The default
+// stories260K never opens a call under Qwen 2.5's template, whose "required" grammar allows text first;
+// without a model argument this part uses Command R+'s template, whose grammar starts the call at once.)
+const toolLlama = process.argv[2]
+  ? llama
+  : llamaNative({
+      model: await llama.model(),
+      chatTemplate: fs.readFileSync(
+        new URL("../vendor/llama.cpp/models/templates/CohereForAI-c4ai-command-r-plus-tool_use.jinja", import.meta.url),
+        "utf8",
+      ),
+      context: { contextSize: 2048 },
+    });
 const r = await generateText({
-  model: llama(),
+  model: toolLlama.languageModel({ parallelToolCalls: false }),
   prompt: "What is the weather in Paris?",
   tools: {
     get_weather: tool({
@@ -51,9 +64,10 @@ const r = await generateText({
   prepareStep: ({ stepNumber }) => ({ toolChoice: stepNumber === 0 ? "required" : "none" }),
   stopWhen: stepCountIs(2),
   temperature: 0,
-  maxOutputTokens: 64,
+  maxOutputTokens: 200,
 });
 console.log(JSON.stringify(r.steps[0].toolCalls.map((c) => [c.toolName, c.input])), JSON.stringify(r.text));
+if (toolLlama !== llama) await toolLlama.dispose();
 
 // Embeddings.
 const { embeddings } = await embedMany({ model: llama.embeddingModel(), values: ["a cat", "a dog"] });

@@ -31,6 +31,13 @@ export class LlamaNativeEmbeddingModel implements EmbeddingModelV4 {
       warnings.push({ type: "unsupported", feature: "dimensions", details: "the model's embedding length is fixed" });
     }
     const ctx = await this.#host.embeddingContext();
+    // as llama-server's /v1/embeddings: without pooling each value would give one vector per token
+    if (ctx.info.pooling === "none") {
+      throw new TypeError(
+        'the embedding context pools nothing (pooling "none", this model\'s default): it gives a vector per token, not per value. ' +
+          'Give llamaNative an embeddingContext pooling ("mean", "cls" or "last")',
+      );
+    }
     const vectors = await ctx.embed(options.values, options.abortSignal ? { signal: options.abortSignal } : {});
     let tokens = 0;
     for (const t of options.values) tokens += ctx.model.tokenize(t, { addSpecial: true, parseSpecial: true }).length;

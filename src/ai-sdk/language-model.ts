@@ -135,11 +135,18 @@ export class LlamaNativeLanguageModel implements LanguageModelV4 {
       },
       pull: async (controller) => {
         try {
-          const r = pending ?? (await it.next());
-          pending = undefined;
-          if (!r.done) {
-            if (raw) controller.enqueue({ type: "raw", rawValue: { ...r.value, tokens: Array.from(r.value.tokens) } });
-            for (const part of mapper.chunk(r.value)) controller.enqueue(part);
+          // a pull must enqueue something (or end the stream): a pull that enqueues nothing is not
+          // called again, and the reader waits for ever. Chunks whose tokens made no visible text
+          // (the start of a tool call the parser cannot place yet) give no parts: read on.
+          let r: IteratorResult<ChatChunk, ChatResult>;
+          for (;;) {
+            r = pending ?? (await it.next());
+            pending = undefined;
+            if (r.done) break;
+            const parts = mapper.chunk(r.value);
+            if (raw) parts.unshift({ type: "raw", rawValue: { ...r.value, tokens: Array.from(r.value.tokens) } });
+            if (parts.length === 0) continue;
+            for (const part of parts) controller.enqueue(part);
             return;
           }
           link.unlink();

@@ -201,6 +201,23 @@ describe("ai-sdk language model through the ai package (scripted context)", () =
     expect(await r.finishReason).toBe("length");
   });
 
+  it("chunks that carry tokens but no text (a call not yet parsed) do not stall the stream", async () => {
+    const { model } = scripted([
+      {
+        chunks: [chunk({}), chunk({}), chunk({ toolCalls: [{ index: 0, id: "c", name: "f", arguments: "{}" }] }), chunk({})],
+        result: {
+          message: { role: "assistant", content: null, toolCalls: [{ id: "c", name: "f", arguments: {}, rawArguments: "{}" }] },
+          stopReason: "toolCalls",
+        },
+      },
+    ]);
+    const r = streamText({ model, prompt: "x", tools: { f: tool({ inputSchema: z.object({}) }) } });
+    const types: string[] = [];
+    for await (const p of r.fullStream) types.push(p.type);
+    expect(types).toContain("tool-call");
+    expect(await r.finishReason).toBe("tool-calls");
+  });
+
   it("a tool call round trip: the call runs, its result goes back, the model answers", async () => {
     const { model, calls } = scripted([
       {
