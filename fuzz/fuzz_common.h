@@ -2,12 +2,34 @@
 // scripts/fuzz.mjs names in LLAMA_NATIVE_FUZZ_VOCABS (colon-separated ggml-vocab-*.gguf paths).
 #pragma once
 
+#include <cstdint>
 #include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "llama.h"
+
+// A JavaScript string reaches llama.cpp as valid UTF-8 (N-API encodes it; lone surrogates become
+// U+FFFD), so other bytes are not inputs a caller can produce.
+inline bool FuzzValidUtf8(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n;) {
+    uint8_t c = p[i];
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > n) return false;
+    for (size_t k = 1; k < len; k++) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+#ifdef LLAMA_NATIVE_FUZZ_COMMON
+#include "log.h"
+// llama.cpp's common/ logger (chat harnesses): paused, as the addon pauses it, it drops messages.
+inline void FuzzQuietCommonLog() { common_log_pause(common_log_main()); }
+#endif
 
 inline void FuzzQuietInit() {
   llama_log_set([](enum ggml_log_level, const char*, void*) {}, nullptr);

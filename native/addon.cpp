@@ -20,10 +20,13 @@
 
 #include "abort_flag.h"
 #include "addon.h"
+#include "chat_parser.h"
+#include "chat_templates.h"
 #include "common.h"
 #include "context.h"
 #include "exit_gate.h"
 #include "log.h"
+#include "../vendor/llama.cpp/common/log.h"
 #include "lora.h"
 #include "quantize.h"
 #include "model.h"
@@ -141,6 +144,9 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
     LoadBackends();
 #endif
     llama_backend_init();
+    // llama.cpp's common/ library logs through a worker thread of its own that writes to stderr;
+    // paused, it has no thread and drops its messages (the chat pipeline reports through exceptions).
+    common_log_pause(common_log_main());
   });
   if (!g_backend_error.empty()) Throw(env, ErrorKind::Generic, "llama-native: " + g_backend_error);
   auto* data = new AddonData();
@@ -158,6 +164,10 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("LoraAdapter", lora);
   exports.Set("Context", context);
   exports.Set("AbortFlag", AbortFlag::Init(env));
+  Napi::Function chat_templates = ChatTemplates::Init(env);
+  data->chat_templates_ctor = Napi::Persistent(chat_templates);
+  exports.Set("ChatTemplates", chat_templates);
+  exports.Set("ChatParser", ChatParser::Init(env));
   const auto fn = [&](const char* name, Napi::Value (*f)(const Napi::CallbackInfo&)) {
     exports.Set(name, Napi::Function::New(env, f, name));
   };
@@ -165,6 +175,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("setLogger", GuardedFn<SetLogger>);
   fn("setErrorFactory", GuardedFn<SetErrorFactory>);
   fn("quantize", GuardedFn<Quantize>);
+  fn("jsonSchemaToGrammar", GuardedFn<JsonSchemaToGrammar>);
   fn("nativeHeapBytes", GuardedFn<NativeHeap>);
   fn("closeForExit", GuardedFn<CloseForExit>);
   fn("systemInfo", GuardedFn<SystemInfo>);

@@ -11,6 +11,8 @@ namespace llama_native {
 const napi_type_tag kModelTag = {0x6c6c616d615f6e61ULL, 0x4d6f64656c000001ULL};
 const napi_type_tag kContextTag = {0x6c6c616d615f6e61ULL, 0x436f6e7465780002ULL};
 const napi_type_tag kAbortFlagTag = {0x6c6c616d615f6e61ULL, 0x41626f7274000003ULL};
+const napi_type_tag kChatTemplatesTag = {0x6c6c616d615f6e61ULL, 0x4368617454000004ULL};
+const napi_type_tag kChatParserTag = {0x6c6c616d615f6e61ULL, 0x4368617450000005ULL};
 
 const char* ErrorCode(ErrorKind kind) {
   switch (kind) {

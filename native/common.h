@@ -97,6 +97,8 @@ class Wrapped : public Napi::ObjectWrap<T> {
 extern const napi_type_tag kModelTag;
 extern const napi_type_tag kContextTag;
 extern const napi_type_tag kAbortFlagTag;
+extern const napi_type_tag kChatTemplatesTag;
+extern const napi_type_tag kChatParserTag;
 
 void TagObject(Napi::Env env, Napi::Object obj, const napi_type_tag& tag);
 bool HasTag(Napi::Env env, Napi::Value value, const napi_type_tag& tag);

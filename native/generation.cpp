@@ -31,6 +31,7 @@ GenerationRequest GenerationRequest::FromJs(const Napi::CallbackInfo& info, cons
                                      " (this context has " + std::to_string(h.n_seq_max) + " sequences); got " + std::to_string(r.sequence));
   }
   r.sampling = SamplingParams::FromJs(env, o, h.model->n_vocab);
+  r.sampling.chat = ParseChatSampling(o.String("chatSampling"), h.model->vocab);
   r.max_tokens = static_cast<int32_t>(o.Int("maxTokens"));
   r.stop = o.Strings("stop");
   for (const auto& s : r.stop) {
@@ -101,10 +102,12 @@ bool Stream::Step(int32_t idx) {
   generated++;
   held_tokens_.push_back(token);
   char piece[256];
-  int32_t n = llama_token_to_piece(vocab, token, piece, sizeof(piece), 0, true);
+  // A chat renders only its preserved special tokens (llama-server's accept_special_token)
+  const bool special = !req_.sampling.chat.enabled || req_.sampling.chat.preserved.count(token) > 0;
+  int32_t n = llama_token_to_piece(vocab, token, piece, sizeof(piece), 0, special);
   if (n < 0) {
     std::string big(static_cast<size_t>(-n), '\0');
-    n = llama_token_to_piece(vocab, token, big.data(), static_cast<int32_t>(big.size()), 0, true);
+    n = llama_token_to_piece(vocab, token, big.data(), static_cast<int32_t>(big.size()), 0, special);
     if (n > 0) pending_bytes_.append(big.data(), static_cast<size_t>(n));
   } else {
     pending_bytes_.append(piece, static_cast<size_t>(n));

@@ -81,6 +81,7 @@ const ParamTable kGenerateParams{"Context.generate",
                                      Int("seed", 0, 4294967295.0),
                                      Str("grammar"),
                                      {"logitBias", ParamType::TokenBias},
+                                     Str("chatSampling"),
                                  }};
 
 const ParamTable kQuantizeParams{"quantize",

@@ -52,7 +52,27 @@ SamplerChain::SamplerChain(const llama_vocab* vocab, int32_t n_vocab, const Samp
   }
   if (!p.grammar.empty()) {
     LogCapture capture;
-    llama_sampler* g = llama_sampler_init_grammar(vocab, p.grammar.c_str(), "root");
+    llama_sampler* g = nullptr;
+    if (p.chat.grammar_lazy) {
+      // common_sampler_init: a lazy grammar applies from the first trigger on
+      std::vector<const char*> patterns;
+      for (const auto& r : p.chat.trigger_patterns) patterns.push_back(r.c_str());
+      g = llama_sampler_init_grammar_lazy_patterns(vocab, p.grammar.c_str(), "root", patterns.data(), patterns.size(),
+                                                   p.chat.trigger_tokens.data(), p.chat.trigger_tokens.size());
+    } else {
+      g = llama_sampler_init_grammar(vocab, p.grammar.c_str(), "root");
+    }
+    if (g != nullptr && p.chat.enabled && !p.chat.grammar_lazy) {
+      // llama-server prefills a chat's (tool-call or JSON) grammar with the generation prompt
+      try {
+        for (llama_token t : p.chat.prefill) llama_sampler_accept(g, t);
+      } catch (const std::exception& e) {
+        llama_sampler_free(g);
+        llama_sampler_free(chain_);
+        chain_ = nullptr;
+        throw NativeError(ErrorKind::Generic, std::string("the grammar does not accept the generation prompt: ") + e.what());
+      }
+    }
     if (g == nullptr) {
       llama_sampler_free(chain_);
       chain_ = nullptr;

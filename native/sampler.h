@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "chat_sampling.h"
 #include "common.h"
 #include "params.h"
 
@@ -27,6 +28,7 @@ struct SamplingParams {
   uint32_t seed = LLAMA_DEFAULT_SEED;
   std::vector<llama_logit_bias> logit_bias;
   std::string grammar;  // GBNF; empty: none
+  ChatSampling chat;    // chat mode: lazy grammar, triggers, preserved tokens, grammar prefill
 
   // Reads the sampling keys of Context.generate's params on the JS thread; token ids in logit
   // biases and topK are checked against the vocabulary.

@@ -25,7 +25,7 @@ static Napi::Value SanitizerControl(const Napi::CallbackInfo& info) {
     const size_t n = g_block;
     std::unique_ptr<char[]> block(new char[n]());
     char* volatile p = block.get();  // escapes: the allocation cannot be elided
-    const char past = p[n];          // one byte past the end
+    const char past = p[n];  // one byte past the end
     return Napi::Number::New(env, past);
   }
   if (what == "signed-overflow") {

@@ -1,4 +1,4 @@
-// Writes the ESM entries (dist/index.mjs, dist/server/index.mjs and their .d.mts): each re-exports
+// Writes the ESM entries (dist/index.mjs, dist/server/index.mjs, dist/ai-sdk/index.mjs and their .d.mts): each re-exports
 // its CommonJS build, so `import` and `require` share one module instance (one addon load, and
 // `instanceof LlamaError` works across both).
 import fs from "node:fs";
@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
 
-for (const entry of ["index", "server/index"]) {
+for (const entry of ["index", "server/index", "ai-sdk/index"]) {
   const file = path.join(dist, `${entry}.js`);
   const require = createRequire(file);
   // Loading the entry does not load the addon (that happens on first use), so this works before a build.

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state] [--jobs 1]
+// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state,chat_template,chat_parse] [--jobs 1]
 //
 // Builds llama.cpp (the vendored tree) with clang, AddressSanitizer and libFuzzer instrumentation
 // into fuzz/build (cached), links the harnesses in fuzz/*.cpp, and runs each for --seconds from the
@@ -25,7 +25,7 @@ const opt = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const SECONDS = Number(opt("seconds", "60"));
-const ONLY = opt("only", "gguf,tokenize,grammar,state").split(",");
+const ONLY = opt("only", "gguf,tokenize,grammar,state,chat_template,chat_parse").split(",");
 // Native sources a harness compiles in besides its own file (the checks it puts in front of llama.cpp).
 const HARNESS_SOURCES = { state: [path.join(root, "native", "state_check.cpp")] };
 const jobs = String(os.availableParallelism?.() ?? os.cpus().length);
@@ -59,11 +59,16 @@ function build() {
   // NDEBUG as in llama-native's release builds: C assert()s (a NaN check in ggml's ops, say) are
   // compiled out there, so they are not crashes users could hit; GGML_ASSERT stays on either way.
   const flags = "-fsanitize=address,fuzzer-no-link -fno-omit-frame-pointer -g -O1 -DNDEBUG";
-  const llamaBuild = path.join(buildDir, "llama");
+  // LLAMA_NATIVE_FUZZ_LLAMA=DIR links the harnesses against the static llama.cpp libraries of an
+  // existing addon build (e.g. build/llama.cpp) instead of building an instrumented llama.cpp (about
+  // 20 minutes at -j2): quicker for the chat harnesses, whose code under test (common/, compiled
+  // here) stays instrumented; libllama and ggml then are not.
+  const prebuilt = process.env.LLAMA_NATIVE_FUZZ_LLAMA;
+  const llamaBuild = prebuilt ? path.resolve(prebuilt) : path.join(buildDir, "llama");
   const ccache = spawnSync("ccache", ["--version"]).status === 0;
   const flagsId = path.join(llamaBuild, ".llama-native-flags");
-  if (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== flags) fs.rmSync(path.join(llamaBuild, "CMakeCache.txt"), { force: true });
-  if (!fs.existsSync(path.join(llamaBuild, "CMakeCache.txt"))) {
+  if (!prebuilt && (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== flags)) fs.rmSync(path.join(llamaBuild, "CMakeCache.txt"), { force: true });
+  if (!prebuilt && !fs.existsSync(path.join(llamaBuild, "CMakeCache.txt"))) {
     run("cmake", [
       "-S", path.join(root, "vendor", "llama.cpp"), "-B", llamaBuild, "-G", "Ninja",
       "-DCMAKE_BUILD_TYPE=Release", `-DCMAKE_C_COMPILER=${cc}`, `-DCMAKE_CXX_COMPILER=${cxx}`,
@@ -74,29 +79,73 @@ function build() {
       ...(ccache ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : []),
     ]);
   }
-  fs.writeFileSync(flagsId, flags);
-  run("cmake", ["--build", llamaBuild, "-j", jobs, "--target", "llama"]);
+  if (!prebuilt) {
+    fs.writeFileSync(flagsId, flags);
+    run("cmake", ["--build", llamaBuild, "-j", jobs, "--target", "llama"]);
+  }
   // Every object of the libraries the harnesses link must carry the instrumentation, by its symbols:
   // __asan_* (address) and __sanitizer_cov_* (fuzzer-no-link: the coverage libFuzzer steers by).
-  const check = checkObjects(llamaBuild, {
-    require: [{ name: "AddressSanitizer", prefix: "__asan_" }, { name: "libFuzzer coverage", prefix: "__sanitizer_cov_" }],
-  });
-  for (const l of check.lines) log(l);
-  if (check.failures.length) throw new Error(`not instrumented:\n  ${check.failures.join("\n  ")}`);
+  // (LLAMA_NATIVE_FUZZ_LLAMA's libraries are the caller's: not checked, and said so)
+  if (prebuilt) log(`using the llama.cpp libraries in ${llamaBuild} as they are (LLAMA_NATIVE_FUZZ_LLAMA): their instrumentation is not checked`);
+  else {
+    const check = checkObjects(llamaBuild, {
+      require: [{ name: "AddressSanitizer", prefix: "__asan_" }, { name: "libFuzzer coverage", prefix: "__sanitizer_cov_" }],
+    });
+    for (const l of check.lines) log(l);
+    if (check.failures.length) throw new Error(`not instrumented:\n  ${check.failures.join("\n  ")}`);
+  }
   const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) => path.join(llamaBuild, l));
+  const chatObjects = ONLY.some((n) => n.startsWith("chat_")) ? buildChatObjects(cxx, flags) : [];
   for (const name of ONLY) {
     const out = path.join(buildDir, `${name}_fuzzer`);
     const src = path.join(fuzzDir, `${name}_fuzzer.cpp`);
     const extra = HARNESS_SOURCES[name] ?? [];
-    const inputs = [src, path.join(fuzzDir, "fuzz_common.h"), path.join(root, "native", "grammar_check.h"), path.join(root, "native", "state_check.h"), ...extra, ...libs];
+    const chat = name.startsWith("chat_");
+    const objects = chat ? chatObjects : [];
+    const inputs = [src, path.join(fuzzDir, "fuzz_common.h"), path.join(root, "native", "grammar_check.h"), path.join(root, "native", "state_check.h"), ...extra, ...libs, ...objects];
     if (fs.existsSync(out) && fs.statSync(out).mtimeMs > Math.max(...inputs.map((f) => fs.statSync(f).mtimeMs))) continue;
     log(`linking ${path.relative(root, out)}`);
     run(cxx, [
       "-std=c++17", "-fsanitize=fuzzer,address", "-fno-omit-frame-pointer", "-g", "-O1", "-DNDEBUG",
       "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"),
-      src, ...extra, ...libs, "-lpthread", "-ldl", "-lm", "-o", out,
+      ...(chat ? chatIncludes().flatMap((d) => ["-I", d]).concat(["-DLLAMA_NATIVE_FUZZ_COMMON"]) : []),
+      src, ...extra, ...objects, ...libs, "-lpthread", "-ldl", "-lm", "-o", out,
     ]);
   }
+}
+
+// The chat harnesses run llama.cpp's common/ chat pipeline, which the addon compiles from the same
+// list (CMakeLists.txt LLAMA_NATIVE_COMMON_SOURCES), and native/chat_request.cpp.
+const chatIncludes = () => [path.join(root, "vendor", "llama.cpp", "common"), path.join(root, "vendor", "llama.cpp", "vendor")];
+function chatSources() {
+  const cmake = fs.readFileSync(path.join(root, "CMakeLists.txt"), "utf8");
+  const list = /set\(LLAMA_NATIVE_COMMON_SOURCES([^)]*)\)/.exec(cmake);
+  if (!list) throw new Error("CMakeLists.txt has no LLAMA_NATIVE_COMMON_SOURCES list");
+  const common = list[1].trim().split(/\s+/).map((f) => path.join(root, "vendor", "llama.cpp", "common", f));
+  return [...common, path.join(root, "native", "chat_request.cpp")];
+}
+function buildChatObjects(cxx, flags) {
+  const dir = path.join(buildDir, "chat");
+  fs.mkdirSync(dir, { recursive: true });
+  // common.cpp reads llama.cpp's build info: generated from its template, as CMakeLists.txt does
+  const info = path.join(dir, "build-info.cpp");
+  const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json"), "utf8"));
+  const tmpl = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "common", "build-info.cpp.in"), "utf8");
+  const text = tmpl.replace("@LLAMA_BUILD_NUMBER@", "0").replace("@LLAMA_BUILD_COMMIT@", pin.commit).replace("@BUILD_COMPILER@", cxx).replace("@BUILD_TARGET@", "fuzz");
+  if (!fs.existsSync(info) || fs.readFileSync(info, "utf8") !== text) fs.writeFileSync(info, text);
+  // a small ninja file: parallel, and rebuilt when a header changes (-MD depfiles)
+  const esc = (p) => p.replace(/([ :$])/g, "$$$1");
+  const cflags = ["-std=c++17", ...flags.split(" "), "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"), ...chatIncludes().flatMap((d) => ["-I", d])];
+  const objects = [];
+  let ninja = `rule cxx\n  command = ${cxx} ${cflags.join(" ")} -MD -MF $out.d -c $in -o $out\n  depfile = $out.d\n  deps = gcc\n  description = compiling $in\n`;
+  for (const src of [...chatSources(), info]) {
+    const obj = path.join(dir, `${path.relative(root, src).replace(/[\\/]/g, "_")}.o`);
+    objects.push(obj);
+    ninja += `build ${esc(obj)}: cxx ${esc(src)}\n`;
+  }
+  fs.writeFileSync(path.join(dir, "build.ninja"), ninja);
+  run("ninja", ["-C", dir, "-j", jobs]);
+  return objects;
 }
 
 async function replayGguf(crashes) {
@@ -134,13 +183,11 @@ async function main() {
       `-max_total_time=${SECONDS}`, "-fork=1", "-ignore_crashes=1", "-ignore_ooms=1", "-ignore_timeouts=1",
       "-timeout=20", "-rss_limit_mb=6144", "-max_len=131072",
       `-artifact_prefix=${work}/`, "-print_final_stats=1", corpus, path.join(fuzzDir, "corpus", name),
+      // the real templates seed the template harness
+      ...(name === "chat_template" ? [path.join(root, "vendor", "llama.cpp", "models", "templates")] : []),
     ], {
       encoding: "utf8",
-      env: {
-        ...process.env,
-        LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"),
-        LLAMA_NATIVE_FUZZ_STATE_MODEL: path.join(fuzzDir, "corpus", "gguf", "tiny-f32.gguf"),
-        ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
+      env: { ...process.env, LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"), LLAMA_NATIVE_FUZZ_STATE_MODEL: path.join(fuzzDir, "corpus", "gguf", "tiny-f32.gguf"), LLAMA_NATIVE_FUZZ_TEMPLATES: path.join(root, "vendor", "llama.cpp", "models", "templates"), ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
       maxBuffer: 256 << 20,
     });
     // libFuzzer's own counts: in fork mode the parent prints "#RUNS: cov: C ft: F corp: N exec/s E

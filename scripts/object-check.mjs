@@ -56,10 +56,13 @@ export function checkObjects(buildDir, spec) {
   const files = walk(buildDir);
   const objects = [];
   for (const a of files.filter((f) => f.endsWith(".a"))) {
-    const members = spawnSync("ar", ["t", a], { encoding: "utf8" }).stdout.split("\n").filter((m) => m.endsWith(".o"));
+    const members = spawnSync("ar", ["t", a], { encoding: "utf8" })
+      .stdout.split("\n")
+      .filter((m) => m.endsWith(".o"));
     const syms = undefinedSymbols(a);
     const rel = path.relative(buildDir, a);
-    for (const m of members) objects.push({ name: `${rel}(${m})`, origin: origin(`${rel}/${m}`), syms: syms.get(`${a}:${m}`) ?? new Set() });
+    for (const m of members)
+      objects.push({ name: `${rel}(${m})`, origin: origin(`${rel}/${m}`), syms: syms.get(`${a}:${m}`) ?? new Set() });
   }
   if (spec.loose) {
     for (const o of files.filter((f) => f.endsWith(".o") && spec.loose.test(f))) {
@@ -80,8 +83,12 @@ export function checkObjects(buildDir, spec) {
   }
   for (const { name, prefix } of spec.report ?? []) {
     const missing = objects.filter((o) => ![...o.syms].some((s) => s.startsWith(prefix)));
-    lines.push(`${name} (${prefix}*): ${objects.length - missing.length}/${objects.length} objects` +
-      (missing.length ? `; without any (no operation that ${name} checks was left in them): ${missing.map((o) => o.name).join(", ")}` : ""));
+    lines.push(
+      `${name} (${prefix}*): ${objects.length - missing.length}/${objects.length} objects` +
+        (missing.length
+          ? `; without any (no operation that ${name} checks was left in them): ${missing.map((o) => o.name).join(", ")}`
+          : ""),
+    );
   }
   return { objects, failures, lines };
 }

@@ -41,6 +41,7 @@ export const SOURCE_FILES = [
   "vendor/llama.cpp/cmake/",
   "vendor/llama.cpp/include/",
   "vendor/llama.cpp/src/",
+  "vendor/llama.cpp/common/",
   "vendor/llama.cpp/ggml/",
   "vendor/llama.cpp/vendor/",
   "vendor/llama.cpp/licenses/",
@@ -60,7 +61,6 @@ export const SOURCE_FILES = [
   "!vendor/llama.cpp/ggml/src/ggml-hip/",
   "!vendor/llama.cpp/vendor/cpp-httplib/",
   "!vendor/llama.cpp/vendor/miniaudio/*.h",
-  "!vendor/llama.cpp/vendor/nlohmann/*.hpp",
   "!vendor/llama.cpp/vendor/stb/*.h",
   "!vendor/llama.cpp/vendor/sheredom/*.h",
 ];

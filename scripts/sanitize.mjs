@@ -73,9 +73,17 @@ for (const c of controls) {
   const code = `require(${JSON.stringify(binary)})._sanitizerControl(${JSON.stringify(c.what)})`;
   const r = spawnSync(process.execPath, ["-e", code], { env: sanitizerEnv(controlDir), encoding: "utf8" });
   const hit = readReports(controlDir).find((x) => x.f.startsWith(c.file) && c.pattern.test(x.text));
-  if (!hit) fail(`control '${c.what}' was not reported (exit ${r.status}); a run that cannot see a planted fault proves nothing.\n${r.stderr.slice(-2000)}`);
+  if (!hit)
+    fail(
+      `control '${c.what}' was not reported (exit ${r.status}); a run that cannot see a planted fault proves nothing.\n${r.stderr.slice(-2000)}`,
+    );
   const first = hit.text.split("\n").find((l) => /ERROR: AddressSanitizer|runtime error/.test(l));
-  log(`control ${c.what}: reported (${first.replace(/^==\d+==/, "").trim().slice(0, 140)})`);
+  log(
+    `control ${c.what}: reported (${first
+      .replace(/^==\d+==/, "")
+      .trim()
+      .slice(0, 140)})`,
+  );
 }
 
 // 4. suite
@@ -85,7 +93,11 @@ fs.mkdirSync(logDir, { recursive: true });
 const env = { ...sanitizerEnv(logDir), LLAMA_NATIVE_REQUIRE_REAL_MODEL: process.env.LLAMA_NATIVE_REQUIRE_REAL_MODEL ?? "0" };
 log(`running vitest on ${files.join(", ")} with ${path.relative(root, binary)}`);
 const t1 = Date.now();
-const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", ...files], { stdio: "inherit", cwd: root, env });
+const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", ...files], {
+  stdio: "inherit",
+  cwd: root,
+  env,
+});
 const seconds = ((Date.now() - t1) / 1000).toFixed(0);
 
 const reports = readReports(logDir);
@@ -97,7 +109,9 @@ for (const x of reports.filter((x) => x.f.startsWith("ubsan"))) {
     ubsan.set(key, (ubsan.get(key) ?? 0) + 1);
   }
 }
-console.log(`\n[sanitize] vitest exit ${r.status} after ${seconds} s; AddressSanitizer reports: ${asan.length}; UBSan findings: ${ubsan.size} distinct`);
+console.log(
+  `\n[sanitize] vitest exit ${r.status} after ${seconds} s; AddressSanitizer reports: ${asan.length}; UBSan findings: ${ubsan.size} distinct`,
+);
 for (const x of asan) console.log(`--- ${x.f}\n${x.text.split("\n").slice(0, 40).join("\n")}`);
 for (const [k, n] of [...ubsan].sort((a, b) => b[1] - a[1])) console.log(`  ubsan ×${n}  ${k}`);
 process.exit(r.status !== 0 || asan.length || ubsan.size ? 1 : 0);

@@ -96,8 +96,7 @@ export class Context {
   };
   #chatHost: { -readonly [K in keyof SessionHost]: SessionHost[K] } = {
     templates: (template) => this.#parent.chatTemplates(template),
-    // TODO(chat native): the native generate param that carries the chat sampling fields
-    generateChat: (prompt, options, chat) => this.#generate(prompt, options, { chat } as Partial<NativeParams<"Context.generate">>),
+    generateChat: (prompt, options, chatSampling) => this.#generate(prompt, options, chatSampling, callSite()),
     getSequence: () => this.getSequence(),
     countTokens: (prompt) => this.model.tokenize(prompt, { addSpecial: true, parseSpecial: true }).length,
     sequenceContextSize: 0, // set in the constructor
@@ -174,21 +173,17 @@ export class Context {
    * The generator's return value is the GenerationResult. Breaking out of the loop stops the generation.
    */
   generate(prompt: Prompt, options: GenerationOptions = {}): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
-    return this.#generate(prompt, options);
+    return this.#generate(prompt, options, "", callSite());
   }
 
-  async *#generate(
-    prompt: Prompt,
-    options: GenerationOptions,
-    extra: Partial<NativeParams<"Context.generate">> = {},
-  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
-    const site = callSite();
+  /** chatSampling: llama-server's chat sampling fields as JSON (lazy grammar, triggers, preserved tokens, generation prompt; native/chat_sampling.h) */
+  async *#generate(prompt: Prompt, options: GenerationOptions, chatSampling: string, site: Error): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
     this.#live();
     const o = parseGenerationOptions(options);
     const tokens = this.#promptTokens(prompt);
     if (tokens.length === 0) throw new RangeError("prompt is empty: it tokenized to no tokens");
     const sequence = this.#sequenceOf(o.sequence);
-    const params = { ...toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence), ...extra };
+    const params = { ...toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence), chatSampling };
     if (o.responseFormat && o.responseFormat.type !== "text") {
       if (o.grammar !== undefined) throw new TypeError("grammar cannot be combined with responseFormat (both constrain the output)");
       params.grammar = responseFormatGrammar(o.responseFormat);

@@ -72,6 +72,8 @@ export const NATIVE_PARAMS = {
     seed: int(0, 0xffffffff),
     grammar: str,
     logitBias: { type: "tokenBias" },
+    /** chat turns: llama-server's chat sampling fields as JSON (native/chat_sampling.h); "" otherwise */
+    chatSampling: str,
   },
   quantize: {
     type: oneOf(...QUANTIZE_TYPES),

@@ -82,6 +82,7 @@ export function toNativeGenerateParams(
     seed: o.seed ?? contextSeed ?? 0xffffffff,
     grammar: o.grammar?.trim() ? o.grammar : "",
     logitBias: o.logitBias === undefined ? [] : logitBiasPairs(o.logitBias, vocabSize),
+    chatSampling: "",
   };
 }
 

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Context, type Model, loadModel, quantize, readGgufInfo } from "../../dist/index.mjs";
 import { declaredOptions } from "../../dist/options.js";
+import { llamaNative } from "../../dist/ai-sdk/index.mjs";
 
 let model: Model;
 let ctx: Context;
@@ -42,6 +43,8 @@ const cases = (): Case[] => [
   ["chat options", () => ctx.chat([{ role: "user", content: "x" }], { maxToken: 2 } as never).next(), "maxToken", "maxTokens"],
   ["createChatSession options", () => ctx.createChatSession({ sytem: "x" } as never), "sytem", "system"],
   ["generate options", () => ctx.complete("x", { responseFormats: { type: "json_object" } } as never), "responseFormats", "responseFormat"],
+  ["llamaNative options", () => llamaNative({ model, contxt: {} } as never), "contxt", "context"],
+  ['ai-sdk providerOptions["llama-native"]', () => llamaNative({ model }).languageModel({ minp: 0.1 } as never), "minp", "minP"],
   ["quantize options", () => quantize(inject("tinyModel"), "/tmp/never-written.gguf", { type: "Q8_0", thread: 1 } as never), "thread", "threads"],
 ];
 

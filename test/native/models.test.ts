@@ -32,7 +32,10 @@ describe("loadModel({ preflight: true }) tries the file in a child process first
     expect(good.stdout.trim().split("\n")).toEqual(["3", "RangeError"]);
     // Emulates a model that kills llama.cpp: a preload that crashes only the preflight child.
     const hook = path.join(programs, "preflight-crash-hook.cjs");
-    const r = child("preflight-refused.cjs", { env: { NODE_OPTIONS: `--require ${JSON.stringify(hook)}` }, timeout: null });
+    // Under npm run sanitize, AddressSanitizer would catch the emulated SIGSEGV itself (and report a
+    // deadly signal, exit 1): the planted signal must reach the parent as a signal, as a real one would.
+    const asan = process.env.ASAN_OPTIONS ? { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS}:handle_segv=0` } : {};
+    const r = child("preflight-refused.cjs", { env: { NODE_OPTIONS: `--require ${JSON.stringify(hook)}`, ...asan }, timeout: null });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trim()).toMatch(
       /^ModelLoadError\|ERR_LLAMA_LOAD\|refusing .*: a trial load in a child process failed: it was killed by SIGSEGV$/,
