@@ -25,6 +25,11 @@ const ARGS: Record<string, unknown[]> = {
   saveState: ["/tmp/llama-native-never-written.state"],
   loadState: ["/tmp/llama-native-never-read.state"],
   loadLora: ["/tmp/llama-native-never-read-lora.gguf"],
+  chat: [[{ role: "user", content: "x" }], { maxTokens: 1 }],
+  chatComplete: [[{ role: "user", content: "x" }], { maxTokens: 1 }],
+  createChatSession: [],
+  applyChatTemplate: [[{ role: "user", content: "x" }]],
+  chatTemplates: [],
 };
 
 // @internal members (not in the published types) that other modules of the package call
