@@ -206,7 +206,7 @@ describe("chat bindings: errors, lifetimes and hostile templates", () => {
   it("a hostile template is a LlamaError within about three seconds, never a hang or a crash", async () => {
     const hostile = [
       "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}", // infinite recursion
-      "{% for i in range(1000000) %}{% for j in range(1000000) %}x{% endfor %}{% endfor %}", // 10^12 steps
+      "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", // 10^10 steps
       "{{ 'x' * 100000000000 }}", // a 100 GB string
       "{% set s = 'xxxxxxxxxxxxxxxx' %}{% for i in range(60) %}{% set s = s + s %}{% endfor %}{{ s }}", // doubling
       "{{ range(10000000000) | length }}", // a huge range
