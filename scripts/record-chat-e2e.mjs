@@ -20,7 +20,9 @@ const { values } = parseArgs({ options: { model: { type: "string" } }, strict: t
 const stories = values.model ?? path.resolve(root, "..", "shared", "models", "stories260K.gguf");
 const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json"), "utf8"));
 
-export const TEMPLATES = ["Qwen-Qwen3-0.6B", "Qwen-Qwen2.5-7B-Instruct", "meta-llama-Llama-3.2-3B-Instruct"];
+// Command R+: its "required" grammar starts the tool call at once (with the others, llama.cpp lets free text come
+// first, and stories260K never opens a call), so its toolRequired case is a real parsed tool call.
+export const TEMPLATES = ["Qwen-Qwen3-0.6B", "Qwen-Qwen2.5-7B-Instruct", "meta-llama-Llama-3.2-3B-Instruct", "CohereForAI-c4ai-command-r-plus-tool_use"];
 const weather = {
   type: "object",
   properties: { city: { type: "string", maxLength: 12 }, days: { type: "integer", minimum: 1, maximum: 7 } },

@@ -23,7 +23,12 @@ export interface ChatHost {
 export const parseChatOptions = defineOptions<ChatOptions>("chat options", {
   ...GENERATION_OPTION_VALIDATORS,
   ...TEMPLATE_OPTION_VALIDATORS,
-  reasoningBudget: v.int(-1, 2 ** 31 - 1),
+  // Not implemented yet: the native chat sampler does not run llama.cpp's reasoning-budget sampler, so a
+  // budget would be ignored; refused instead of silently changing nothing
+  reasoningBudget: (value, name) => {
+    if (value !== -1) throw new RangeError(`${name}: a reasoning budget is not supported yet (only -1, unlimited, is accepted); got ${String(value)}`);
+    return -1;
+  },
   sequence: v.any<NonNullable<ChatOptions["sequence"]>>(),
 });
 

@@ -53,8 +53,17 @@ function toolCallToOpenAI(c: unknown, where: string): Json {
   if (c === null || typeof c !== "object") throw new TypeError(`${where} must be a tool call object; got ${describe(c)}`);
   const call = c as Partial<ToolCall>;
   if (typeof call.name !== "string" || call.name.length === 0) throw new TypeError(`${where}.name must be a non-empty string`);
-  // the model's own text when we have it, else the arguments as JSON
-  const args = typeof call.rawArguments === "string" ? call.rawArguments : JSON.stringify(call.arguments ?? {});
+  // the model's own text when it is JSON (llama.cpp's renderer parses it), else the arguments as
+  // JSON: a call cut short (maxTokens) keeps its raw text in the result, but re-renders as {}
+  let args = JSON.stringify(call.arguments ?? {});
+  if (typeof call.rawArguments === "string") {
+    try {
+      JSON.parse(call.rawArguments);
+      args = call.rawArguments;
+    } catch {
+      // not JSON: the parsed arguments (or {}) stand in
+    }
+  }
   return { type: "function", id: typeof call.id === "string" ? call.id : "", function: { name: call.name, arguments: args } };
 }
 

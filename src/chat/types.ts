@@ -95,10 +95,7 @@ export interface SessionTool {
 }
 
 export interface ChatOptions extends SequenceGenerationOptions, Omit<ApplyChatTemplateOptions, "addGenerationPrompt"> {
-  /**
-   * Most reasoning tokens: after this many, the model is made to close its reasoning (the template's
-   * end tag is forced) and answer. Default: unlimited (-1).
-   */
+  /** Reserved for a reasoning budget; only -1 (unlimited, the default) is accepted for now. */
   reasoningBudget?: number;
   /** The KV sequence to run in (a Sequence, or an unowned number), as for generate(). */
   sequence?: number | import("../sequence").Sequence;
