@@ -50,29 +50,35 @@ if (check.failures.length) fail(`not instrumented:\n  ${check.failures.join("\n 
 
 // Environment of every sanitized Node process. UBSan keeps going after a finding (all of them are
 // collected and listed); AddressSanitizer stops the process at its first report.
+// Where reports go: with both GCC runtimes loaded, libubsan's start-up call to
+// __sanitizer_set_report_path binds to libasan's copy (preloaded first), so UBSan's log_path becomes
+// the path of ASan's reports and UBSan itself keeps writing to stderr. Hence one log_path for both
+// (ASan reports land in <dir>/san.<pid>), and UBSan findings are read from stderr: the suite's
+// (tee'd below) and, in the crash tests' child processes, the test's own (UBSan's halt_on_error=1
+// there would make them fail; see UBSAN_HALT).
 const lib = (name) => spawnSync("gcc", [`-print-file-name=${name}`], { encoding: "utf8" }).stdout.trim();
 const supp = path.join(root, "scripts", "ubsan.supp");
 const sanitizerEnv = (logDir) => ({
   ...process.env,
   LLAMA_NATIVE_BINARY: binary,
   LD_PRELOAD: [lib("libasan.so"), lib("libubsan.so")].join(":"),
-  ASAN_OPTIONS: `detect_leaks=0:halt_on_error=1:abort_on_error=0:log_path=${logDir}/asan`,
-  UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=0:report_error_type=1:suppressions=${supp}:log_path=${logDir}/ubsan`,
+  ASAN_OPTIONS: `detect_leaks=0:halt_on_error=1:abort_on_error=0:log_path=${logDir}/san`,
+  UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=${process.env.UBSAN_HALT ? 1 : 0}:report_error_type=1:suppressions=${supp}:log_path=${logDir}/san`,
 });
 const readReports = (dir) => fs.readdirSync(dir).map((f) => ({ f, text: fs.readFileSync(path.join(dir, f), "utf8") }));
 
 // 3. control
 const controlDir = path.join(buildDir, "reports-control");
 const controls = [
-  { what: "heap-overflow", file: "asan", pattern: /ERROR: AddressSanitizer: heap-buffer-overflow[\s\S]*sanitizer_control\.cpp/ },
-  { what: "signed-overflow", file: "ubsan", pattern: /sanitizer_control\.cpp:\d+:\d+: runtime error: signed integer overflow/ },
+  { what: "heap-overflow", pattern: /ERROR: AddressSanitizer: heap-buffer-overflow[\s\S]*sanitizer_control\.cpp/ },
+  { what: "signed-overflow", pattern: /sanitizer_control\.cpp:\d+:\d+: runtime error: signed integer overflow/ },
 ];
 for (const c of controls) {
   fs.rmSync(controlDir, { recursive: true, force: true });
   fs.mkdirSync(controlDir, { recursive: true });
   const code = `require(${JSON.stringify(binary)})._sanitizerControl(${JSON.stringify(c.what)})`;
   const r = spawnSync(process.execPath, ["-e", code], { env: sanitizerEnv(controlDir), encoding: "utf8" });
-  const hit = readReports(controlDir).find((x) => x.f.startsWith(c.file) && c.pattern.test(x.text));
+  const hit = [...readReports(controlDir), { f: "stderr", text: r.stderr }].find((x) => c.pattern.test(x.text));
   if (!hit)
     fail(
       `control '${c.what}' was not reported (exit ${r.status}); a run that cannot see a planted fault proves nothing.\n${r.stderr.slice(-2000)}`,
@@ -94,16 +100,19 @@ const env = { ...sanitizerEnv(logDir), LLAMA_NATIVE_REQUIRE_REAL_MODEL: process.
 log(`running vitest on ${files.join(", ")} with ${path.relative(root, binary)}`);
 const t1 = Date.now();
 const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", ...files], {
-  stdio: "inherit",
+  stdio: ["inherit", "inherit", "pipe"],
   cwd: root,
   env,
+  maxBuffer: 1 << 30,
+  encoding: "utf8",
 });
+process.stderr.write(r.stderr ?? "");
 const seconds = ((Date.now() - t1) / 1000).toFixed(0);
 
 const reports = readReports(logDir);
-const asan = reports.filter((x) => x.f.startsWith("asan") && /ERROR: AddressSanitizer/.test(x.text));
+const asan = reports.filter((x) => /ERROR: AddressSanitizer/.test(x.text));
 const ubsan = new Map();
-for (const x of reports.filter((x) => x.f.startsWith("ubsan"))) {
+for (const x of [...reports, { f: "stderr", text: r.stderr ?? "" }]) {
   for (const m of x.text.matchAll(/^(\S+:\d+:\d+): runtime error: (.*)$/gm)) {
     const key = `${m[1].replace(root + "/", "")}: ${m[2].replace(/0x[0-9a-f]+/g, "0x…").slice(0, 120)}`;
     ubsan.set(key, (ubsan.get(key) ?? 0) + 1);
