@@ -17,7 +17,12 @@ async function streamAll(contextOf) {
   const counts = await Promise.all(
     Array.from({ length: job.n }, async (_, i) => {
       let n = 0;
-      for await (const chunk of contextOf(i).generate(promptTokens(job.prompt, i + 1), { temperature: 0, maxTokens: job.gen, logitBias: ban })) n += chunk.tokens.length;
+      for await (const chunk of contextOf(i).generate(promptTokens(job.prompt, i + 1), {
+        temperature: 0,
+        maxTokens: job.gen,
+        logitBias: ban,
+      }))
+        n += chunk.tokens.length;
       return n;
     }),
   );

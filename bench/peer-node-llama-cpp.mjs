@@ -21,11 +21,14 @@ const banEog = () => {
 // one generation on each sequence at once: wall time and tokens streamed, together
 async function streamAll(seqs) {
   const t = performance.now();
-  const counts = await Promise.all(seqs.map(async (seq, i) => {
-    let n = 0;
-    for await (const _ of seq.evaluate(promptTokens(job.prompt, i + 1), { temperature: 0, tokenBias: banEog() })) if (++n >= job.gen) break;
-    return n;
-  }));
+  const counts = await Promise.all(
+    seqs.map(async (seq, i) => {
+      let n = 0;
+      for await (const _ of seq.evaluate(promptTokens(job.prompt, i + 1), { temperature: 0, tokenBias: banEog() }))
+        if (++n >= job.gen) break;
+      return n;
+    }),
+  );
   out.ms = performance.now() - t;
   out.tokens = counts.reduce((a, b) => a + b, 0);
 }
@@ -65,7 +68,8 @@ if (job.mode === "tg" || job.mode === "pp") {
   await streamAll(Array.from({ length: job.n }, () => context.getSequence()));
 } else if (job.mode === "contexts") {
   const contexts = [];
-  for (let i = 0; i < job.n; i++) contexts.push(await model.createContext({ contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, sequences: 1 }));
+  for (let i = 0; i < job.n; i++)
+    contexts.push(await model.createContext({ contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, sequences: 1 }));
   await streamAll(contexts.map((c) => c.getSequence()));
 } else if (job.mode === "embed") {
   const context = await model.createEmbeddingContext({ contextSize: job.ctx, threads: job.threads });

@@ -24,7 +24,12 @@ const cache = path.join(here, ".cache");
 const PEER_VERSION = "3.21.1";
 
 // ---- options -------------------------------------------------------------------------------
-const USAGE = fs.readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(7, 11).map((l) => l.slice(3)).join("\n");
+const USAGE = fs
+  .readFileSync(fileURLToPath(import.meta.url), "utf8")
+  .split("\n")
+  .slice(7, 11)
+  .map((l) => l.slice(3))
+  .join("\n");
 const ALL_MODELS = ["stories260K", "q4_0", "q8_0"];
 const ALL_TESTS = ["tg", "pp", "parallel", "contexts", "embed", "load", "poll", "contention", "server"];
 const usageError = (why) => {
@@ -62,7 +67,9 @@ const list = (name, allowed) => {
   return items;
 };
 const positiveInts = (name, text) =>
-  text.split(",").map((x) => (/^[1-9][0-9]*$/.test(x) ? Number(x) : usageError(`--${name}: ${JSON.stringify(x)} is not a positive integer`)));
+  text
+    .split(",")
+    .map((x) => (/^[1-9][0-9]*$/.test(x) ? Number(x) : usageError(`--${name}: ${JSON.stringify(x)} is not a positive integer`)));
 const cores = os.availableParallelism?.() ?? os.cpus().length;
 const RUNS = positiveInts("runs", values.runs)[0];
 const THREADS = positiveInts("threads", values.threads ?? [...new Set([1, cores])].join(","));
@@ -70,8 +77,11 @@ const MODELS = list("models", ALL_MODELS);
 const ONLY = new Set(list("only", ALL_TESTS));
 const SKIP_PEER = values["skip-peer"];
 const JSON_OUT = values.json ?? path.join(cache, "results.json"); // --write publishes it as bench/results.json
-const PROMPT = 512, GEN = 128;
-const PARALLEL = [1, 4, 8], PAR_PROMPT = 32, PAR_GEN = 128;
+const PROMPT = 512,
+  GEN = 128;
+const PARALLEL = [1, 4, 8],
+  PAR_PROMPT = 32,
+  PAR_GEN = 128;
 const CONTEXTS = [2, 4];
 
 const median = (xs) => {
@@ -134,8 +144,19 @@ function ensurePeer() {
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "llama-native-bench-peer", private: true, type: "module" }));
     // its optional dependencies are one prebuilt binary per platform and GPU (538 MB of CUDA);
     // the CPU one for this platform is enough
-    const r = spawnSync("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--omit=optional",
-      `node-llama-cpp@${PEER_VERSION}`, `@node-llama-cpp/${process.platform}-${process.arch}@${PEER_VERSION}`], { cwd: dir, stdio: "inherit" });
+    const r = spawnSync(
+      "npm",
+      [
+        "install",
+        "--no-audit",
+        "--no-fund",
+        "--ignore-scripts",
+        "--omit=optional",
+        `node-llama-cpp@${PEER_VERSION}`,
+        `@node-llama-cpp/${process.platform}-${process.arch}@${PEER_VERSION}`,
+      ],
+      { cwd: dir, stdio: "inherit" },
+    );
     if (r.status !== 0) {
       log("could not install node-llama-cpp (no registry access?); its column stays empty");
       return undefined;
@@ -156,13 +177,28 @@ function peerJob(dir, job) {
 }
 function nativeBench(tools, model, threads, mode, poll = 50) {
   const a = ["-m", model.file, "-t", String(threads), "-r", "1", "-o", "json", "--poll", String(poll)];
-  const r = run(path.join(tools, "llama-bench"), mode === "pp" ? [...a, "-p", String(PROMPT), "-n", "0"] : [...a, "-p", "0", "-n", String(GEN)], { timeRss: true });
+  const r = run(
+    path.join(tools, "llama-bench"),
+    mode === "pp" ? [...a, "-p", String(PROMPT), "-n", "0"] : [...a, "-p", "0", "-n", String(GEN)],
+    { timeRss: true },
+  );
   const row = JSON.parse(r.stdout)[0];
   return { tps: row.avg_ts, rssMb: r.rssMb };
 }
 
 // ---- the run -------------------------------------------------------------------------------
-const results = { machine: machineInfo(), when: new Date().toISOString(), runs: RUNS, rows: [], parallel: [], contexts: [], embed: [], load: [], poll: [], contention: [] };
+const results = {
+  machine: machineInfo(),
+  when: new Date().toISOString(),
+  runs: RUNS,
+  rows: [],
+  parallel: [],
+  contexts: [],
+  embed: [],
+  load: [],
+  poll: [],
+  contention: [],
+};
 
 // Background load for the contention test: `n` shell busy loops, each bounded to 10 minutes by
 // timeout(1) so that none outlives the bench even if it is killed, and killed when the test ends.
@@ -183,10 +219,21 @@ process.on("exit", () => stopBusyLoops([...busyLoops]));
 function machineInfo() {
   const cpu = os.cpus()[0]?.model ?? "unknown";
   const flags = fs.existsSync("/proc/cpuinfo") ? (/^flags\s*:(.*)$/m.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "") : "";
-  const isa = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_int8", "amx_bf16"].filter((f) => flags.split(" ").includes(f));
+  const isa = ["avx2", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_int8", "amx_bf16"].filter((f) =>
+    flags.split(" ").includes(f),
+  );
   // the peak RSS of a Node process that does nothing: the floor under llama-native's and the peer's
-  const nodeRssMb = Number(spawnSync(process.execPath, ["-e", "console.log(process.resourceUsage().maxRSS)"], { encoding: "utf8" }).stdout) / 1024;
-  return { cpu, isa, cores, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, nodeRssMb, platform: `${process.platform}-${process.arch}` };
+  const nodeRssMb =
+    Number(spawnSync(process.execPath, ["-e", "console.log(process.resourceUsage().maxRSS)"], { encoding: "utf8" }).stdout) / 1024;
+  return {
+    cpu,
+    isa,
+    cores,
+    memGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    nodeRssMb,
+    platform: `${process.platform}-${process.arch}`,
+  };
 }
 
 async function main() {
@@ -207,7 +254,16 @@ async function main() {
         if (!ONLY.has(mode)) continue;
         const s = { native: [], ours: [], peer: [], rssNative: [], rssOurs: [], rssPeer: [] };
         // the context llama-bench makes for the test (n_prompt + n_gen), so that peak RSS compares
-        const job = { mode, model: model.file, threads, prompt: PROMPT, gen: GEN, ctx: mode === "pp" ? PROMPT : GEN + 1, vocabSize: model.vocabSize, eog: model.eog };
+        const job = {
+          mode,
+          model: model.file,
+          threads,
+          prompt: PROMPT,
+          gen: GEN,
+          ctx: mode === "pp" ? PROMPT : GEN + 1,
+          vocabSize: model.vocabSize,
+          eog: model.eog,
+        };
         for (let i = 0; i < RUNS; i++) {
           const n = nativeBench(tools, model, threads, mode);
           s.native.push(n.tps);
@@ -222,12 +278,21 @@ async function main() {
           }
         }
         const row = {
-          model: name, threads, test: mode === "pp" ? `pp${PROMPT}` : `tg${GEN}`,
-          native: median(s.native), ours: median(s.ours), peer: median(s.peer),
-          rssNative: median(s.rssNative), rssOurs: median(s.rssOurs), rssPeer: median(s.rssPeer), samples: s,
+          model: name,
+          threads,
+          test: mode === "pp" ? `pp${PROMPT}` : `tg${GEN}`,
+          native: median(s.native),
+          ours: median(s.ours),
+          peer: median(s.peer),
+          rssNative: median(s.rssNative),
+          rssOurs: median(s.rssOurs),
+          rssPeer: median(s.rssPeer),
+          samples: s,
         };
         results.rows.push(row);
-        log(`${name} t=${threads} ${row.test}: native ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)} (${pct(row.peer, row.native)})`);
+        log(
+          `${name} t=${threads} ${row.test}: native ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)} (${pct(row.peer, row.native)})`,
+        );
       }
     }
   }
@@ -242,11 +307,39 @@ async function main() {
     const ctxPer = PAR_PROMPT + PAR_GEN;
     const s = { native: [], ours: [], peer: [] };
     for (let i = 0; i < RUNS; i++) {
-      const r = run(path.join(tools, "llama-batched-bench"), ["-m", q4.file, "-t", String(tmax), "-c", String(npl * ctxPer), "-b", "512", "-ub", "512",
-        "-npp", String(PAR_PROMPT), "-ntg", String(PAR_GEN), "-npl", String(npl), "--output-format", "jsonl"]);
+      const r = run(path.join(tools, "llama-batched-bench"), [
+        "-m",
+        q4.file,
+        "-t",
+        String(tmax),
+        "-c",
+        String(npl * ctxPer),
+        "-b",
+        "512",
+        "-ub",
+        "512",
+        "-npp",
+        String(PAR_PROMPT),
+        "-ntg",
+        String(PAR_GEN),
+        "-npl",
+        String(npl),
+        "--output-format",
+        "jsonl",
+      ]);
       const line = (r.stdout + "\n" + r.stderr).split("\n").find((l) => l.startsWith("{"));
       s.native.push(JSON.parse(line).speed);
-      const job = { mode, n, model: q4.file, threads: tmax, prompt: PAR_PROMPT, gen: PAR_GEN, ctx: (mode === "parallel" ? n : 1) * 256, vocabSize: q4.vocabSize, eog: q4.eog };
+      const job = {
+        mode,
+        n,
+        model: q4.file,
+        threads: tmax,
+        prompt: PAR_PROMPT,
+        gen: PAR_GEN,
+        ctx: (mode === "parallel" ? n : 1) * 256,
+        vocabSize: q4.vocabSize,
+        eog: q4.eog,
+      };
       s.ours.push((n * ctxPer) / (oursJob(job).ms / 1000));
       if (peer) s.peer.push((n * ctxPer) / (peerJob(peer, job).ms / 1000));
     }
@@ -256,7 +349,9 @@ async function main() {
     for (const n of PARALLEL) {
       const row = { streams: n, ...aggregate("parallel", n, n) };
       results.parallel.push(row);
-      log(`${n} streams: llama-batched-bench ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`);
+      log(
+        `${n} streams: llama-batched-bench ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`,
+      );
     }
   }
   if (ONLY.has("contexts") && q4) {
@@ -266,7 +361,9 @@ async function main() {
     for (const n of CONTEXTS) {
       const row = { contexts: n, ...aggregate("contexts", n, 1) };
       results.contexts.push(row);
-      log(`${n} contexts: llama-batched-bench (1 stream) ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`);
+      log(
+        `${n} contexts: llama-batched-bench (1 stream) ${row.native.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`,
+      );
     }
   }
 
@@ -283,8 +380,27 @@ async function main() {
         // up to three tries
         let r;
         for (let attempt = 0; attempt < 3; attempt++) {
-          r = run(path.join(tools, "llama-embedding"), ["-m", model.file, "-t", String(tmax), "--perf", "-lv", "4", "--pooling", "mean", "-c", "4096", "-b", "4096", "-ub", "4096",
-            "--embd-output-format", "json", "-p", texts.join("\n")]);
+          r = run(path.join(tools, "llama-embedding"), [
+            "-m",
+            model.file,
+            "-t",
+            String(tmax),
+            "--perf",
+            "-lv",
+            "4",
+            "--pooling",
+            "mean",
+            "-c",
+            "4096",
+            "-b",
+            "4096",
+            "-ub",
+            "4096",
+            "--embd-output-format",
+            "json",
+            "-p",
+            texts.join("\n"),
+          ]);
           if ((r.stdout + r.stderr).includes("llama_perf_context_print")) break;
         }
         // its own perf counter misses the asynchronous compute (it reported ~1M tokens/s); its log
@@ -306,9 +422,20 @@ async function main() {
           s.peer.push(tokens / (p.ms / 1000));
         }
       }
-      const row = { model: name, threads: tmax, texts: texts.length, tokens, native: median(s.native), ours: median(s.ours), peer: median(s.peer), samples: s };
+      const row = {
+        model: name,
+        threads: tmax,
+        texts: texts.length,
+        tokens,
+        native: median(s.native),
+        ours: median(s.ours),
+        peer: median(s.peer),
+        samples: s,
+      };
       results.embed.push(row);
-      log(`embeddings ${name}: llama-embedding ${row.native.toFixed(0)} tok/s, llama-native ${row.ours.toFixed(0)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`);
+      log(
+        `embeddings ${name}: llama-embedding ${row.native.toFixed(0)} tok/s, llama-native ${row.ours.toFixed(0)} (${pct(row.ours, row.native)}), node-llama-cpp ${fmt(row.peer)}`,
+      );
     }
   }
 
@@ -323,13 +450,25 @@ async function main() {
         run(path.join(tools, "llama-simple"), ["-m", model.file, "-n", "1", "Hello"]);
         s.native.push(performance.now() - t);
         t = performance.now();
-        const o = oursJob({ mode: "tg", cold: true, model: model.file, threads: tmax, prompt: 1, gen: 2, ctx: 256, vocabSize: model.vocabSize, eog: model.eog });
+        const o = oursJob({
+          mode: "tg",
+          cold: true,
+          model: model.file,
+          threads: tmax,
+          prompt: 1,
+          gen: 2,
+          ctx: 256,
+          vocabSize: model.vocabSize,
+          eog: model.eog,
+        });
         s.oursProcess.push(performance.now() - t);
         s.ours.push(o.loadToFirstTokenMs);
       }
       const row = { model: name, native: median(s.native), ours: median(s.ours), oursProcess: median(s.oursProcess), samples: s };
       results.load.push(row);
-      log(`load to first token ${name}: llama-simple process ${row.native.toFixed(0)} ms, llama-native ${row.ours.toFixed(0)} ms (whole node process ${row.oursProcess.toFixed(0)} ms)`);
+      log(
+        `load to first token ${name}: llama-simple process ${row.native.toFixed(0)} ms, llama-native ${row.ours.toFixed(0)} ms (whole node process ${row.oursProcess.toFixed(0)} ms)`,
+      );
     }
   }
 
@@ -341,7 +480,17 @@ async function main() {
         for (const poll of [0, 50, 100]) {
           const s = [];
           for (let i = 0; i < RUNS; i++) {
-            const o = oursJob({ mode: "tg", model: model.file, threads, poll, prompt: 1, gen: GEN, ctx: 256, vocabSize: model.vocabSize, eog: model.eog });
+            const o = oursJob({
+              mode: "tg",
+              model: model.file,
+              threads,
+              poll,
+              prompt: 1,
+              gen: GEN,
+              ctx: 256,
+              vocabSize: model.vocabSize,
+              eog: model.eog,
+            });
             s.push((o.tokens / o.ms) * 1000);
           }
           results.poll.push({ model: name, threads, poll, ours: median(s), samples: s });
@@ -374,10 +523,20 @@ async function main() {
         } finally {
           stopBusyLoops(loops);
         }
-        const row = { model: name, busy, native: median(s.native), native1: median(s.native1), ours: median(s.ours), peer: median(s.peer), samples: s };
+        const row = {
+          model: name,
+          busy,
+          native: median(s.native),
+          native1: median(s.native1),
+          ours: median(s.ours),
+          peer: median(s.peer),
+          samples: s,
+        };
         results.contention.push(row);
         const best = Math.max(row.native, row.native1);
-        log(`contention ${name}, ${busy} busy: llama-bench -t ${cores} ${row.native.toFixed(1)}, -t 1 ${row.native1.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, best)} of the better), node-llama-cpp ${fmt(row.peer)}`);
+        log(
+          `contention ${name}, ${busy} busy: llama-bench -t ${cores} ${row.native.toFixed(1)}, -t 1 ${row.native1.toFixed(1)}, llama-native ${row.ours.toFixed(1)} (${pct(row.ours, best)} of the better), node-llama-cpp ${fmt(row.peer)}`,
+        );
       }
     }
   }
@@ -397,10 +556,14 @@ function publish(r) {
   const text = fs.readFileSync(md, "utf8");
   const start = "<!-- tables: generated by npm run bench -- --write; do not edit by hand -->";
   const end = "<!-- end of generated tables -->";
-  const i = text.indexOf(start), j = text.indexOf(end);
+  const i = text.indexOf(start),
+    j = text.indexOf(end);
   if (i < 0 || j < i) throw new Error(`${md} lacks the markers for the generated tables`);
   const when = `${r.when.slice(0, 16).replace("T", " ")} UTC`;
-  fs.writeFileSync(md, `${text.slice(0, i + start.length)}\n\nMeasured by \`npm run bench -- --runs ${r.runs}\` on ${when}.\n\n${tables}\n\n${text.slice(j)}`);
+  fs.writeFileSync(
+    md,
+    `${text.slice(0, i + start.length)}\n\nMeasured by \`npm run bench -- --runs ${r.runs}\` on ${when}.\n\n${tables}\n\n${text.slice(j)}`,
+  );
   const json = path.join(here, "results.json");
   if (path.resolve(JSON_OUT) !== json || values.from) fs.writeFileSync(json, JSON.stringify(r, null, 1) + "\n");
   spawnSync(process.execPath, [path.join(here, "chart.mjs"), json, path.join(here, "chart.svg")], { stdio: "inherit" });
@@ -412,29 +575,45 @@ const pct = (a, b) => (Number.isFinite(a) && Number.isFinite(b) ? `${((a / b) * 
 
 export function printTables(r) {
   const out = [];
-  out.push(`Machine: ${r.machine.cpu} (${r.machine.isa.join(", ")}), ${r.machine.cores} cores, ${r.machine.memGb} GB, Node ${r.machine.node}; medians of ${r.runs} runs; tokens/s`);
-  out.push(`Peak RSS of an empty Node process here: ${fmt(r.machine.nodeRssMb, 0)} MB (part of llama-native's and node-llama-cpp's figures).`);
+  out.push(
+    `Machine: ${r.machine.cpu} (${r.machine.isa.join(", ")}), ${r.machine.cores} cores, ${r.machine.memGb} GB, Node ${r.machine.node}; medians of ${r.runs} runs; tokens/s`,
+  );
+  out.push(
+    `Peak RSS of an empty Node process here: ${fmt(r.machine.nodeRssMb, 0)} MB (part of llama-native's and node-llama-cpp's figures).`,
+  );
   out.push("");
   out.push("| model | threads | test | llama.cpp | llama-native | ratio | node-llama-cpp | ratio | peak RSS MB (cpp / ours / peer) |");
   out.push("|---|---|---|---|---|---|---|---|---|");
   for (const x of r.rows) {
-    out.push(`| ${x.model} | ${x.threads} | ${x.test} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${fmt(x.rssNative, 0)} / ${fmt(x.rssOurs, 0)} / ${fmt(x.rssPeer, 0)} |`);
+    out.push(
+      `| ${x.model} | ${x.threads} | ${x.test} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${fmt(x.rssNative, 0)} / ${fmt(x.rssOurs, 0)} / ${fmt(x.rssPeer, 0)} |`,
+    );
   }
   if (r.parallel.length) {
     out.push("");
-    out.push(`Concurrent streams on one context (${r.parallel[0].model}, ${r.parallel[0].threads} threads, prompt ${PAR_PROMPT} + ${PAR_GEN} generated per stream; aggregate tokens/s):`);
+    out.push(
+      `Concurrent streams on one context (${r.parallel[0].model}, ${r.parallel[0].threads} threads, prompt ${PAR_PROMPT} + ${PAR_GEN} generated per stream; aggregate tokens/s):`,
+    );
     out.push("");
     out.push("| streams | llama-batched-bench | llama-native | ratio | node-llama-cpp | ratio |");
     out.push("|---|---|---|---|---|---|");
-    for (const x of r.parallel) out.push(`| ${x.streams} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} |`);
+    for (const x of r.parallel)
+      out.push(
+        `| ${x.streams} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} |`,
+      );
   }
   if (r.contexts?.length) {
     out.push("");
-    out.push(`Several contexts generating at once in one process (${r.contexts[0].model}, ${r.contexts[0].threads} threads each, prompt ${PAR_PROMPT} + ${PAR_GEN} generated per context; aggregate tokens/s against one stream in llama-batched-bench):`);
+    out.push(
+      `Several contexts generating at once in one process (${r.contexts[0].model}, ${r.contexts[0].threads} threads each, prompt ${PAR_PROMPT} + ${PAR_GEN} generated per context; aggregate tokens/s against one stream in llama-batched-bench):`,
+    );
     out.push("");
     out.push("| contexts | llama-batched-bench, 1 stream | llama-native | ratio | node-llama-cpp | ratio |");
     out.push("|---|---|---|---|---|---|");
-    for (const x of r.contexts) out.push(`| ${x.contexts} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} |`);
+    for (const x of r.contexts)
+      out.push(
+        `| ${x.contexts} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} |`,
+      );
   }
   if (r.embed.length) {
     out.push("");
@@ -442,7 +621,10 @@ export function printTables(r) {
     out.push("");
     out.push("| model | tokens | llama-embedding | llama-native | ratio | node-llama-cpp | ratio |");
     out.push("|---|---|---|---|---|---|---|");
-    for (const x of r.embed) out.push(`| ${x.model} | ${x.tokens} | ${fmt(x.native, 0)} | ${fmt(x.ours, 0)} | ${pct(x.ours, x.native)} | ${fmt(x.peer, 0)} | ${pct(x.peer, x.native)} |`);
+    for (const x of r.embed)
+      out.push(
+        `| ${x.model} | ${x.tokens} | ${fmt(x.native, 0)} | ${fmt(x.ours, 0)} | ${pct(x.ours, x.native)} | ${fmt(x.peer, 0)} | ${pct(x.peer, x.native)} |`,
+      );
   }
   if (r.load.length) {
     out.push("");
@@ -458,10 +640,14 @@ export function printTables(r) {
       `Streamed tg${GEN} at the default options while busy loops (\`sh -c 'while :; do :; done'\`) keep cores busy, against llama-bench with all ${r.machine.cores} threads and with 1 (tokens/s; the target is the better of the two):`,
     );
     out.push("");
-    out.push(`| model | busy loops | llama-bench -t ${r.machine.cores} | llama-bench -t 1 | llama-native (default) | of the better | node-llama-cpp (${r.machine.cores} threads) |`);
+    out.push(
+      `| model | busy loops | llama-bench -t ${r.machine.cores} | llama-bench -t 1 | llama-native (default) | of the better | node-llama-cpp (${r.machine.cores} threads) |`,
+    );
     out.push("|---|---|---|---|---|---|---|");
     for (const x of r.contention) {
-      out.push(`| ${x.model} | ${x.busy} | ${fmt(x.native)} | ${fmt(x.native1)} | ${fmt(x.ours)} | ${pct(x.ours, Math.max(x.native, x.native1))} | ${fmt(x.peer)} |`);
+      out.push(
+        `| ${x.model} | ${x.busy} | ${fmt(x.native)} | ${fmt(x.native1)} | ${fmt(x.ours)} | ${pct(x.ours, Math.max(x.native, x.native1))} | ${fmt(x.peer)} |`,
+      );
     }
   }
   if (r.poll.length) {
@@ -474,7 +660,9 @@ export function printTables(r) {
     const keys = [...new Set(r.poll.map((x) => `${x.model}\u0000${x.threads}`))];
     for (const k of keys) {
       const [model, threads] = k.split("\u0000");
-      out.push(`| ${model} | ${threads} | ${polls.map((p) => fmt(r.poll.find((x) => x.model === model && String(x.threads) === threads && x.poll === p)?.ours)).join(" | ")} |`);
+      out.push(
+        `| ${model} | ${threads} | ${polls.map((p) => fmt(r.poll.find((x) => x.model === model && String(x.threads) === threads && x.poll === p)?.ours)).join(" | ")} |`,
+      );
     }
   }
   console.log(out.join("\n"));
@@ -494,7 +682,7 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
       if (ONLY.has("server")) serverBench();
     })
     .catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
+      console.error(e);
+      process.exit(1);
+    });
 }

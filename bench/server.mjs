@@ -28,10 +28,11 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-const ints = (s) => s.split(",").map((x) => {
-  if (!/^\d+$/.test(x)) throw new Error(`not a non-negative integer: ${x}`);
-  return Number(x);
-});
+const ints = (s) =>
+  s.split(",").map((x) => {
+    if (!/^\d+$/.test(x)) throw new Error(`not a non-negative integer: ${x}`);
+    return Number(x);
+  });
 const CLIENTS = ints(values.clients);
 const [REQUESTS] = ints(values.requests);
 const [TOKENS] = ints(values.tokens);
@@ -46,7 +47,11 @@ if (!fs.existsSync(stories)) throw new Error(`no model at ${stories} (give --mod
 const model = path.join(here, ".cache", "server-bench-chat.gguf");
 fs.mkdirSync(path.dirname(model), { recursive: true });
 const { makeChatModel } = await import("../scripts/make-chat-model.mjs");
-await makeChatModel(stories, fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja"), "utf8"), model);
+await makeChatModel(
+  stories,
+  fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja"), "utf8"),
+  model,
+);
 
 function freePort() {
   return new Promise((resolve) => {
@@ -99,8 +104,7 @@ async function ask(base, i, maxTokens) {
   const dec = new TextDecoder();
   for await (const chunk of r.body) {
     buf += dec.decode(chunk, { stream: true });
-    let nl;
-    while ((nl = buf.indexOf("\n\n")) >= 0) {
+    for (let nl = buf.indexOf("\n\n"); nl >= 0; nl = buf.indexOf("\n\n")) {
       const ev = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 2);
       if (!ev.startsWith("data: ") || ev === "data: [DONE]") continue;
@@ -153,8 +157,27 @@ async function rssRun(base, pid) {
 
 const bin = buildTools(["llama-server"]);
 const servers = [
-  ["llama-server", path.join(bin, "llama-server"), (port) => ["-m", model, "--port", String(port), "-np", String(PARALLEL), "-c", String(CTX), "--jinja", "--no-webui", "-lv", "0"]],
-  ["llama-native serve", process.execPath, (port) => [path.join(root, "bin", "llama-native.mjs"), "serve", "-m", model, "--port", String(port), "-np", String(PARALLEL), "-c", String(CTX)]],
+  [
+    "llama-server",
+    path.join(bin, "llama-server"),
+    (port) => ["-m", model, "--port", String(port), "-np", String(PARALLEL), "-c", String(CTX), "--jinja", "--no-webui", "-lv", "0"],
+  ],
+  [
+    "llama-native serve",
+    process.execPath,
+    (port) => [
+      path.join(root, "bin", "llama-native.mjs"),
+      "serve",
+      "-m",
+      model,
+      "--port",
+      String(port),
+      "-np",
+      String(PARALLEL),
+      "-c",
+      String(CTX),
+    ],
+  ],
 ];
 const results = {};
 for (const [name, cmd, args] of servers) {
@@ -167,7 +190,9 @@ for (const [name, cmd, args] of servers) {
     for (const c of CLIENTS) {
       results[name].rows[c] = await load(base, c);
       const r = results[name].rows[c];
-      log(`${name}, ${c} clients: ${r.tps.toFixed(1)} tokens/s, TTFT p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms, ${r.errors} errors`);
+      log(
+        `${name}, ${c} clients: ${r.tps.toFixed(1)} tokens/s, TTFT p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms, ${r.errors} errors`,
+      );
     }
     if (RSS_REQUESTS > 0) {
       results[name].rss = await rssRun(base, child.pid);
@@ -194,7 +219,10 @@ const lines = [
   }),
 ];
 if (ref.rss && ours.rss) {
-  lines.push("", `RSS over ${RSS_REQUESTS} short requests (max_tokens 4): llama-server ${ref.rss.before.toFixed(1)} → ${ref.rss.after.toFixed(1)} MB; llama-native ${ours.rss.before.toFixed(1)} → ${ours.rss.after.toFixed(1)} MB (${(((ours.rss.after - ours.rss.before) / ours.rss.before) * 100).toFixed(1)} %).`);
+  lines.push(
+    "",
+    `RSS over ${RSS_REQUESTS} short requests (max_tokens 4): llama-server ${ref.rss.before.toFixed(1)} → ${ref.rss.after.toFixed(1)} MB; llama-native ${ours.rss.before.toFixed(1)} → ${ours.rss.after.toFixed(1)} MB (${(((ours.rss.after - ours.rss.before) / ours.rss.before) * 100).toFixed(1)} %).`,
+  );
 }
 console.log(lines.join("\n"));
 if (values.write) {

@@ -14,7 +14,10 @@ export async function chatModelPath(arg) {
   if (!fs.existsSync(out)) {
     if (!fs.existsSync(stories)) throw new Error("give a chat model: node examples/<example>.mjs MODEL.gguf");
     const { makeChatModel } = await import("../scripts/make-chat-model.mjs");
-    const template = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja"), "utf8");
+    const template = fs.readFileSync(
+      path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja"),
+      "utf8",
+    );
     fs.mkdirSync(path.dirname(out), { recursive: true });
     await makeChatModel(stories, template, out);
     console.error(`(no model given: using ${path.relative(process.cwd(), out)}, stories260K with Qwen 2.5's chat template)`);

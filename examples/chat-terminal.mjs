@@ -28,8 +28,14 @@ try {
     answering = new AbortController();
     let reasoning = false;
     for await (const chunk of session.stream(line, { signal: answering.signal })) {
-      if (chunk.reasoning) process.stdout.write(`${reasoning ? "" : "\x1b[2m"}${chunk.reasoning}`), (reasoning = true);
-      if (chunk.text) process.stdout.write(`${reasoning ? "\x1b[0m\n" : ""}${chunk.text}`), (reasoning = false);
+      if (chunk.reasoning) {
+        process.stdout.write(`${reasoning ? "" : "\x1b[2m"}${chunk.reasoning}`);
+        reasoning = true;
+      }
+      if (chunk.text) {
+        process.stdout.write(`${reasoning ? "\x1b[0m\n" : ""}${chunk.text}`);
+        reasoning = false;
+      }
     }
     process.stdout.write("\x1b[0m\n");
     answering = undefined;

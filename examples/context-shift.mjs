@@ -9,6 +9,8 @@ const models = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", 
 const model = await loadModel(process.argv[2] ?? path.join(models, "stories260K.gguf"));
 const ctx = await model.createContext({ contextSize: 128, contextShift: { keep: 4 } });
 const r = await ctx.complete("Once upon a time", { temperature: 0, maxTokens: 400 });
-console.log(`${r.tokens.length} tokens (${r.stopReason}) in a context of ${ctx.info.sequenceContextSize}; the cache now holds ${ctx.cachedTokens().length}`);
+console.log(
+  `${r.tokens.length} tokens (${r.stopReason}) in a context of ${ctx.info.sequenceContextSize}; the cache now holds ${ctx.cachedTokens().length}`,
+);
 console.log(`...${r.text.slice(-300)}`);
 await model.dispose();

@@ -18,7 +18,9 @@ const prompt = process.argv[3] ?? "Once upon a time";
 
 const model = await loadModel(modelPath);
 const ctx = await model.createContext();
-console.error(`${model.info.name} (${model.info.architecture}, ${model.info.nParams.toLocaleString()} parameters), ${ctx.info.threads} threads`);
+console.error(
+  `${model.info.name} (${model.info.architecture}, ${model.info.nParams.toLocaleString()} parameters), ${ctx.info.threads} threads`,
+);
 
 process.stdout.write(prompt);
 const it = ctx.generate(prompt, { temperature: 0, maxTokens: 128 });
@@ -28,7 +30,9 @@ while (!r.done) {
   r = await it.next();
 }
 const { timings, stopReason } = r.value;
-console.log(`\n\n${timings.generatedTokens} tokens in ${timings.generateMs.toFixed(1)} ms: ` +
-  `${((timings.generatedTokens / timings.generateMs) * 1000).toFixed(0)} tokens/s (stop: ${stopReason}); ` +
-  `prompt ${timings.promptTokens} tokens in ${timings.promptMs.toFixed(1)} ms`);
+console.log(
+  `\n\n${timings.generatedTokens} tokens in ${timings.generateMs.toFixed(1)} ms: ` +
+    `${((timings.generatedTokens / timings.generateMs) * 1000).toFixed(0)} tokens/s (stop: ${stopReason}); ` +
+    `prompt ${timings.promptTokens} tokens in ${timings.promptMs.toFixed(1)} ms`,
+);
 await model.dispose();

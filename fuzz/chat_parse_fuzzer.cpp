@@ -16,11 +16,18 @@
 
 static std::vector<common_chat_parser_params> g_parsers;
 
-static const char* kTemplates[] = {"Qwen-Qwen3-0.6B.jinja", "meta-llama-Llama-3.1-8B-Instruct.jinja", "openai-gpt-oss-120b.jinja",
-                                   "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja", "Mistral-Small-3.2-24B-Instruct-2506.jinja",
-                                   "ibm-granite-granite-3.3-2B-Instruct.jinja", "meetkai-functionary-medium-v3.2.jinja",
-                                   "Qwen3-Coder.jinja", "moonshotai-Kimi-K2.jinja", "google-gemma-4-31B-it.jinja",
-                                   "MiniMax-M2.jinja", "GLM-4.6.jinja"};
+static const char* kTemplates[] = {"Qwen-Qwen3-0.6B.jinja",
+                                   "meta-llama-Llama-3.1-8B-Instruct.jinja",
+                                   "openai-gpt-oss-120b.jinja",
+                                   "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
+                                   "Mistral-Small-3.2-24B-Instruct-2506.jinja",
+                                   "ibm-granite-granite-3.3-2B-Instruct.jinja",
+                                   "meetkai-functionary-medium-v3.2.jinja",
+                                   "Qwen3-Coder.jinja",
+                                   "moonshotai-Kimi-K2.jinja",
+                                   "google-gemma-4-31B-it.jinja",
+                                   "MiniMax-M2.jinja",
+                                   "GLM-4.6.jinja"};
 
 static const char* kRequest =
     R"({"messages":[{"role":"user","content":"U"}],"tools":[{"type":"function","function":{"name":"get_weather",)"

@@ -3,10 +3,10 @@
 // decode when it loads. A crash here is llama.cpp failing on a model file; scripts/fuzz.mjs then
 // checks that llama-native's TypeScript validation (readGgufInfo + checkModelMetadata, run before
 // every load) rejects that file.
+#include <unistd.h>
 #include <cstdint>
 #include <cstdio>
 #include <string>
-#include <unistd.h>
 
 #include "fuzz_common.h"
 #include "llama.h"

@@ -16,7 +16,13 @@ import { makeRandomLlama } from "../scripts/make-model.mjs";
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.join(here, "corpus");
 
-const tokens = ["<unk>", "<s>", "</s>", ...Array.from({ length: 256 }, (_, i) => `<0x${i.toString(16).toUpperCase().padStart(2, "0")}>`), "▁the"];
+const tokens = [
+  "<unk>",
+  "<s>",
+  "</s>",
+  ...Array.from({ length: 256 }, (_, i) => `<0x${i.toString(16).toUpperCase().padStart(2, "0")}>`),
+  "▁the",
+];
 const vocab = path.join(os.tmpdir(), `llama-native-seed-vocab-${process.pid}.gguf`);
 await writeGguf(vocab, {
   metadata: [
@@ -24,7 +30,12 @@ await writeGguf(vocab, {
     { key: "tokenizer.ggml.model", type: T.STRING, value: "llama" },
     { key: "tokenizer.ggml.tokens", type: T.ARRAY, arrayType: T.STRING, value: tokens },
     { key: "tokenizer.ggml.scores", type: T.ARRAY, arrayType: T.FLOAT32, value: tokens.map((_, i) => -i) },
-    { key: "tokenizer.ggml.token_type", type: T.ARRAY, arrayType: T.INT32, value: tokens.map((_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1)) },
+    {
+      key: "tokenizer.ggml.token_type",
+      type: T.ARRAY,
+      arrayType: T.INT32,
+      value: tokens.map((_, i) => (i === 0 ? 2 : i < 3 ? 3 : i < 259 ? 6 : 1)),
+    },
     { key: "tokenizer.ggml.bos_token_id", type: T.UINT32, value: 1 },
     { key: "tokenizer.ggml.eos_token_id", type: T.UINT32, value: 2 },
     { key: "tokenizer.ggml.unknown_token_id", type: T.UINT32, value: 0 },
@@ -32,13 +43,31 @@ await writeGguf(vocab, {
   tensors: [],
 });
 for (const type of ["f32", "f16", "q8_0", "q4_0"]) {
-  await makeRandomLlama({ out: path.join(corpus, "gguf", `tiny-${type}.gguf`), vocab, embd: 32, layers: 1, heads: 2, headsKv: 1, ff: 64, ctx: 64, type, seed: 3, outputSigma: 1 });
+  await makeRandomLlama({
+    out: path.join(corpus, "gguf", `tiny-${type}.gguf`),
+    vocab,
+    embd: 32,
+    layers: 1,
+    heads: 2,
+    headsKv: 1,
+    ff: 64,
+    ctx: 64,
+    type,
+    seed: 3,
+    outputSigma: 1,
+  });
 }
 fs.rmSync(vocab);
 
 const texts = [
-  "Hello world", " leading space and  double  spaces", "Once upon a time, there was a little girl named Lily.",
-  "<s>special</s><|im_start|>user\nhi<|im_end|>", "ünïcödé — 日本語 😀 \u0000 nul", "\ud83d", "a\tb\nc\r\n", "1234567890 3.14159",
+  "Hello world",
+  " leading space and  double  spaces",
+  "Once upon a time, there was a little girl named Lily.",
+  "<s>special</s><|im_start|>user\nhi<|im_end|>",
+  "ünïcödé — 日本語 😀 \u0000 nul",
+  "\ud83d",
+  "a\tb\nc\r\n",
+  "1234567890 3.14159",
 ];
 for (const [i, t] of texts.entries()) {
   fs.writeFileSync(path.join(corpus, "tokenize", `text-${i}`), Buffer.concat([Buffer.from([i * 37]), Buffer.from(t, "utf8")]));
@@ -56,7 +85,10 @@ for (const [i, g] of grammars.entries()) fs.writeFileSync(path.join(corpus, "gra
 fs.mkdirSync(path.join(corpus, "state"), { recursive: true });
 const stateModel = await loadModel(path.join(corpus, "gguf", "tiny-f32.gguf"));
 const states = [];
-for (const [name, options] of [["plain", {}], ["shifted", { contextShift: { keep: 2 } }]]) {
+for (const [name, options] of [
+  ["plain", {}],
+  ["shifted", { contextShift: { keep: 2 } }],
+]) {
   const ctx = await stateModel.createContext({ contextSize: 64, threads: 1, ...options });
   states.push([`${name}-empty`, await ctx.getState()]);
   for (const n of [3, 40, 90]) {
@@ -68,4 +100,6 @@ for (const [name, options] of [["plain", {}], ["shifted", { contextShift: { keep
 }
 await stateModel.dispose();
 for (const [name, bytes] of states) fs.writeFileSync(path.join(corpus, "state", name), bytes);
-console.error(`wrote ${fs.readdirSync(path.join(corpus, "gguf")).length + texts.length + grammars.length + states.length} seeds in ${path.relative(process.cwd(), corpus)}`);
+console.error(
+  `wrote ${fs.readdirSync(path.join(corpus, "gguf")).length + texts.length + grammars.length + states.length} seeds in ${path.relative(process.cwd(), corpus)}`,
+);

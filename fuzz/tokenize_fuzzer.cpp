@@ -25,19 +25,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data + 1), size - 1);
   // llama-native turns C++ exceptions from llama.cpp into JS errors; only a crash counts
   try {
-  std::vector<llama_token> tokens(text.size() + 4);
-  int32_t n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-                             static_cast<int32_t>(tokens.size()), add_special, parse_special);
-  if (n < 0) return 0;
-  tokens.resize(static_cast<size_t>(n));
-  std::string out(tokens.size() * 4 + 16, '\0');
-  int32_t m = llama_detokenize(vocab, tokens.data(), n, out.data(), static_cast<int32_t>(out.size()), false, true);
-  if (m < 0) {
-    out.resize(static_cast<size_t>(-m));
-    llama_detokenize(vocab, tokens.data(), n, out.data(), static_cast<int32_t>(out.size()), false, true);
-  }
-  char piece[256];
-  for (llama_token t : tokens) llama_token_to_piece(vocab, t, piece, sizeof(piece), 0, true);
+    std::vector<llama_token> tokens(text.size() + 4);
+    int32_t n = llama_tokenize(vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(), static_cast<int32_t>(tokens.size()),
+                               add_special, parse_special);
+    if (n < 0) return 0;
+    tokens.resize(static_cast<size_t>(n));
+    std::string out(tokens.size() * 4 + 16, '\0');
+    int32_t m = llama_detokenize(vocab, tokens.data(), n, out.data(), static_cast<int32_t>(out.size()), false, true);
+    if (m < 0) {
+      out.resize(static_cast<size_t>(-m));
+      llama_detokenize(vocab, tokens.data(), n, out.data(), static_cast<int32_t>(out.size()), false, true);
+    }
+    char piece[256];
+    for (llama_token t : tokens) llama_token_to_piece(vocab, t, piece, sizeof(piece), 0, true);
   } catch (const std::exception&) {
   }
   return 0;

@@ -3,13 +3,10 @@
 namespace llama_native {
 
 Napi::Function AbortFlag::Init(Napi::Env env) {
-  return DefineClass(env, "AbortFlag",
-                     {Method<&AbortFlag::Abort>("abort"),
-                      InstanceAccessor<&AbortFlag::GetAborted>("aborted")});
+  return DefineClass(env, "AbortFlag", {Method<&AbortFlag::Abort>("abort"), InstanceAccessor<&AbortFlag::GetAborted>("aborted")});
 }
 
-AbortFlag::AbortFlag(const Napi::CallbackInfo& info)
-    : Wrapped<AbortFlag>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {
+AbortFlag::AbortFlag(const Napi::CallbackInfo& info) : Wrapped<AbortFlag>(info), flag_(std::make_shared<std::atomic<bool>>(false)) {
   TagObject(info.Env(), info.This().As<Napi::Object>(), kAbortFlagTag);
 }
 

@@ -18,6 +18,7 @@
 #endif
 #endif
 
+#include "../vendor/llama.cpp/common/log.h"
 #include "abort_flag.h"
 #include "addon.h"
 #include "chat_parser.h"
@@ -26,11 +27,10 @@
 #include "context.h"
 #include "exit_gate.h"
 #include "log.h"
-#include "../vendor/llama.cpp/common/log.h"
 #include "lora.h"
-#include "quantize.h"
 #include "model.h"
 #include "params.h"
+#include "quantize.h"
 
 namespace llama_native {
 

@@ -35,8 +35,9 @@ common_reasoning_format ReasoningFormat(Napi::Env env, const std::string& name) 
   Throw(env, ErrorKind::Range, "reasoningFormat must be none, auto, deepseek or deepseek-legacy; got '" + name + "'");
 }
 
-const char* const kParserOptions[] = {"format", "parser", "generationPrompt", "reasoningFormat", "reasoningInContent",
-                                      "parseToolCalls", "isContinuation", "echo", "toolCallIdSeed"};
+const char* const kParserOptions[] = {
+    "format",         "parser", "generationPrompt", "reasoningFormat", "reasoningInContent", "parseToolCalls",
+    "isContinuation", "echo",   "toolCallIdSeed"};
 
 }  // namespace
 

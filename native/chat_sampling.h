@@ -18,8 +18,8 @@ struct ChatSampling {
   bool grammar_lazy = false;
   std::vector<std::string> trigger_patterns;  // regexes, as common_sampler_init makes them from the triggers
   std::vector<llama_token> trigger_tokens;
-  std::set<llama_token> preserved;            // rendered with their text; other special tokens render empty
-  std::vector<llama_token> prefill;           // generation prompt tokens a non-lazy grammar accepts first
+  std::set<llama_token> preserved;  // rendered with their text; other special tokens render empty
+  std::vector<llama_token> prefill;  // generation prompt tokens a non-lazy grammar accepts first
 };
 
 // Parses `json` ({ grammar_lazy, grammar_triggers, preserved_tokens, generation_prompt }) against

@@ -46,7 +46,8 @@ class CreateTask : public ThreadTask {
 
 class ApplyTask : public ThreadTask {
  public:
-  ApplyTask(ChatTemplatesStatePtr state, std::string request) : ThreadTask(nullptr), state_(std::move(state)), request_(std::move(request)) {}
+  ApplyTask(ChatTemplatesStatePtr state, std::string request)
+      : ThreadTask(nullptr), state_(std::move(state)), request_(std::move(request)) {}
 
  protected:
   void Execute() override {
@@ -156,7 +157,8 @@ Napi::Value ChatTemplates::Create(const Napi::CallbackInfo& info) {
     Napi::Array keys = o.GetPropertyNames();
     for (uint32_t i = 0; i < keys.Length(); i++) {
       std::string k = keys.Get(i).ToString().Utf8Value();
-      if (k != "template" && k != "bosToken" && k != "eosToken") Throw(env, ErrorKind::Type, "ChatTemplates.create: unknown option '" + k + "'");
+      if (k != "template" && k != "bosToken" && k != "eosToken")
+        Throw(env, ErrorKind::Type, "ChatTemplates.create: unknown option '" + k + "'");
     }
     tmpl = OptString(o, "template", "");
     bos = OptString(o, "bosToken", "");

@@ -54,9 +54,7 @@ Napi::Error MakeError(Napi::Env env, ErrorKind kind, const std::string& message)
   return err;
 }
 
-void Throw(Napi::Env env, ErrorKind kind, const std::string& message) {
-  throw MakeError(env, kind, message);
-}
+void Throw(Napi::Env env, ErrorKind kind, const std::string& message) { throw MakeError(env, kind, message); }
 
 void TagObject(Napi::Env env, Napi::Object obj, const napi_type_tag& tag) {
   napi_status status = napi_type_tag_object(env, obj, &tag);
@@ -123,8 +121,8 @@ static std::string TokenRangeMessage(const char* name, double value, int32_t n_v
   if (std::isfinite(value) && std::floor(value) == value && std::fabs(value) < 1e15) {
     shown = std::to_string(static_cast<long long>(value));
   }
-  return std::string(name) + ": token id " + shown + " is not an integer in [0, " + std::to_string(n_vocab) +
-         ") (the vocabulary has " + std::to_string(n_vocab) + " tokens)";
+  return std::string(name) + ": token id " + shown + " is not an integer in [0, " + std::to_string(n_vocab) + ") (the vocabulary has " +
+         std::to_string(n_vocab) + " tokens)";
 }
 
 std::vector<llama_token> ArgTokens(Napi::Env env, Napi::Value value, const char* name, int32_t n_vocab) {
@@ -176,9 +174,12 @@ size_t Utf8CompletePrefix(const std::string& s) {
     unsigned char c = static_cast<unsigned char>(s[n - back]);
     if ((c & 0xC0) == 0x80) continue;  // continuation byte
     size_t need = 1;
-    if ((c & 0xE0) == 0xC0) need = 2;
-    else if ((c & 0xF0) == 0xE0) need = 3;
-    else if ((c & 0xF8) == 0xF0) need = 4;
+    if ((c & 0xE0) == 0xC0)
+      need = 2;
+    else if ((c & 0xF0) == 0xE0)
+      need = 3;
+    else if ((c & 0xF8) == 0xF0)
+      need = 4;
     return back < need ? n - back : n;
   }
   return n;  // only continuation bytes: invalid, nothing to wait for

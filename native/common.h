@@ -19,13 +19,13 @@ namespace llama_native {
 // class; until then, or if it fails, a plain Error with `code` set. Argument errors stay TypeError
 // and RangeError.
 enum class ErrorKind {
-  Generic,       // LlamaError            ERR_LLAMA
-  Load,          // ModelLoadError        ERR_LLAMA_LOAD
-  ContextFull,   // ContextFullError      ERR_LLAMA_CONTEXT_FULL
-  Disposed,      // DisposedError         ERR_LLAMA_DISPOSED
-  Aborted,       // AbortError            ERR_LLAMA_ABORTED
-  Range,         // RangeError            ERR_LLAMA_RANGE
-  Type,          // TypeError             ERR_LLAMA_TYPE
+  Generic,  // LlamaError            ERR_LLAMA
+  Load,  // ModelLoadError        ERR_LLAMA_LOAD
+  ContextFull,  // ContextFullError      ERR_LLAMA_CONTEXT_FULL
+  Disposed,  // DisposedError         ERR_LLAMA_DISPOSED
+  Aborted,  // AbortError            ERR_LLAMA_ABORTED
+  Range,  // RangeError            ERR_LLAMA_RANGE
+  Type,  // TypeError             ERR_LLAMA_TYPE
   InvalidState,  // InvalidStateError     ERR_LLAMA_INVALID_STATE
 };
 

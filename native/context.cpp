@@ -23,7 +23,6 @@ const char* PoolingName(enum llama_pooling_type p) {
   }
 }
 
-
 }  // namespace
 
 Napi::Function Context::Init(Napi::Env env) {
@@ -94,7 +93,8 @@ Napi::Value Context::Embed(const Napi::CallbackInfo& info) {
   auto* self = UnwrapTagged<Context>(info, kContextTag, "Context");
   ContextHandle& h = self->Live(env);
   if (!h.embeddings) {
-    Throw(env, ErrorKind::Generic, "this context was created without embeddings: true; create one with model.createContext({ embeddings: true })");
+    Throw(env, ErrorKind::Generic,
+          "this context was created without embeddings: true; create one with model.createContext({ embeddings: true })");
   }
   EmbedRequest req = EmbedRequest::FromJs(info, h);
   return StartEmbed(env, self->Claim(env, "embed"), std::move(req), info.This().As<Napi::Object>());
@@ -129,8 +129,8 @@ int32_t Context::ArgSequence(const Napi::CallbackInfo& info, size_t i, const Con
   // range first: converting NaN or a huge value to an integer is undefined behaviour
   if (!v.IsNumber() || !(d >= 0 && d < h.n_seq_max) || std::floor(d) != d) {
     Throw(env, v.IsNumber() ? ErrorKind::Range : ErrorKind::Type,
-          "sequence must be an integer from 0 to " + std::to_string(h.n_seq_max - 1) + " (this context has " +
-              std::to_string(h.n_seq_max) + " sequences)");
+          "sequence must be an integer from 0 to " + std::to_string(h.n_seq_max - 1) + " (this context has " + std::to_string(h.n_seq_max) +
+              " sequences)");
   }
   return static_cast<int32_t>(d);
 }

@@ -80,7 +80,8 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !HasTag(env, info[0], kModelTag)) Throw(env, ErrorKind::Type, "model must be a Model");
   ModelHandlePtr model = Model::Unwrap(info[0].As<Napi::Object>())->Handle(env);
   if (model->vocab_only) {
-    Throw(env, ErrorKind::Generic, "this model was loaded with vocabOnly: true and has no weights; load it again without vocabOnly to create a context");
+    Throw(env, ErrorKind::Generic,
+          "this model was loaded with vocabOnly: true and has no weights; load it again without vocabOnly to create a context");
   }
   // Every value arrives filled in and range-checked by src/context-options.ts; what is checked here
   // again keeps llama.cpp away from its asserts.
@@ -116,8 +117,9 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
   // llama.cpp reserves one output per sequence within n_outputs_max (= n_batch) and aborts
   // (llama-context.cpp GGML_ASSERT(n_outputs_max <= cparams.n_outputs_max)) when sequences exceed it.
   if (p.n_seq_max > p.n_batch) {
-    Throw(env, ErrorKind::Range, "sequences (" + std::to_string(p.n_seq_max) + ") must not exceed batchSize (" +
-                                     std::to_string(p.n_batch) + "): each sequence needs an output slot in a batch");
+    Throw(env, ErrorKind::Range,
+          "sequences (" + std::to_string(p.n_seq_max) + ") must not exceed batchSize (" + std::to_string(p.n_batch) +
+              "): each sequence needs an output slot in a batch");
   }
   return ThreadTask::Start(env, new CreateTask(model, p, poll, adaptive, shift, keep), Napi::Function());
 }

@@ -128,8 +128,8 @@ int32_t ContextHandle::Decode(const llama_batch& b, bool encode) {
 static bool AbortCallback(void* data) {
   auto* h = static_cast<ContextHandle*>(data);
   std::atomic<bool>* flag = h->abort_now.load();
-  bool stop = exit_gate::Exiting() || (h->engine && h->engine->BatchAborted()) ||
-              (flag != nullptr && flag->load(std::memory_order_relaxed));
+  bool stop =
+      exit_gate::Exiting() || (h->engine && h->engine->BatchAborted()) || (flag != nullptr && flag->load(std::memory_order_relaxed));
   if (stop) NoteAbortFired();
   return stop;
 }
@@ -157,6 +157,5 @@ void ContextHandle::CreateThreadpools(uint32_t poll) {
 }
 
 void ContextHandle::InstallAbortCallback() { llama_set_abort_callback(ctx, AbortCallback, this); }
-
 
 }  // namespace llama_native

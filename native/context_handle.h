@@ -17,28 +17,28 @@ namespace llama_native {
 
 struct ContextHandle {
   ModelHandlePtr model;  // keeps the weights alive as long as this context
-  LoraList loras;        // the adapters llama.cpp applies (setLoras); kept alive while it points at them
+  LoraList loras;  // the adapters llama.cpp applies (setLoras); kept alive while it points at them
   llama_context* ctx = nullptr;
-  ggml_threadpool* threadpool = nullptr;        // generation (n_threads)
+  ggml_threadpool* threadpool = nullptr;  // generation (n_threads)
   ggml_threadpool* threadpool_batch = nullptr;  // prompt processing (n_threads_batch), when it differs
   llama_batch batch{};
   int32_t n_batch = 0;
   int32_t n_ctx = 0;
   int32_t n_ctx_seq = 0;  // positions one sequence may use (n_ctx when the KV cache is unified)
   int32_t n_seq_max = 1;
-  int32_t n_threads = 1;        // for single-token decodes
+  int32_t n_threads = 1;  // for single-token decodes
   int32_t n_threads_batch = 1;  // for the rest
   ThreadTuner tune_single;  // one-token decodes; Decode, on the decoding thread
-  ThreadTuner tune_batch;   // the rest
-  int32_t threads_now = 0;      // what the last decode ran with (Decode, on the decoding thread)
+  ThreadTuner tune_batch;  // the rest
+  int32_t threads_now = 0;  // what the last decode ran with (Decode, on the decoding thread)
   bool embeddings = false;
   bool shift_enabled = false;  // contextShift: a full sequence drops old tokens instead of ending (context_shift.h)
-  int32_t shift_keep = 0;      // llama.cpp's n_keep: prompt tokens kept besides BOS; -1: the whole prompt
+  int32_t shift_keep = 0;  // llama.cpp's n_keep: prompt tokens kept besides BOS; -1: the whole prompt
   enum llama_pooling_type pooling = LLAMA_POOLING_TYPE_UNSPECIFIED;
   std::vector<std::vector<llama_token>> seq_tokens;  // what each sequence of the KV cache holds, in order
-  std::atomic<bool> busy{false};               // a ThreadTask (embed) or clearCache is using this context
+  std::atomic<bool> busy{false};  // a ThreadTask (embed) or clearCache is using this context
   std::atomic<std::atomic<bool>*> abort_now{nullptr};  // read by llama.cpp's abort callback
-  std::unique_ptr<Engine> engine;              // generation scheduler; made on first use (JS thread)
+  std::unique_ptr<Engine> engine;  // generation scheduler; made on first use (JS thread)
 
   ~ContextHandle();
   Engine& GetEngine();

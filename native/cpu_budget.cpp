@@ -32,11 +32,11 @@ struct Budget {
   const int total = CountCores();
   std::mutex mu;
   std::condition_variable changed;
-  int used = 0;               // guarded by mu
-  int multi = 0;              // guarded by mu: leases of more than one thread
-  int users = 0;              // guarded by mu
-  uint64_t next_ticket = 0;   // guarded by mu
-  uint64_t serving = 0;       // guarded by mu: the ticket whose turn it is
+  int used = 0;  // guarded by mu
+  int multi = 0;  // guarded by mu: leases of more than one thread
+  int users = 0;  // guarded by mu
+  uint64_t next_ticket = 0;  // guarded by mu
+  uint64_t serving = 0;  // guarded by mu: the ticket whose turn it is
   std::atomic<int> waiting{0};
 };
 

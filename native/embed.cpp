@@ -55,8 +55,8 @@ class EmbedTask : public ThreadTask {
       if (rc == 2 || Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
       if (rc != 0) {
         llama_memory_clear(mem, true);
-        throw NativeError(ErrorKind::Generic, "embedding failed: llama_" + std::string(encoder_only ? "encode" : "decode") +
-                                                  " returned " + std::to_string(rc));
+        throw NativeError(ErrorKind::Generic,
+                          "embedding failed: llama_" + std::string(encoder_only ? "encode" : "decode") + " returned " + std::to_string(rc));
       }
       int32_t tok_index = 0;
       for (size_t i = first; i < next; i++) {
@@ -124,13 +124,14 @@ EmbedRequest EmbedRequest::FromJs(const Napi::CallbackInfo& info, const ContextH
     if (static_cast<int64_t>(toks.size()) > limit) {
       Throw(env, ErrorKind::ContextFull,
             "input " + std::to_string(i) + " is " + std::to_string(toks.size()) + " tokens; this embedding context takes at most " +
-                std::to_string(limit) + " per input (contextSize " + std::to_string(h.n_ctx) + ", batchSize " +
-                std::to_string(h.n_batch) + ")");
+                std::to_string(limit) + " per input (contextSize " + std::to_string(h.n_ctx) + ", batchSize " + std::to_string(h.n_batch) +
+                ")");
     }
     int32_t n_train = llama_model_n_ctx_train(h.model->model);
     if (n_train > 0 && static_cast<int64_t>(toks.size()) > n_train) {
-      Throw(env, ErrorKind::ContextFull, "input " + std::to_string(i) + " is " + std::to_string(toks.size()) +
-                                             " tokens; the model was trained on at most " + std::to_string(n_train));
+      Throw(env, ErrorKind::ContextFull,
+            "input " + std::to_string(i) + " is " + std::to_string(toks.size()) + " tokens; the model was trained on at most " +
+                std::to_string(n_train));
     }
     r.inputs.push_back(std::move(toks));
   }

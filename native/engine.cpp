@@ -99,8 +99,7 @@ int32_t Engine::PickSlot(const Stream* s) const {
   for (size_t i = 0; i < slot_stream_.size(); i++) {
     if (slot_stream_[i] != nullptr || slot_owned_[i]) continue;
     size_t common = CommonPrefix(h_.seq_tokens[i], req.prompt);
-    if (best < 0 || common > best_common ||
-        (common == best_common && slot_used_[i] < slot_used_[static_cast<size_t>(best)])) {
+    if (best < 0 || common > best_common || (common == best_common && slot_used_[i] < slot_used_[static_cast<size_t>(best)])) {
       best = static_cast<int32_t>(i);
       best_common = common;
     }

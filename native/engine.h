@@ -30,12 +30,12 @@ class Engine {
   explicit Engine(ContextHandle& h);
   ~Engine();  // JS thread; every stream has been released by then (each holds the context)
 
-  void Submit(Stream* s);          // JS thread
-  void AbortAll();                 // JS thread: raise the flag of every pending and active stream
-  bool Idle();                     // no stream pending or active
+  void Submit(Stream* s);  // JS thread
+  void AbortAll();  // JS thread: raise the flag of every pending and active stream
+  bool Idle();  // no stream pending or active
   bool IdleLocked() const { return pending_.empty() && active_.empty(); }  // caller holds mutex()
-  void WaitReleased(Stream* s);    // JS thread: until the engine no longer touches `s`
-  bool BatchAborted() const;       // engine thread, from llama.cpp's abort callback
+  void WaitReleased(Stream* s);  // JS thread: until the engine no longer touches `s`
+  bool BatchAborted() const;  // engine thread, from llama.cpp's abort callback
   // JS thread. Sequence ownership (a Sequence object in TS): an owned sequence is given only to
   // streams that name it. Acquire picks an unowned sequence no stream runs in (the least recently
   // used), or returns -1.
@@ -47,9 +47,9 @@ class Engine {
   void Loop();
   void Admit();
   int32_t PickSlot(const Stream* s) const;
-  void Finish(Stream* s, const char* reason);                        // normal end
+  void Finish(Stream* s, const char* reason);  // normal end
   void Fail(Stream* s, ErrorKind kind, const std::string& message);  // rejected promise
-  void Retire(Stream* s);                                            // leaves active_ and its sequence
+  void Retire(Stream* s);  // leaves active_ and its sequence
   void Release(Stream* s);
   bool BuildBatch();
   void AfterDecode(int32_t rc);
@@ -60,18 +60,18 @@ class Engine {
   std::mutex mu_;
   std::condition_variable wake_;
   std::condition_variable released_;
-  std::deque<Stream*> pending_;           // guarded by mu_
-  std::vector<Stream*> active_;           // written by the engine under mu_
-  std::vector<Stream*> slot_stream_;      // per sequence; written by the engine under mu_
-  std::unordered_set<Stream*> held_;      // guarded by mu_
-  std::vector<bool> slot_owned_;          // per sequence; guarded by mu_
-  std::vector<uint64_t> slot_used_;       // last use per sequence (LRU); guarded by mu_
+  std::deque<Stream*> pending_;  // guarded by mu_
+  std::vector<Stream*> active_;  // written by the engine under mu_
+  std::vector<Stream*> slot_stream_;  // per sequence; written by the engine under mu_
+  std::unordered_set<Stream*> held_;  // guarded by mu_
+  std::vector<bool> slot_owned_;  // per sequence; guarded by mu_
+  std::vector<uint64_t> slot_used_;  // last use per sequence (LRU); guarded by mu_
   uint64_t clock_ = 0;
-  std::vector<Stream*> in_batch_;         // engine thread
+  std::vector<Stream*> in_batch_;  // engine thread
   std::vector<std::atomic<bool>*> batch_flags_;  // engine thread; read by the abort callback
-  bool stop_ = false;                     // guarded by mu_
+  bool stop_ = false;  // guarded by mu_
   std::atomic<bool> stopping_{false};
-  std::optional<CpuUser> cpu_user_;      // engine thread: held while streams are pending or active
+  std::optional<CpuUser> cpu_user_;  // engine thread: held while streams are pending or active
   std::thread thread_;
 };
 

@@ -24,7 +24,7 @@ int Close(int timeout_ms);
 
 class Scope {
  public:
-  Scope();   // counts this thread as running llama.cpp work, unless the process is exiting
+  Scope();  // counts this thread as running llama.cpp work, unless the process is exiting
   ~Scope();
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;

@@ -21,14 +21,16 @@ GenerationRequest GenerationRequest::FromJs(const Napi::CallbackInfo& info, cons
   r.prompt = ArgTokens(env, info[0], "prompt", h.model->n_vocab);
   if (r.prompt.empty()) Throw(env, ErrorKind::Range, "the prompt is empty: give at least one token to start from");
   if (static_cast<int64_t>(r.prompt.size()) > h.n_ctx_seq) {
-    Throw(env, ErrorKind::ContextFull, "the prompt is " + std::to_string(r.prompt.size()) + " tokens but a sequence of this context holds " +
-                                           std::to_string(h.n_ctx_seq) + "; create a context with a larger contextSize");
+    Throw(env, ErrorKind::ContextFull,
+          "the prompt is " + std::to_string(r.prompt.size()) + " tokens but a sequence of this context holds " +
+              std::to_string(h.n_ctx_seq) + "; create a context with a larger contextSize");
   }
   Params o(env, info.Length() > 1 ? info[1] : env.Undefined(), kGenerateParams);
   r.sequence = static_cast<int32_t>(o.Int("sequence"));
   if (r.sequence >= h.n_seq_max) {
-    Throw(env, ErrorKind::Range, "sequence must be an integer from 0 to " + std::to_string(h.n_seq_max - 1) +
-                                     " (this context has " + std::to_string(h.n_seq_max) + " sequences); got " + std::to_string(r.sequence));
+    Throw(env, ErrorKind::Range,
+          "sequence must be an integer from 0 to " + std::to_string(h.n_seq_max - 1) + " (this context has " + std::to_string(h.n_seq_max) +
+              " sequences); got " + std::to_string(r.sequence));
   }
   r.sampling = SamplingParams::FromJs(env, o, h.model->n_vocab);
   r.sampling.chat = ParseChatSampling(o.String("chatSampling"), h.model->vocab);
@@ -214,8 +216,7 @@ void Stream::PostOut() {
   });
 }
 
-Napi::Value StartGeneration(Napi::Env env, ContextHandlePtr h, GenerationRequest req, AbortFlagPtr abort,
-                            Napi::Function on_chunk) {
+Napi::Value StartGeneration(Napi::Env env, ContextHandlePtr h, GenerationRequest req, AbortFlagPtr abort, Napi::Function on_chunk) {
   auto* stream = new Stream(std::move(h), std::move(req), std::move(abort));
   return AsyncOp::Start(env, stream, on_chunk);
 }

@@ -60,11 +60,11 @@ class Stream : public AsyncOp {
   // Engine-thread state.
   Phase phase = Phase::Pending;
   int32_t seq = -1;
-  size_t prompt_pos = 0;             // next prompt token to decode
-  llama_token next_token = -1;       // sampled, to be decoded in the next batch
-  int32_t batch_first = -1;          // where this stream's tokens start in the current batch
-  int32_t batch_count = 0;           // how many tokens it has there
-  bool batch_logits = false;         // whether the current batch computes its next logits
+  size_t prompt_pos = 0;  // next prompt token to decode
+  llama_token next_token = -1;  // sampled, to be decoded in the next batch
+  int32_t batch_first = -1;  // where this stream's tokens start in the current batch
+  int32_t batch_count = 0;  // how many tokens it has there
+  bool batch_logits = false;  // whether the current batch computes its next logits
   size_t evaluated = 0;
   size_t reused = 0;
   int32_t generated = 0;
@@ -89,11 +89,11 @@ class Stream : public AsyncOp {
   GenerationRequest req_;
   std::unique_ptr<SamplerChain> sampler_;
   size_t max_stop_ = 0;
-  std::string pending_bytes_;             // bytes of an incomplete UTF-8 sequence
-  std::string held_text_;                 // complete UTF-8 not yet sent
+  std::string pending_bytes_;  // bytes of an incomplete UTF-8 sequence
+  std::string held_text_;  // complete UTF-8 not yet sent
   std::vector<llama_token> held_tokens_;  // tokens sampled since the last chunk
   size_t searched_ = 0;
-  std::string out_text_;                  // ready to send, waiting for the post interval
+  std::string out_text_;  // ready to send, waiting for the post interval
   std::vector<llama_token> out_tokens_;
   Clock::time_point last_post_{};
   const char* stop_reason_ = "abort";
@@ -102,7 +102,6 @@ class Stream : public AsyncOp {
   double generate_ms_ = 0;
 };
 
-Napi::Value StartGeneration(Napi::Env env, ContextHandlePtr h, GenerationRequest req, AbortFlagPtr abort,
-                            Napi::Function on_chunk);
+Napi::Value StartGeneration(Napi::Env env, ContextHandlePtr h, GenerationRequest req, AbortFlagPtr abort, Napi::Function on_chunk);
 
 }  // namespace llama_native

@@ -76,8 +76,7 @@ inline std::string InvertedRepetition(const std::string& g) {
 inline std::string CheckGrammarText(const std::string& g) {
   int nesting = GrammarNesting(g);
   if (nesting > kMaxGrammarNesting) {
-    return "parentheses nest " + std::to_string(nesting) + " levels deep; at most " + std::to_string(kMaxGrammarNesting) +
-           " are supported";
+    return "parentheses nest " + std::to_string(nesting) + " levels deep; at most " + std::to_string(kMaxGrammarNesting) + " are supported";
   }
   std::string inverted = InvertedRepetition(g);
   if (!inverted.empty()) {

@@ -10,7 +10,7 @@ namespace llama_native {
 
 void LogInstall();
 Napi::Value SetLogLevel(const Napi::CallbackInfo& info);  // (level: 0 none .. 4 debug... see below)
-Napi::Value SetLogger(const Napi::CallbackInfo& info);    // (fn | null)
+Napi::Value SetLogger(const Napi::CallbackInfo& info);  // (fn | null)
 
 // Collects the warning and error lines llama.cpp logs on the current thread while it lives, so a
 // failed load can say why ("missing tensor 'output.weight'") instead of "failed to load".

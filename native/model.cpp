@@ -44,8 +44,7 @@ class LoadTask : public ThreadTask {
     if (model == nullptr) {
       if (Aborted()) throw NativeError(ErrorKind::Aborted, "model load was aborted");
       std::string why = capture.Text();
-      throw NativeError(ErrorKind::Load,
-                        "failed to load model from " + path_ + (why.empty() ? "" : ": " + why));
+      throw NativeError(ErrorKind::Load, "failed to load model from " + path_ + (why.empty() ? "" : ": " + why));
     }
     handle_ = std::make_shared<ModelHandle>();
     handle_->model = model;
@@ -171,20 +170,20 @@ Napi::Value Model::Tokenize(const Napi::CallbackInfo& info) {
   bool add_special = info.Length() > 1 && info[1].ToBoolean().Value();
   bool parse_special = info.Length() > 2 && info[2].ToBoolean().Value();
   if (text.size() > static_cast<size_t>(INT32_MAX) / 2) {
-    Throw(env, ErrorKind::Range, "text is too long to tokenize: " + std::to_string(text.size()) +
-                                     " bytes (llama.cpp counts in 32-bit integers)");
+    Throw(env, ErrorKind::Range,
+          "text is too long to tokenize: " + std::to_string(text.size()) + " bytes (llama.cpp counts in 32-bit integers)");
   }
   // A first guess that bounds memory for huge texts (a token covers at least one byte, so size + 4
   // always suffices, but 300 MB of text would mean 1.2 GB of buffer); llama_tokenize returns the
   // exact count, negated, when the buffer is too small.
   std::vector<llama_token> tokens(std::min<size_t>(text.size() + 4, size_t{1} << 20));
-  int32_t n = llama_tokenize(h->vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-                             static_cast<int32_t>(tokens.size()), add_special, parse_special);
+  int32_t n = llama_tokenize(h->vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(), static_cast<int32_t>(tokens.size()),
+                             add_special, parse_special);
   if (n == INT32_MIN) Throw(env, ErrorKind::Range, "tokenization overflowed a 32-bit token count");
   if (n < 0) {
     tokens.resize(static_cast<size_t>(-static_cast<int64_t>(n)));
-    n = llama_tokenize(h->vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-                       static_cast<int32_t>(tokens.size()), add_special, parse_special);
+    n = llama_tokenize(h->vocab, text.data(), static_cast<int32_t>(text.size()), tokens.data(), static_cast<int32_t>(tokens.size()),
+                       add_special, parse_special);
     if (n < 0) Throw(env, ErrorKind::Generic, "tokenization failed");
   }
   auto out = Napi::Int32Array::New(env, static_cast<size_t>(n));
@@ -205,8 +204,7 @@ Napi::Value Model::Detokenize(const Napi::CallbackInfo& info) {
   std::string text(tokens.size() * 4 + 16, '\0');
   auto call = [&] {
     return llama_detokenize(h->vocab, tokens.data(), static_cast<int32_t>(tokens.size()), text.data(),
-                            static_cast<int32_t>(std::min<size_t>(text.size(), INT32_MAX)), remove_special,
-                            unparse_special);
+                            static_cast<int32_t>(std::min<size_t>(text.size(), INT32_MAX)), remove_special, unparse_special);
   };
   int32_t n = call();
   if (n < 0) {

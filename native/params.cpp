@@ -84,13 +84,14 @@ const ParamTable kGenerateParams{"Context.generate",
                                      Str("chatSampling"),
                                  }};
 
-const ParamTable kQuantizeParams{"quantize",
-                                 {
-                                     OneOf("type", "F16|BF16|Q8_0|Q6_K|Q5_0|Q5_1|Q5_K_S|Q5_K_M|Q4_0|Q4_1|Q4_K_S|Q4_K_M|Q3_K_S|Q3_K_M|Q3_K_L|Q2_K"),
-                                     Int("threads", 0, 1024),
-                                     Bool("pure"),
-                                     Bool("allowRequantize"),
-                                 }};
+const ParamTable kQuantizeParams{
+    "quantize",
+    {
+        OneOf("type", "F16|BF16|Q8_0|Q6_K|Q5_0|Q5_1|Q5_K_S|Q5_K_M|Q4_0|Q4_1|Q4_K_S|Q4_K_M|Q3_K_S|Q3_K_M|Q3_K_L|Q2_K"),
+        Int("threads", 0, 1024),
+        Bool("pure"),
+        Bool("allowRequantize"),
+    }};
 
 const std::vector<const ParamTable*>& AllParamTables() {
   static const std::vector<const ParamTable*> all{&kModelLoadParams, &kContextCreateParams, &kGenerateParams, &kQuantizeParams};
@@ -128,8 +129,7 @@ Napi::Value ParamTablesToJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
-Params::Params(Napi::Env env, Napi::Value value, const ParamTable& table)
-    : env_(env), table_(table), read_(table.params.size(), false) {
+Params::Params(Napi::Env env, Napi::Value value, const ParamTable& table) : env_(env), table_(table), read_(table.params.size(), false) {
   const std::string where = std::string(table.entry) + " params";
   if (!value.IsObject() || value.IsArray() || value.IsFunction()) Throw(env, ErrorKind::Type, where + " must be an object");
   obj_ = value.As<Napi::Object>();
@@ -150,8 +150,8 @@ size_t Params::Find(const char* name, ParamType type) {
     const ParamSpec& p = table_.params[i];
     if (std::strcmp(p.name, name) != 0) continue;
     if (p.type != type) {
-      Throw(env_, ErrorKind::Generic, std::string("internal: ") + table_.entry + " reads '" + name + "' as " + TypeName(type) +
-                                          " but declares " + TypeName(p.type));
+      Throw(env_, ErrorKind::Generic,
+            std::string("internal: ") + table_.entry + " reads '" + name + "' as " + TypeName(type) + " but declares " + TypeName(p.type));
     }
     read_[i] = true;
     return i;
@@ -173,8 +173,9 @@ static double CheckedNumber(Napi::Env env, Napi::Value v, const ParamSpec& p, bo
   double d = v.As<Napi::Number>().DoubleValue();
   // The range check comes first: converting NaN or a huge value to an integer is undefined behaviour.
   if (!(d >= p.min && d <= p.max) || (integer && std::floor(d) != d)) {
-    Throw(env, ErrorKind::Range, std::string(p.name) + " must be " + (integer ? "an integer" : "a number") + " in [" + Shown(p.min) +
-                                     ", " + Shown(p.max) + "]; got " + (std::isnan(d) ? "NaN" : Shown(d)));
+    Throw(env, ErrorKind::Range,
+          std::string(p.name) + " must be " + (integer ? "an integer" : "a number") + " in [" + Shown(p.min) + ", " + Shown(p.max) +
+              "]; got " + (std::isnan(d) ? "NaN" : Shown(d)));
   }
   return d;
 }
@@ -256,7 +257,8 @@ std::string Params::OneOf(const char* name) {
 void Params::Done() {
   for (size_t i = 0; i < read_.size(); i++) {
     if (!read_[i]) {
-      Throw(env_, ErrorKind::Generic, std::string("internal: ") + table_.entry + " declares '" + table_.params[i].name + "' but never reads it");
+      Throw(env_, ErrorKind::Generic,
+            std::string("internal: ") + table_.entry + " declares '" + table_.params[i].name + "' but never reads it");
     }
   }
 }

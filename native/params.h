@@ -22,7 +22,7 @@ enum class ParamType { Bool, Int, Number, String, Strings, TokenBias, OneOf };
 struct ParamSpec {
   const char* name;
   ParamType type;
-  double min = 0;                 // Int, Number: inclusive range
+  double min = 0;  // Int, Number: inclusive range
   double max = 0;
   const char* choices = nullptr;  // OneOf: "a|b|c"
 };

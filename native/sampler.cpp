@@ -41,13 +41,11 @@ SamplerChain::SamplerChain(const llama_vocab* vocab, int32_t n_vocab, const Samp
   cp.no_perf = true;
   chain_ = llama_sampler_chain_init(cp);
   if (!p.logit_bias.empty()) {
-    llama_sampler_chain_add(chain_, llama_sampler_init_logit_bias(n_vocab, static_cast<int32_t>(p.logit_bias.size()),
-                                                                  p.logit_bias.data()));
+    llama_sampler_chain_add(chain_, llama_sampler_init_logit_bias(n_vocab, static_cast<int32_t>(p.logit_bias.size()), p.logit_bias.data()));
   }
   if (p.HasPenalties()) {
     penalty_last_n_ = p.penalty_last_n;
-    penalties_ = llama_sampler_init_penalties(n_vocab, p.penalty_last_n, p.repeat_penalty, p.frequency_penalty,
-                                              p.presence_penalty);
+    penalties_ = llama_sampler_init_penalties(n_vocab, p.penalty_last_n, p.repeat_penalty, p.frequency_penalty, p.presence_penalty);
     llama_sampler_chain_add(chain_, penalties_);
   }
   if (!p.grammar.empty()) {

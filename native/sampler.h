@@ -17,10 +17,10 @@ namespace llama_native {
 // sends every value.
 struct SamplingParams {
   float temperature = 0;  // <= 0: greedy
-  int32_t top_k = 0;      // <= 0: off
-  float top_p = 1;        // 1: off
-  float min_p = 0;        // 0: off
-  float typical_p = 1;    // 1: off
+  int32_t top_k = 0;  // <= 0: off
+  float top_p = 1;  // 1: off
+  float min_p = 0;  // 0: off
+  float typical_p = 1;  // 1: off
   float repeat_penalty = 1;
   float frequency_penalty = 0;
   float presence_penalty = 0;
@@ -28,7 +28,7 @@ struct SamplingParams {
   uint32_t seed = LLAMA_DEFAULT_SEED;
   std::vector<llama_logit_bias> logit_bias;
   std::string grammar;  // GBNF; empty: none
-  ChatSampling chat;    // chat mode: lazy grammar, triggers, preserved tokens, grammar prefill
+  ChatSampling chat;  // chat mode: lazy grammar, triggers, preserved tokens, grammar prefill
 
   // Reads the sampling keys of Context.generate's params on the JS thread; token ids in logit
   // biases and topK are checked against the vocabulary.

@@ -17,11 +17,10 @@
 // 100000, or a gap in the positions, restores "successfully" and every later decode of the sequence
 // fails (-1); a negative or repeated position restores a cache that no longer matches its tokens,
 // silently. A cell count above the cache, a token list longer than the file, and wrong layer counts,
-// types and row sizes it refuses cleanly. So, what llama.cpp does not check and this does: cell counts against the context (a huge count is a
-// huge allocation), one sequence per cell, positions distinct and inside the token list (arbitrary
-// positions desynchronize the cache from the tokens and trip asserts in later decodes), token ids
-// and the cells' token extras inside the vocabulary, block sizes inside the file, and that the
-// payload ends exactly where the file does.
+// types and row sizes it refuses cleanly. So, what llama.cpp does not check and this does: cell counts against the context (a huge count is
+// a huge allocation), one sequence per cell, positions distinct and inside the token list (arbitrary positions desynchronize the cache from
+// the tokens and trip asserts in later decodes), token ids and the cells' token extras inside the vocabulary, block sizes inside the file,
+// and that the payload ends exactly where the file does.
 #pragma once
 
 #include <cstddef>

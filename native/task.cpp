@@ -11,8 +11,8 @@ Napi::Promise AsyncOp::Start(Napi::Env env, AsyncOp* op, Napi::Function onEvent)
   op->deferred_ = std::make_unique<Napi::Promise::Deferred>(env);
   Napi::Promise promise = op->deferred_->Promise();
   try {
-    op->tsfn_ = Tsfn::New(env, onEvent, "llama-native", 0 /* unbounded queue: never blocks */, 1, op, Finalize,
-                          static_cast<void*>(nullptr));
+    op->tsfn_ =
+        Tsfn::New(env, onEvent, "llama-native", 0 /* unbounded queue: never blocks */, 1, op, Finalize, static_cast<void*>(nullptr));
   } catch (...) {
     delete op;
     throw;

@@ -43,8 +43,8 @@ class AsyncOp {
  protected:
   explicit AsyncOp(AbortFlagPtr abort) : abort_(std::move(abort)) {}
 
-  virtual void Launch() = 0;                      // JS thread, after Start() set things up
-  virtual void Quiesce() = 0;                     // JS thread, before deletion: wait until no other thread uses this op
+  virtual void Launch() = 0;  // JS thread, after Start() set things up
+  virtual void Quiesce() = 0;  // JS thread, before deletion: wait until no other thread uses this op
   virtual Napi::Value Result(Napi::Env env) = 0;  // JS thread, when the op finished without Fail()
 
   // From the working thread: run `fn` on the JS thread with the onEvent callback. Never blocks.
@@ -74,9 +74,7 @@ class AsyncOp {
 class ThreadTask : public AsyncOp {
  public:
   // Kept for the call sites: starts Execute() on a thread of its own.
-  static Napi::Promise Start(Napi::Env env, ThreadTask* task, Napi::Function onEvent) {
-    return AsyncOp::Start(env, task, onEvent);
-  }
+  static Napi::Promise Start(Napi::Env env, ThreadTask* task, Napi::Function onEvent) { return AsyncOp::Start(env, task, onEvent); }
 
  protected:
   explicit ThreadTask(AbortFlagPtr abort) : AsyncOp(std::move(abort)) {}

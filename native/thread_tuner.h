@@ -40,7 +40,7 @@ class ThreadTuner {
   static constexpr int kExploreDecodes = 2;  // the first decode after a switch warms caches and pools: only the last counts
   static constexpr double kAlpha = 0.1;
 
-  double ema_[2] = {0, 0};   // seconds per token, by option
+  double ema_[2] = {0, 0};  // seconds per token, by option
   int64_t samples_[2] = {0, 0};
   Option choice_ = kFull;
   int exploring_ = 0;  // decodes of the other option still to run

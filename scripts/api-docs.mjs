@@ -52,7 +52,8 @@ function memberRows(members) {
     let sig;
     if (ts.isMethodDeclaration(m) || ts.isMethodSignature(m)) sig = typeText(m).replace(/;$/, "");
     else if (ts.isGetAccessorDeclaration(m)) sig = `get ${name}(): ${m.type ? typeText(m.type) : "unknown"}`;
-    else if (ts.isPropertyDeclaration(m) || ts.isPropertySignature(m)) sig = `${name}${m.questionToken ? "?" : ""}: ${m.type ? typeText(m.type) : "unknown"}`;
+    else if (ts.isPropertyDeclaration(m) || ts.isPropertySignature(m))
+      sig = `${name}${m.questionToken ? "?" : ""}: ${m.type ? typeText(m.type) : "unknown"}`;
     else continue;
     rows.push(`| \`${cell(sig)}\` | ${cell(doc)} |`);
   }
@@ -67,7 +68,15 @@ for (const exp of [...exportsOf].sort((a, b) => a.name.localeCompare(b.name))) {
   const head = `### ${exp.name}`;
   const doc = [comment(sym), ...tags(sym)].filter(Boolean).join("\n\n");
   if (ts.isFunctionDeclaration(d)) {
-    const sigs = decls.filter(ts.isFunctionDeclaration).map((f) => "```ts\n" + f.getText().replace(/^export declare /, "").replace(/;$/, "") + "\n```");
+    const sigs = decls.filter(ts.isFunctionDeclaration).map(
+      (f) =>
+        "```ts\n" +
+        f
+          .getText()
+          .replace(/^export declare /, "")
+          .replace(/;$/, "") +
+        "\n```",
+    );
     sections.Functions.push([head, ...sigs, doc].filter(Boolean).join("\n\n"));
   } else if (ts.isClassDeclaration(d)) {
     const rows = memberRows(d.members);
@@ -76,14 +85,31 @@ for (const exp of [...exportsOf].sort((a, b) => a.name.localeCompare(b.name))) {
     const ext = d.heritageClauses?.map((h) => typeText(h)).join(" ") ?? "";
     const rows = memberRows(d.members);
     sections.Interfaces.push(
-      [head, ext ? `\`${ext}\`` : "", doc, rows.length ? ["| member | |", "|---|---|", ...rows].join("\n") : ""].filter(Boolean).join("\n\n"),
+      [head, ext ? `\`${ext}\`` : "", doc, rows.length ? ["| member | |", "|---|---|", ...rows].join("\n") : ""]
+        .filter(Boolean)
+        .join("\n\n"),
     );
   } else if (ts.isTypeAliasDeclaration(d)) {
-    sections.Types.push([head, "```ts\n" + d.getText().replace(/^export declare /, "").replace(/^export /, "") + "\n```", doc].filter(Boolean).join("\n\n"));
+    sections.Types.push(
+      [
+        head,
+        "```ts\n" +
+          d
+            .getText()
+            .replace(/^export declare /, "")
+            .replace(/^export /, "") +
+          "\n```",
+        doc,
+      ]
+        .filter(Boolean)
+        .join("\n\n"),
+    );
   } else if (ts.isEnumDeclaration(d)) {
     sections.Types.push([head, "```ts\n" + d.getText().replace(/^export declare /, "") + "\n```", doc].filter(Boolean).join("\n\n"));
   } else if (ts.isVariableDeclaration(d)) {
-    sections.Constants.push([head, "```ts\n" + `const ${exp.name}: ${d.type ? typeText(d.type) : "unknown"}` + "\n```", doc].filter(Boolean).join("\n\n"));
+    sections.Constants.push(
+      [head, "```ts\n" + `const ${exp.name}: ${d.type ? typeText(d.type) : "unknown"}` + "\n```", doc].filter(Boolean).join("\n\n"),
+    );
   }
 }
 

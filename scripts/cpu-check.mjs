@@ -19,7 +19,12 @@ const positional = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const model = path.resolve(positional[0] ?? path.join(root, "..", "shared", "models", "stories260K.gguf"));
 let failures = 0;
 const dir = path.join(root, "prebuilds", `${process.platform}-${process.arch}`);
-const prebuild = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".node")).map((f) => path.join(dir, f))[0] : undefined;
+const prebuild = fs.existsSync(dir)
+  ? fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith(".node"))
+      .map((f) => path.join(dir, f))[0]
+  : undefined;
 const native = path.join(root, "build", "Release", "llama_native.node");
 if (!prebuild) throw new Error("no prebuild: run npm run prebuild first");
 if (!fs.existsSync(model)) throw new Error(`no model at ${model}`);
@@ -38,11 +43,11 @@ const ln = require(${JSON.stringify(path.join(root, "dist", "index.js"))});
   const si = ln.systemInfo();
   let variant = "";
   try {
-    const maps = require("fs").readFileSync("/proc/self/maps", "utf8").match(/libggml-cpu-([A-Za-z0-9_.]+)\.so/);
+    const maps = require("fs").readFileSync("/proc/self/maps", "utf8").match(/libggml-cpu-([A-Za-z0-9_.]+).so/);
     variant = maps ? maps[1] : "static";
   } catch {}
   const cpu = si.llamaCppSystemInfo.match(/CPU : (.*)/);
-  console.log(JSON.stringify({ rates, text, cpu: cpu ? cpu[1].replace(/ = 1/g, "").replace(/ \| /g, " ").trim() : "", backends: si.backends, threadpool: c.info.threadpool, variant }));
+  console.log(JSON.stringify({ rates, text, cpu: cpu ? cpu[1].replace(/ = 1/g, "").replace(/ | /g, " ").trim() : "", backends: si.backends, threadpool: c.info.threadpool, variant }));
   await m.dispose();
 })().catch((e) => { console.error(e.message); process.exit(2); });`;
 
@@ -59,9 +64,17 @@ console.log(`model ${path.basename(model)}; prebuild ${path.relative(root, prebu
 if (!flags.has("--no-qemu") && process.arch === "x64" && spawnSync("qemu-x86_64", ["--version"]).status === 0) {
   console.log("Under emulated older CPUs (qemu-x86_64 -cpu MODEL):");
   for (const cpu of ["Nehalem", "SandyBridge", "Haswell"]) {
-    for (const [name, bin] of [["prebuild", prebuild], ["native build", native]]) {
+    for (const [name, bin] of [
+      ["prebuild", prebuild],
+      ["native build", native],
+    ]) {
       const r = runNode(bin, probe(16, 1), cpu);
-      const died = r.signal ?? (r.stderr.match(/uncaught target signal (\d+) \(([^)]*)\)/)?.slice(1).join(" "));
+      const died =
+        r.signal ??
+        r.stderr
+          .match(/uncaught target signal (\d+) \(([^)]*)\)/)
+          ?.slice(1)
+          .join(" ");
       let what;
       if (r.status === 0) {
         const o = JSON.parse(r.stdout.trim().split("\n").pop());
@@ -86,7 +99,10 @@ if (fs.existsSync(native) && !flags.has("--no-speed")) {
   const rates = { prebuild: [], native: [] };
   let chosen = "";
   for (let i = 0; i < rounds; i++) {
-    for (const [name, bin] of [["prebuild", prebuild], ["native", native]]) {
+    for (const [name, bin] of [
+      ["prebuild", prebuild],
+      ["native", native],
+    ]) {
       const r = runNode(bin, probe(128, 5));
       if (r.status !== 0) throw new Error(`${name}: ${r.stderr}`);
       const o = JSON.parse(r.stdout.trim().split("\n").pop());
@@ -94,9 +110,14 @@ if (fs.existsSync(native) && !flags.has("--no-speed")) {
       if (name === "prebuild") chosen = o.variant;
     }
   }
-  const p = median(rates.prebuild), n = median(rates.native);
+  const p = median(rates.prebuild),
+    n = median(rates.native);
   console.log(`Streamed tg128 on this host (${rounds} alternating rounds x 5 runs, medians):`);
-  console.log(`  prebuild (portable; variant chosen at run time: ${chosen}): ${p.toFixed(0)} tokens/s  [${rates.prebuild.map((x) => x.toFixed(0)).join(" ")}]`);
-  console.log(`  native   (GGML_NATIVE source build):                    ${n.toFixed(0)} tokens/s  [${rates.native.map((x) => x.toFixed(0)).join(" ")}]`);
+  console.log(
+    `  prebuild (portable; variant chosen at run time: ${chosen}): ${p.toFixed(0)} tokens/s  [${rates.prebuild.map((x) => x.toFixed(0)).join(" ")}]`,
+  );
+  console.log(
+    `  native   (GGML_NATIVE source build):                    ${n.toFixed(0)} tokens/s  [${rates.native.map((x) => x.toFixed(0)).join(" ")}]`,
+  );
   console.log(`  prebuild / native = ${((p / n) * 100).toFixed(1)} %`);
 }

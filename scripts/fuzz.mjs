@@ -67,15 +67,33 @@ function build() {
   const llamaBuild = prebuilt ? path.resolve(prebuilt) : path.join(buildDir, "llama");
   const ccache = spawnSync("ccache", ["--version"]).status === 0;
   const flagsId = path.join(llamaBuild, ".llama-native-flags");
-  if (!prebuilt && (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== flags)) fs.rmSync(path.join(llamaBuild, "CMakeCache.txt"), { force: true });
+  if (!prebuilt && (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== flags))
+    fs.rmSync(path.join(llamaBuild, "CMakeCache.txt"), { force: true });
   if (!prebuilt && !fs.existsSync(path.join(llamaBuild, "CMakeCache.txt"))) {
     run("cmake", [
-      "-S", path.join(root, "vendor", "llama.cpp"), "-B", llamaBuild, "-G", "Ninja",
-      "-DCMAKE_BUILD_TYPE=Release", `-DCMAKE_C_COMPILER=${cc}`, `-DCMAKE_CXX_COMPILER=${cxx}`,
-      `-DCMAKE_C_FLAGS=${flags}`, `-DCMAKE_CXX_FLAGS=${flags}`, "-DCMAKE_C_FLAGS_RELEASE=", "-DCMAKE_CXX_FLAGS_RELEASE=",
-      "-DBUILD_SHARED_LIBS=OFF", "-DGGML_NATIVE=ON", "-DGGML_OPENMP=OFF",
-      "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF", "-DLLAMA_BUILD_TOOLS=OFF", "-DLLAMA_BUILD_SERVER=OFF",
-      "-DLLAMA_BUILD_COMMON=OFF", "-DLLAMA_BUILD_APP=OFF", "-DLLAMA_OPENSSL=OFF",
+      "-S",
+      path.join(root, "vendor", "llama.cpp"),
+      "-B",
+      llamaBuild,
+      "-G",
+      "Ninja",
+      "-DCMAKE_BUILD_TYPE=Release",
+      `-DCMAKE_C_COMPILER=${cc}`,
+      `-DCMAKE_CXX_COMPILER=${cxx}`,
+      `-DCMAKE_C_FLAGS=${flags}`,
+      `-DCMAKE_CXX_FLAGS=${flags}`,
+      "-DCMAKE_C_FLAGS_RELEASE=",
+      "-DCMAKE_CXX_FLAGS_RELEASE=",
+      "-DBUILD_SHARED_LIBS=OFF",
+      "-DGGML_NATIVE=ON",
+      "-DGGML_OPENMP=OFF",
+      "-DLLAMA_BUILD_TESTS=OFF",
+      "-DLLAMA_BUILD_EXAMPLES=OFF",
+      "-DLLAMA_BUILD_TOOLS=OFF",
+      "-DLLAMA_BUILD_SERVER=OFF",
+      "-DLLAMA_BUILD_COMMON=OFF",
+      "-DLLAMA_BUILD_APP=OFF",
+      "-DLLAMA_OPENSSL=OFF",
       ...(ccache ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : []),
     ]);
   }
@@ -86,15 +104,21 @@ function build() {
   // Every object of the libraries the harnesses link must carry the instrumentation, by its symbols:
   // __asan_* (address) and __sanitizer_cov_* (fuzzer-no-link: the coverage libFuzzer steers by).
   // (LLAMA_NATIVE_FUZZ_LLAMA's libraries are the caller's: not checked, and said so)
-  if (prebuilt) log(`using the llama.cpp libraries in ${llamaBuild} as they are (LLAMA_NATIVE_FUZZ_LLAMA): their instrumentation is not checked`);
+  if (prebuilt)
+    log(`using the llama.cpp libraries in ${llamaBuild} as they are (LLAMA_NATIVE_FUZZ_LLAMA): their instrumentation is not checked`);
   else {
     const check = checkObjects(llamaBuild, {
-      require: [{ name: "AddressSanitizer", prefix: "__asan_" }, { name: "libFuzzer coverage", prefix: "__sanitizer_cov_" }],
+      require: [
+        { name: "AddressSanitizer", prefix: "__asan_" },
+        { name: "libFuzzer coverage", prefix: "__sanitizer_cov_" },
+      ],
     });
     for (const l of check.lines) log(l);
     if (check.failures.length) throw new Error(`not instrumented:\n  ${check.failures.join("\n  ")}`);
   }
-  const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) => path.join(llamaBuild, l));
+  const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) =>
+    path.join(llamaBuild, l),
+  );
   const chatObjects = ONLY.some((n) => n.startsWith("chat_")) ? buildChatObjects(cxx, flags) : [];
   for (const name of ONLY) {
     const out = path.join(buildDir, `${name}_fuzzer`);
@@ -102,14 +126,42 @@ function build() {
     const extra = HARNESS_SOURCES[name] ?? [];
     const chat = name.startsWith("chat_");
     const objects = chat ? chatObjects : [];
-    const inputs = [src, path.join(fuzzDir, "fuzz_common.h"), path.join(root, "native", "grammar_check.h"), path.join(root, "native", "state_check.h"), ...extra, ...libs, ...objects];
+    const inputs = [
+      src,
+      path.join(fuzzDir, "fuzz_common.h"),
+      path.join(root, "native", "grammar_check.h"),
+      path.join(root, "native", "state_check.h"),
+      ...extra,
+      ...libs,
+      ...objects,
+    ];
     if (fs.existsSync(out) && fs.statSync(out).mtimeMs > Math.max(...inputs.map((f) => fs.statSync(f).mtimeMs))) continue;
     log(`linking ${path.relative(root, out)}`);
     run(cxx, [
-      "-std=c++17", "-fsanitize=fuzzer,address", "-fno-omit-frame-pointer", "-g", "-O1", "-DNDEBUG",
-      "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"),
-      ...(chat ? chatIncludes().flatMap((d) => ["-I", d]).concat(["-DLLAMA_NATIVE_FUZZ_COMMON"]) : []),
-      src, ...extra, ...objects, ...libs, "-lpthread", "-ldl", "-lm", "-o", out,
+      "-std=c++17",
+      "-fsanitize=fuzzer,address",
+      "-fno-omit-frame-pointer",
+      "-g",
+      "-O1",
+      "-DNDEBUG",
+      "-I",
+      path.join(root, "vendor", "llama.cpp", "include"),
+      "-I",
+      path.join(root, "vendor", "llama.cpp", "ggml", "include"),
+      ...(chat
+        ? chatIncludes()
+            .flatMap((d) => ["-I", d])
+            .concat(["-DLLAMA_NATIVE_FUZZ_COMMON"])
+        : []),
+      src,
+      ...extra,
+      ...objects,
+      ...libs,
+      "-lpthread",
+      "-ldl",
+      "-lm",
+      "-o",
+      out,
     ]);
   }
 }
@@ -121,7 +173,10 @@ function chatSources() {
   const cmake = fs.readFileSync(path.join(root, "CMakeLists.txt"), "utf8");
   const list = /set\(LLAMA_NATIVE_COMMON_SOURCES([^)]*)\)/.exec(cmake);
   if (!list) throw new Error("CMakeLists.txt has no LLAMA_NATIVE_COMMON_SOURCES list");
-  const common = list[1].trim().split(/\s+/).map((f) => path.join(root, "vendor", "llama.cpp", "common", f));
+  const common = list[1]
+    .trim()
+    .split(/\s+/)
+    .map((f) => path.join(root, "vendor", "llama.cpp", "common", f));
   return [...common, path.join(root, "native", "chat_request.cpp")];
 }
 function buildChatObjects(cxx, flags) {
@@ -131,11 +186,23 @@ function buildChatObjects(cxx, flags) {
   const info = path.join(dir, "build-info.cpp");
   const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json"), "utf8"));
   const tmpl = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "common", "build-info.cpp.in"), "utf8");
-  const text = tmpl.replace("@LLAMA_BUILD_NUMBER@", "0").replace("@LLAMA_BUILD_COMMIT@", pin.commit).replace("@BUILD_COMPILER@", cxx).replace("@BUILD_TARGET@", "fuzz");
+  const text = tmpl
+    .replace("@LLAMA_BUILD_NUMBER@", "0")
+    .replace("@LLAMA_BUILD_COMMIT@", pin.commit)
+    .replace("@BUILD_COMPILER@", cxx)
+    .replace("@BUILD_TARGET@", "fuzz");
   if (!fs.existsSync(info) || fs.readFileSync(info, "utf8") !== text) fs.writeFileSync(info, text);
   // a small ninja file: parallel, and rebuilt when a header changes (-MD depfiles)
   const esc = (p) => p.replace(/([ :$])/g, "$$$1");
-  const cflags = ["-std=c++17", ...flags.split(" "), "-I", path.join(root, "vendor", "llama.cpp", "include"), "-I", path.join(root, "vendor", "llama.cpp", "ggml", "include"), ...chatIncludes().flatMap((d) => ["-I", d])];
+  const cflags = [
+    "-std=c++17",
+    ...flags.split(" "),
+    "-I",
+    path.join(root, "vendor", "llama.cpp", "include"),
+    "-I",
+    path.join(root, "vendor", "llama.cpp", "ggml", "include"),
+    ...chatIncludes().flatMap((d) => ["-I", d]),
+  ];
   const objects = [];
   let ninja = `rule cxx\n  command = ${cxx} ${cflags.join(" ")} -MD -MF $out.d -c $in -o $out\n  depfile = $out.d\n  deps = gcc\n  description = compiling $in\n`;
   for (const src of [...chatSources(), info]) {
@@ -166,8 +233,11 @@ async function replayGguf(crashes) {
 async function main() {
   build();
   // the tokenizer families the harnesses are seeded with; one that the vendored tree lacks is said, not skipped in silence
-  const wanted = ["llama-spm", "llama-bpe", "qwen2", "bert-bge", "t5"].map((v) => path.join(root, "vendor", "llama.cpp", "models", `ggml-vocab-${v}.gguf`));
-  for (const f of wanted.filter((f) => !fs.existsSync(f))) log(`seed vocabulary missing, its tokenizer is not fuzzed: ${path.relative(root, f)}`);
+  const wanted = ["llama-spm", "llama-bpe", "qwen2", "bert-bge", "t5"].map((v) =>
+    path.join(root, "vendor", "llama.cpp", "models", `ggml-vocab-${v}.gguf`),
+  );
+  for (const f of wanted.filter((f) => !fs.existsSync(f)))
+    log(`seed vocabulary missing, its tokenizer is not fuzzed: ${path.relative(root, f)}`);
   const vocabs = wanted.filter((f) => fs.existsSync(f));
   log(`seed vocabularies: ${vocabs.map((f) => path.basename(f)).join(", ")}`);
   const summary = [];
@@ -178,22 +248,45 @@ async function main() {
     fs.mkdirSync(corpus, { recursive: true });
     const before = new Set(fs.readdirSync(work).filter((f) => f.startsWith("crash-") || f.startsWith("oom-") || f.startsWith("timeout-")));
     log(`${name}: ${SECONDS} s`);
-    const r = spawnSync(path.join(buildDir, `${name}_fuzzer`), [
-      // fork mode goes on after a crash (each is kept), instead of stopping at the first
-      `-max_total_time=${SECONDS}`, "-fork=1", "-ignore_crashes=1", "-ignore_ooms=1", "-ignore_timeouts=1",
-      "-timeout=20", "-rss_limit_mb=6144", "-max_len=131072",
-      `-artifact_prefix=${work}/`, "-print_final_stats=1", corpus, path.join(fuzzDir, "corpus", name),
-      // the real templates seed the template harness
-      ...(name === "chat_template" ? [path.join(root, "vendor", "llama.cpp", "models", "templates")] : []),
-    ], {
-      encoding: "utf8",
-      env: { ...process.env, LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"), LLAMA_NATIVE_FUZZ_STATE_MODEL: path.join(fuzzDir, "corpus", "gguf", "tiny-f32.gguf"), LLAMA_NATIVE_FUZZ_TEMPLATES: path.join(root, "vendor", "llama.cpp", "models", "templates"), ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1" },
-      maxBuffer: 256 << 20,
-    });
+    const r = spawnSync(
+      path.join(buildDir, `${name}_fuzzer`),
+      [
+        // fork mode goes on after a crash (each is kept), instead of stopping at the first
+        `-max_total_time=${SECONDS}`,
+        "-fork=1",
+        "-ignore_crashes=1",
+        "-ignore_ooms=1",
+        "-ignore_timeouts=1",
+        "-timeout=20",
+        "-rss_limit_mb=6144",
+        "-max_len=131072",
+        `-artifact_prefix=${work}/`,
+        "-print_final_stats=1",
+        corpus,
+        path.join(fuzzDir, "corpus", name),
+        // the real templates seed the template harness
+        ...(name === "chat_template" ? [path.join(root, "vendor", "llama.cpp", "models", "templates")] : []),
+      ],
+      {
+        encoding: "utf8",
+        env: {
+          ...process.env,
+          LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"),
+          LLAMA_NATIVE_FUZZ_STATE_MODEL: path.join(fuzzDir, "corpus", "gguf", "tiny-f32.gguf"),
+          LLAMA_NATIVE_FUZZ_TEMPLATES: path.join(root, "vendor", "llama.cpp", "models", "templates"),
+          ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1",
+        },
+        maxBuffer: 256 << 20,
+      },
+    );
     // libFuzzer's own counts: in fork mode the parent prints "#RUNS: cov: C ft: F corp: N exec/s E
     // oom/timeout/crash: a/b/c time: Ns …" (FuzzerFork.cpp), RUNS summed over the jobs; the last line has the totals
-    const last = [...r.stderr.matchAll(/^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+)\S* exec\/s:? (\d+) oom\/timeout\/crash: (\d+)\/(\d+)\/(\d+)/gm)].at(-1);
-    const stats = last ? { runs: Number(last[1]), cov: Number(last[2]), ft: Number(last[3]), execPerS: Number(last[5]), crashes: Number(last[8]) } : {};
+    const last = [
+      ...r.stderr.matchAll(/^#(\d+): cov: (\d+) ft: (\d+) corp: (\d+)\S* exec\/s:? (\d+) oom\/timeout\/crash: (\d+)\/(\d+)\/(\d+)/gm),
+    ].at(-1);
+    const stats = last
+      ? { runs: Number(last[1]), cov: Number(last[2]), ft: Number(last[3]), execPerS: Number(last[5]), crashes: Number(last[8]) }
+      : {};
     if (!last) log(`${name}: libFuzzer printed no stats line`);
     else log(`${name}: libFuzzer final stats: ${last[0]}`);
     const found = fs.readdirSync(work).filter((f) => /^(crash|oom|timeout)-/.test(f) && !before.has(f));
@@ -208,11 +301,24 @@ async function main() {
     if (name === "gguf" && all.length) notCaught = await replayGguf(all.map((f) => path.join(work, f)));
     if (name !== "gguf") notCaught = all;
     uncaught += notCaught.length;
-    summary.push({ name, seconds: SECONDS, runs: stats.runs, cov: stats.cov, ft: stats.ft, corpus: fs.readdirSync(corpus).length, newArtifacts: found.length, artifacts: all.length, notCaught: notCaught.length });
+    summary.push({
+      name,
+      seconds: SECONDS,
+      runs: stats.runs,
+      cov: stats.cov,
+      ft: stats.ft,
+      corpus: fs.readdirSync(corpus).length,
+      newArtifacts: found.length,
+      artifacts: all.length,
+      notCaught: notCaught.length,
+    });
   }
   console.log("| harness | seconds | runs | cov | ft | corpus | new crashes | crashes kept | not caught by llama-native |");
   console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const s of summary) console.log(`| ${s.name} | ${s.seconds} | ${s.runs ?? "?"} | ${s.cov ?? "?"} | ${s.ft ?? "?"} | ${s.corpus} | ${s.newArtifacts} | ${s.artifacts} | ${s.notCaught} |`);
+  for (const s of summary)
+    console.log(
+      `| ${s.name} | ${s.seconds} | ${s.runs ?? "?"} | ${s.cov ?? "?"} | ${s.ft ?? "?"} | ${s.corpus} | ${s.newArtifacts} | ${s.artifacts} | ${s.notCaught} |`,
+    );
   if (uncaught) process.exitCode = 1;
 }
 

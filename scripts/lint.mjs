@@ -30,7 +30,10 @@ const step = (name, ok, detail = "") => {
 // clang-format
 {
   const files = ["native", "fuzz"].flatMap((d) =>
-    fs.readdirSync(path.join(root, d)).filter((f) => /\.(cpp|h)$/.test(f)).map((f) => path.join(d, f)),
+    fs
+      .readdirSync(path.join(root, d))
+      .filter((f) => /\.(cpp|h)$/.test(f))
+      .map((f) => path.join(d, f)),
   );
   const probe = spawnSync("clang-format", ["--version"], { encoding: "utf8" });
   if (probe.status !== 0) {
@@ -86,7 +89,10 @@ const step = (name, ok, detail = "") => {
 
 // API reference up to date
 {
-  const r = spawnSync(process.execPath, [path.join(root, "scripts", "api-docs.mjs"), ...(values.fix ? [] : ["--check"])], { cwd: root, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [path.join(root, "scripts", "api-docs.mjs"), ...(values.fix ? [] : ["--check"])], {
+    cwd: root,
+    encoding: "utf8",
+  });
   if (r.status !== 0) process.stdout.write(r.stdout + r.stderr);
   step("docs/reference.md matches the doc comments", r.status === 0);
 }

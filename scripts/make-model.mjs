@@ -43,8 +43,14 @@ function normalSource(seed) {
  * @param {number} [o.sigma] @param {number} [o.outputSigma] @param {string} [o.vocab] @param {string} [o.name]
  */
 export async function makeRandomLlama(o) {
-  const embd = o.embd ?? 64, layers = o.layers ?? 2, heads = o.heads ?? 4, headsKv = o.headsKv ?? 2;
-  const ff = o.ff ?? 128, ctx = o.ctx ?? 256, type = o.type ?? "f32", sigma = o.sigma ?? 0.02;
+  const embd = o.embd ?? 64,
+    layers = o.layers ?? 2,
+    heads = o.heads ?? 4,
+    headsKv = o.headsKv ?? 2;
+  const ff = o.ff ?? 128,
+    ctx = o.ctx ?? 256,
+    type = o.type ?? "f32",
+    sigma = o.sigma ?? 0.02;
   // Output projection scale: 0.02 (like the rest) gives near-uniform logits, where the last bit of a
   // float decides greedy ties; test fixtures use ~1 so greedy results are stable across batch shapes.
   const outSigma = o.outputSigma ?? sigma;
@@ -79,10 +85,16 @@ export async function makeRandomLlama(o) {
     const entry = { key, type: vt, value };
     if (vt === T.ARRAY) {
       const v0 = value[0];
-      entry.arrayType = key.endsWith(".tokens") || key.endsWith(".merges") ? T.STRING
-        : key.endsWith(".scores") ? T.FLOAT32
-        : key.endsWith(".token_type") ? T.INT32
-        : typeof v0 === "string" ? T.STRING : T.INT32;
+      entry.arrayType =
+        key.endsWith(".tokens") || key.endsWith(".merges")
+          ? T.STRING
+          : key.endsWith(".scores")
+            ? T.FLOAT32
+            : key.endsWith(".token_type")
+              ? T.INT32
+              : typeof v0 === "string"
+                ? T.STRING
+                : T.INT32;
     }
     metadata.push(entry);
   }
@@ -117,13 +129,26 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const out = args.shift();
   if (!out) {
-    console.error("usage: node scripts/make-model.mjs OUT.gguf [--embd N] [--layers N] [--heads N] [--heads-kv N] [--ff N] [--ctx N] [--type f32|f16] [--seed N] [--vocab PATH]");
+    console.error(
+      "usage: node scripts/make-model.mjs OUT.gguf [--embd N] [--layers N] [--heads N] [--heads-kv N] [--ff N] [--ctx N] [--type f32|f16] [--seed N] [--vocab PATH]",
+    );
     process.exit(2);
   }
   const o = { out };
-  const keys = { "--embd": "embd", "--layers": "layers", "--heads": "heads", "--heads-kv": "headsKv", "--ff": "ff", "--ctx": "ctx", "--seed": "seed", "--sigma": "sigma", "--output-sigma": "outputSigma" };
+  const keys = {
+    "--embd": "embd",
+    "--layers": "layers",
+    "--heads": "heads",
+    "--heads-kv": "headsKv",
+    "--ff": "ff",
+    "--ctx": "ctx",
+    "--seed": "seed",
+    "--sigma": "sigma",
+    "--output-sigma": "outputSigma",
+  };
   for (let i = 0; i < args.length; i += 2) {
-    const k = args[i], v = args[i + 1];
+    const k = args[i],
+      v = args[i + 1];
     if (k === "--type") o.type = v;
     else if (k === "--vocab") o.vocab = v;
     else if (keys[k]) o[keys[k]] = Number(v);

@@ -23,7 +23,7 @@ function run(cmd, args) {
 
 export function buildTools(targets = DEFAULT_TOOLS) {
   run(process.execPath, [path.join(root, "vendor", "fetch.mjs")]);
-  const missing = targets;  // ninja decides what is out of date (cheap when nothing is)
+  const missing = targets; // ninja decides what is out of date (cheap when nothing is)
   const ccache = spawnSync("ccache", ["--version"]).status === 0;
   const cache = path.join(build, "CMakeCache.txt");
   // A configuration made with other flags (an older version of this script) is started over.
@@ -32,9 +32,21 @@ export function buildTools(targets = DEFAULT_TOOLS) {
   if (fs.existsSync(cache) && (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== FLAGS)) fs.rmSync(cache);
   if (!fs.existsSync(cache)) {
     run("cmake", [
-      "-S", src, "-B", build, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
-      "-DBUILD_SHARED_LIBS=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_SERVER=ON", "-DLLAMA_BUILD_APP=OFF",
-      "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_UI=OFF", "-DLLAMA_USE_PREBUILT_UI=OFF", "-DGGML_NATIVE=ON",
+      "-S",
+      src,
+      "-B",
+      build,
+      "-G",
+      "Ninja",
+      "-DCMAKE_BUILD_TYPE=Release",
+      "-DBUILD_SHARED_LIBS=OFF",
+      "-DLLAMA_BUILD_TESTS=OFF",
+      "-DLLAMA_BUILD_SERVER=ON",
+      "-DLLAMA_BUILD_APP=OFF",
+      "-DLLAMA_OPENSSL=OFF",
+      "-DLLAMA_BUILD_UI=OFF",
+      "-DLLAMA_USE_PREBUILT_UI=OFF",
+      "-DGGML_NATIVE=ON",
       // the same threading as the addon, so comparisons measure the binding, not OpenMP vs ggml's pool
       // (the CPU backend is the same too: AMX on, fixed by vendor/patches/0003-ggml-cpu-amx-tile-config.patch)
       "-DGGML_OPENMP=OFF",

@@ -19,7 +19,9 @@ try {
     const t = pack(p.dir, work);
     const tarball = path.isAbsolute(t.file) ? t.file : path.join(work, t.file);
     // publint packs the staged folder itself (npm pack), so it sees what would be published
-    const lint = spawnSync(process.execPath, [path.join(root, "node_modules", "publint", "src", "cli.js"), p.dir, "--strict"], { encoding: "utf8" });
+    const lint = spawnSync(process.execPath, [path.join(root, "node_modules", "publint", "src", "cli.js"), p.dir, "--strict"], {
+      encoding: "utf8",
+    });
     const ok = lint.status === 0;
     console.log(`${ok ? "ok  " : "FAIL"} publint ${p.name}`);
     if (!ok) {
@@ -27,9 +29,13 @@ try {
       process.stdout.write(lint.stdout + lint.stderr);
     }
     if (p.kind === "main") {
-      const attw = spawnSync(process.execPath, [path.join(root, "node_modules", "@arethetypeswrong", "cli", "dist", "index.js"), tarball, "--format", "ascii"], {
-        encoding: "utf8",
-      });
+      const attw = spawnSync(
+        process.execPath,
+        [path.join(root, "node_modules", "@arethetypeswrong", "cli", "dist", "index.js"), tarball, "--format", "ascii"],
+        {
+          encoding: "utf8",
+        },
+      );
       const good = attw.status === 0;
       console.log(`${good ? "ok  " : "FAIL"} attw ${p.name}`);
       if (!good) {

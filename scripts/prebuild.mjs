@@ -27,7 +27,9 @@ const out = path.join(root, "build-portable");
 // Start from an empty output folder so no library of an earlier configuration is shipped
 // (ninja relinks what is missing; objects stay cached).
 fs.rmSync(path.join(out, "bin"), { recursive: true, force: true });
-const r = spawnSync(process.execPath, [path.join(root, "scripts", "build.mjs"), "--portable", "--libdir", libdir, "--out", out], { stdio: "inherit" });
+const r = spawnSync(process.execPath, [path.join(root, "scripts", "build.mjs"), "--portable", "--libdir", libdir, "--out", out], {
+  stdio: "inherit",
+});
 if (r.status !== 0) process.exit(r.status ?? 1);
 
 const built = path.join(out, "bin");

@@ -22,7 +22,12 @@ const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json
 
 // Command R+: its "required" grammar starts the tool call at once (with the others, llama.cpp lets free text come
 // first, and stories260K never opens a call), so its toolRequired case is a real parsed tool call.
-export const TEMPLATES = ["Qwen-Qwen3-0.6B", "Qwen-Qwen2.5-7B-Instruct", "meta-llama-Llama-3.2-3B-Instruct", "CohereForAI-c4ai-command-r-plus-tool_use"];
+export const TEMPLATES = [
+  "Qwen-Qwen3-0.6B",
+  "Qwen-Qwen2.5-7B-Instruct",
+  "meta-llama-Llama-3.2-3B-Instruct",
+  "CohereForAI-c4ai-command-r-plus-tool_use",
+];
 const weather = {
   type: "object",
   properties: { city: { type: "string", maxLength: 12 }, days: { type: "integer", minimum: 1, maximum: 7 } },
@@ -30,7 +35,14 @@ const weather = {
   additionalProperties: false,
 };
 export const REQUESTS = {
-  plain: { messages: [{ role: "system", content: "You tell stories." }, { role: "user", content: "Tell me about a cat." }], max_tokens: 48, temperature: 0 },
+  plain: {
+    messages: [
+      { role: "system", content: "You tell stories." },
+      { role: "user", content: "Tell me about a cat." },
+    ],
+    max_tokens: 48,
+    temperature: 0,
+  },
   turns: {
     messages: [
       { role: "user", content: "Hello!" },
@@ -66,11 +78,20 @@ function freePort() {
 
 const bin = path.join(buildTools(["llama-server"]), "llama-server");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-chat-e2e-"));
-const out = { llamaCppCommit: pin.commit, model: path.basename(stories), modelSha256: crypto.createHash("sha256").update(fs.readFileSync(stories)).digest("hex"), cases: [] };
+const out = {
+  llamaCppCommit: pin.commit,
+  model: path.basename(stories),
+  modelSha256: crypto.createHash("sha256").update(fs.readFileSync(stories)).digest("hex"),
+  cases: [],
+};
 try {
   for (const name of TEMPLATES) {
     const model = path.join(dir, `${name}.gguf`);
-    await makeChatModel(stories, fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${name}.jinja`), "utf8"), model);
+    await makeChatModel(
+      stories,
+      fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${name}.jinja`), "utf8"),
+      model,
+    );
     const port = await freePort();
     const args = ["-m", model, "--port", String(port), "--jinja", "-c", "2048", "-np", "1", "-t", "1", "--no-webui", "-lv", "0"];
     const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -86,14 +107,23 @@ try {
         await new Promise((r) => setTimeout(r, 100));
       }
       for (const [kind, request] of Object.entries(REQUESTS)) {
-        const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(request) });
+        const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(request),
+        });
         const j = await r.json();
         if (!r.ok) throw new Error(`${name} ${kind}: HTTP ${r.status}: ${JSON.stringify(j)}`);
         const m = j.choices[0].message;
         out.cases.push({
           template: name,
           kind,
-          command: ["llama-server", ...args.map((a) => (a === model ? `<${path.basename(stories)} + ${name}.jinja as tokenizer.chat_template>` : a === String(port) ? "<port>" : a))],
+          command: [
+            "llama-server",
+            ...args.map((a) =>
+              a === model ? `<${path.basename(stories)} + ${name}.jinja as tokenizer.chat_template>` : a === String(port) ? "<port>" : a,
+            ),
+          ],
           request,
           finishReason: j.choices[0].finish_reason,
           message: {

@@ -21,7 +21,8 @@ const lora = path.resolve(process.argv[3] ?? path.join(models, "stories260K-lora
 const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json"), "utf8"));
 const sha256 = (f) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
 // the models directory beside the checkout is written as ../shared/models (where it is in the main checkout)
-const rel = (p) => (path.dirname(p).endsWith(path.join("shared", "models")) ? `../shared/models/${path.basename(p)}` : path.relative(root, p));
+const rel = (p) =>
+  path.dirname(p).endsWith(path.join("shared", "models")) ? `../shared/models/${path.basename(p)}` : path.relative(root, p);
 
 export const LORA_PROMPT = "Once upon a time";
 export const LORA_SCALES = [0, 0.5, 1];
@@ -47,7 +48,10 @@ function completion(args) {
   }
   throw new Error(`llama-completion ${args.join(" ")} never printed its whole output in 20 runs`);
 }
-const shown = (args) => ["vendor/tools/build/bin/llama-completion", ...args.map((a) => a.replaceAll(model, rel(model)).replaceAll(lora, rel(lora)))];
+const shown = (args) => [
+  "vendor/tools/build/bin/llama-completion",
+  ...args.map((a) => a.replaceAll(model, rel(model)).replaceAll(lora, rel(lora))),
+];
 const header = (what) => ({
   about: `${what} Recorded by scripts/record-feature-oracles.mjs with llama-completion built from vendor/llama.cpp by scripts/native-tools.mjs; each entry's command is what ran, from the repository root.`,
   llamaCppCommit: pin.commit,
@@ -56,7 +60,12 @@ const header = (what) => ({
   recordedAt: new Date().toISOString(),
 });
 
-const loraOut = { ...header("Greedy continuations with a LoRA adapter at several scales."), lora: path.basename(lora), loraSha256: sha256(lora), runs: [] };
+const loraOut = {
+  ...header("Greedy continuations with a LoRA adapter at several scales."),
+  lora: path.basename(lora),
+  loraSha256: sha256(lora),
+  runs: [],
+};
 for (const scale of LORA_SCALES) {
   const args = ["-m", model, "--lora-scaled", `${lora}:${scale}`, "-p", LORA_PROMPT, "-n", String(LORA_TOKENS), ...COMMON];
   const stdout = completion(args);
@@ -66,8 +75,21 @@ for (const scale of LORA_SCALES) {
 
 const shiftOut = { ...header("Greedy generation past the context with context shift."), runs: [] };
 for (const keep of SHIFT_KEEPS) {
-  const args = ["-m", model, "-c", String(SHIFT_CONTEXT), "--context-shift", "--keep", String(keep), "--ignore-eos",
-    "-p", SHIFT_PROMPT, "-n", String(SHIFT_TOKENS), ...COMMON];
+  const args = [
+    "-m",
+    model,
+    "-c",
+    String(SHIFT_CONTEXT),
+    "--context-shift",
+    "--keep",
+    String(keep),
+    "--ignore-eos",
+    "-p",
+    SHIFT_PROMPT,
+    "-n",
+    String(SHIFT_TOKENS),
+    ...COMMON,
+  ];
   const stdout = completion(args);
   shiftOut.runs.push({ command: shown(args), prompt: SHIFT_PROMPT, contextSize: SHIFT_CONTEXT, keep, n: SHIFT_TOKENS, stdout });
   console.error(`context shift keep ${keep}: …${JSON.stringify(stdout.slice(-70))}`);

@@ -70,7 +70,12 @@ for (const pooling of EMBEDDING_POOLINGS) {
     const args = ["-m", model, "--pooling", pooling, "--embd-normalize", "2", "--embd-output-format", "json", "-p", text];
     const json = tool(bin, "llama-embedding", args, { parseJson: true, tries: 20 });
     const embedding = json.data[0].embedding;
-    out.embeddings.push({ command: ["vendor/tools/build/bin/llama-embedding", ...args.map((a) => (a === model ? rel(model) : a))], text, pooling, embedding });
+    out.embeddings.push({
+      command: ["vendor/tools/build/bin/llama-embedding", ...args.map((a) => (a === model ? rel(model) : a))],
+      text,
+      pooling,
+      embedding,
+    });
     console.error(`llama-embedding --pooling ${pooling} "${text}": ${embedding.length} floats`);
   }
 }

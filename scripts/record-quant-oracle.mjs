@@ -19,7 +19,8 @@ const bin = buildTools(["llama-quantize"]);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-quant-"));
 const src = await makeRandomLlama({ ...TINY_FIXTURE, out: path.join(tmp, "tiny-f32.gguf"), type: "f32" });
 const out = {
-  about: "sha256 of each tensor's bytes after llama.cpp's llama-quantize --pure, run on the f32 test fixture (scripts/make-model.mjs TINY_FIXTURE); recorded by scripts/record-quant-oracle.mjs",
+  about:
+    "sha256 of each tensor's bytes after llama.cpp's llama-quantize --pure, run on the f32 test fixture (scripts/make-model.mjs TINY_FIXTURE); recorded by scripts/record-quant-oracle.mjs",
   llamaCppCommit: pin.commit,
   fixture: TINY_FIXTURE,
   types: {},
@@ -34,7 +35,15 @@ for (const type of ["Q8_0", "Q4_0"]) {
   out.types[type.toLowerCase()] = {
     command: ["vendor/tools/build/bin/llama-quantize", "--pure", "tiny-f32.gguf", `tiny-${type}.gguf`, type],
     tensors: Object.fromEntries(
-      info.tensors.map((t) => [t.name, { type: t.typeName, sha256: createHash("sha256").update(bytes.subarray(info.dataOffset + t.offset, info.dataOffset + t.offset + t.sizeBytes)).digest("hex") }]),
+      info.tensors.map((t) => [
+        t.name,
+        {
+          type: t.typeName,
+          sha256: createHash("sha256")
+            .update(bytes.subarray(info.dataOffset + t.offset, info.dataOffset + t.offset + t.sizeBytes))
+            .digest("hex"),
+        },
+      ]),
     ),
   };
 }

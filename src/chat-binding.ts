@@ -24,7 +24,10 @@ export interface NativeChatRequest {
   continue_final_message?: boolean | string;
   json_schema?: unknown;
   grammar?: string;
-  response_format?: { type: "text" } | { type: "json_object"; schema?: unknown } | { type: "json_schema"; json_schema: { schema: unknown } };
+  response_format?:
+    | { type: "text" }
+    | { type: "json_object"; schema?: unknown }
+    | { type: "json_schema"; json_schema: { schema: unknown } };
   /** "none" | "auto" | "deepseek" | "deepseek-legacy" (llama-server's default: deepseek) */
   reasoning_format?: string;
   /** values are JSON values; `enable_thinking: true|false` here also switches thinking, as in llama-server */

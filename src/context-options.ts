@@ -125,7 +125,9 @@ export function toNativeContextParams(
   // error (native says so); the default for embeddings shrinks to fit a small batch.
   const sequences = o.sequences ?? Math.min(embeddings ? 64 : 1, batchSize);
   if (sequences > batchSize) {
-    throw new RangeError(`sequences (${sequences}) must not exceed batchSize (${batchSize}): each sequence needs an output slot in a batch`);
+    throw new RangeError(
+      `sequences (${sequences}) must not exceed batchSize (${batchSize}): each sequence needs an output slot in a batch`,
+    );
   }
   const threads = o.threads ?? defaultThreads();
   return {

@@ -2,50 +2,24 @@
 import { binding, type NativeAbortFlag, type NativeContext, type NativeContextInfo } from "./binding";
 import { ChunkStream } from "./chunk-stream";
 import { type ContextOptions, parseContextOptions, toNativeContextParams } from "./context-options";
-import { AbortError, ContextFullError, DisposedError, LlamaError, callSite, withCallerStack } from "./errors";
+import { ContextFullError, DisposedError, LlamaError, callSite, withCallerStack } from "./errors";
 import { type LoraSpec, toNativeLoras } from "./lora";
 import type { CompletionResult, GenerationChunk, GenerationResult } from "./generation-types";
-import type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab } from "./model-types";
-import type { NativeModel } from "./native-types";
 import { OpQueue } from "./op-queue";
-import { defineOptions, v } from "./options";
-import type { NativeParams } from "./native-params";
 import { type GenerationOptions, parseGenerationOptions, toNativeGenerateParams } from "./sampling";
 import { Sequence, type SequenceHost, newSequence } from "./sequence";
-import { type StateOptions, parseStateOptions, readStateFile } from "./state";
-import { checkInt, checkTokens, describe } from "./validate";
-import type { NativeChatTemplates } from "./chat-binding";
+import { type StateOptions, parseStateOptions } from "./state";
+import { type EmbedOptions, type OpsHost, embedTexts, stateOps } from "./context-ops";
+import { checkInt, checkTokens } from "./validate";
 import { chatComplete, chatStream } from "./chat/chat";
 import { responseFormatGrammar, parseJsonAnswer } from "./chat/json-schema";
 import { ChatSession, type ChatSessionOptions, type SessionHost } from "./chat/session";
 import type { ChatChunk, ChatMessage, ChatOptions, ChatResult } from "./chat/types";
 
-export interface EmbedOptions {
-  /** L2-normalize each vector (default true). */
-  normalize?: boolean;
-  signal?: AbortSignal;
-}
+export type { EmbedOptions };
+import type { ContextModel, ContextParent } from "./context-types";
 
-const parseEmbedOptions = defineOptions<EmbedOptions>("embed options", { normalize: v.bool, signal: v.signal });
-
-/** The model a context was created from, as `ctx.model` shows it (the Model class is one). */
-export interface ContextModel {
-  readonly path: string;
-  readonly info: ModelInfo;
-  readonly vocab: Vocab;
-  tokenize(text: string, options?: TokenizeOptions): Int32Array;
-  detokenize(tokens: Int32Array | readonly number[], options?: DetokenizeOptions): string;
-  tokenToPiece(token: number, options?: TokenToPieceOptions): string;
-}
-
-/** @internal what a context needs from its model besides that */
-export interface ContextParent extends ContextModel {
-  readonly native: NativeModel;
-  /** bytes of the longest token text (NativeVocab.maxTokenBytes) */
-  readonly maxTokenBytes: number;
-  forgetContext(ctx: Context): void;
-  chatTemplates(template?: string): Promise<NativeChatTemplates>;
-}
+export type { ContextModel, ContextParent };
 
 const CONTEXT_TOKEN = Symbol("Context");
 
@@ -89,11 +63,18 @@ export class Context {
     cachedTokens: (seq) => this.cachedTokens(seq),
     clearCache: (seq) => this.clearCache(seq),
     release: (seq) => this.#release(seq),
-    getState: (seq) => this.#getState(seq),
-    setState: (seq, state) => this.#setState(seq, state),
-    saveState: (seq, path) => this.#saveState(seq, path),
-    loadState: (seq, path) => this.#loadState(seq, path),
+    getState: (seq) => this.#state.getState(seq),
+    setState: (seq, state) => this.#state.setState(seq, state),
+    saveState: (seq, path) => this.#state.saveState(seq, path),
+    loadState: (seq, path) => this.#state.loadState(seq, path),
   };
+  #ops: OpsHost = {
+    live: () => this.#live(),
+    exclusive: (fn) => this.#queue.exclusive(fn),
+    track: (flag, sequence, done) => this.#track(flag, sequence, done),
+    tokenize: (text) => this.model.tokenize(text, { addSpecial: true, parseSpecial: true }),
+  };
+  #state = stateOps(this.#ops);
   #chatHost: { -readonly [K in keyof SessionHost]: SessionHost[K] } = {
     templates: (template) => this.#parent.chatTemplates(template),
     generateChat: (prompt, options, chatSampling) => this.#generate(prompt, options, chatSampling, callSite()),
@@ -176,14 +157,34 @@ export class Context {
     return this.#generate(prompt, options, "", callSite());
   }
 
+  /**
+   * @internal generate() for a chat turn: `chatSampling` carries llama-server's chat sampling fields
+   * as JSON (lazy grammar, triggers, preserved tokens, generation prompt; native/chat_sampling.h)
+   */
+  generateChat(
+    prompt: Prompt,
+    options: GenerationOptions,
+    chatSampling: string,
+  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+    return this.#generate(prompt, options, chatSampling, callSite());
+  }
+
   /** chatSampling: llama-server's chat sampling fields as JSON (lazy grammar, triggers, preserved tokens, generation prompt; native/chat_sampling.h) */
-  async *#generate(prompt: Prompt, options: GenerationOptions, chatSampling: string, site: Error): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+  async *#generate(
+    prompt: Prompt,
+    options: GenerationOptions,
+    chatSampling: string,
+    site: Error,
+  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
     this.#live();
     const o = parseGenerationOptions(options);
     const tokens = this.#promptTokens(prompt);
     if (tokens.length === 0) throw new RangeError("prompt is empty: it tokenized to no tokens");
     const sequence = this.#sequenceOf(o.sequence);
-    const params = { ...toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence), chatSampling };
+    const params = {
+      ...toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence),
+      chatSampling,
+    };
     if (o.responseFormat && o.responseFormat.type !== "text") {
       if (o.grammar !== undefined) throw new TypeError("grammar cannot be combined with responseFormat (both constrain the output)");
       params.grammar = responseFormatGrammar(o.responseFormat);
@@ -289,39 +290,8 @@ export class Context {
   embed(input: string, options?: EmbedOptions): Promise<Float32Array>;
   embed(input: readonly string[], options?: EmbedOptions): Promise<Float32Array[]>;
   async embed(input: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
-    const site = callSite();
     this.#live();
-    const single = typeof input === "string";
-    if (!single && !Array.isArray(input)) throw new TypeError(`input must be a string or an array of strings; got ${describe(input)}`);
-    const texts = single ? [input] : (input as readonly string[]);
-    const inputs = texts.map((t, i) => {
-      if (typeof t !== "string") throw new TypeError(`input[${i}] must be a string; got ${describe(t)}`);
-      const toks = this.model.tokenize(t, { addSpecial: true, parseSpecial: true });
-      if (toks.length === 0) throw new RangeError(`input[${i}] is empty: nothing to embed`);
-      return toks;
-    });
-    const o = parseEmbedOptions(options);
-    const normalize = o.normalize ?? true;
-    const signal = o.signal;
-    if (inputs.length === 0) return [];
-    const flag = new (binding().AbortFlag)();
-    const onAbort = () => flag.abort();
-    try {
-      const run = async () => {
-        const native = this.#live();
-        if (signal?.aborted) throw new AbortError("embedding was aborted", { cause: signal.reason });
-        signal?.addEventListener("abort", onAbort, { once: true });
-        try {
-          return await native.embed(inputs, normalize, flag);
-        } finally {
-          signal?.removeEventListener("abort", onAbort);
-        }
-      };
-      const out = await this.#track(flag, -1, this.#queue.exclusive(run));
-      return single ? out[0]! : out;
-    } catch (e) {
-      throw withCallerStack(e, site);
-    }
+    return embedTexts(this.#ops, input, options, callSite());
   }
 
   /**
@@ -354,7 +324,8 @@ export class Context {
   #stateSequence(options: StateOptions): number {
     const n = parseStateOptions(options).sequence ?? 0;
     checkInt("sequence", n, 0, this.info.sequences - 1);
-    if (this.#owned.has(n)) throw new LlamaError(`sequence ${n} is owned by a Sequence object; use its getState/setState/saveState/loadState`);
+    if (this.#owned.has(n))
+      throw new LlamaError(`sequence ${n} is owned by a Sequence object; use its getState/setState/saveState/loadState`);
     return n;
   }
 
@@ -364,7 +335,7 @@ export class Context {
    */
   async getState(options: StateOptions = {}): Promise<Uint8Array> {
     this.#live();
-    return this.#getState(this.#stateSequence(options));
+    return this.#state.getState(this.#stateSequence(options));
   }
 
   /**
@@ -375,41 +346,19 @@ export class Context {
    */
   async setState(state: Uint8Array, options: StateOptions = {}): Promise<number> {
     this.#live();
-    return this.#setState(this.#stateSequence(options), state);
+    return this.#state.setState(this.#stateSequence(options), state);
   }
 
   /** Writes a sequence's state to a file with llama.cpp's llama_state_seq_save_file. Resolves with the bytes written. */
   async saveState(path: string, options: StateOptions = {}): Promise<number> {
     this.#live();
-    return this.#saveState(this.#stateSequence(options), path);
+    return this.#state.saveState(this.#stateSequence(options), path);
   }
 
   /** Restores a state file (saveState(), or llama.cpp's llama_state_seq_save_file) into a sequence; as setState(). */
   async loadState(path: string, options: StateOptions = {}): Promise<number> {
     this.#live();
-    return this.#loadState(this.#stateSequence(options), path);
-  }
-
-  #getState(seq: number): Promise<Uint8Array> {
-    const site = callSite();
-    return this.#queue.exclusive(async () => this.#live().getState(seq)).catch((e) => Promise.reject(withCallerStack(e, site)));
-  }
-
-  #setState(seq: number, state: Uint8Array): Promise<number> {
-    const site = callSite();
-    if (!(state instanceof Uint8Array)) return Promise.reject(new TypeError(`state must be a Uint8Array; got ${describe(state)}`));
-    return this.#queue.exclusive(async () => this.#live().setState(seq, state)).catch((e) => Promise.reject(withCallerStack(e, site)));
-  }
-
-  #saveState(seq: number, path: string): Promise<number> {
-    const site = callSite();
-    if (typeof path !== "string" || path.length === 0) return Promise.reject(new TypeError(`path must be a non-empty string; got ${describe(path)}`));
-    return this.#queue.exclusive(async () => this.#live().saveState(seq, path)).catch((e) => Promise.reject(withCallerStack(e, site)));
-  }
-
-  async #loadState(seq: number, path: string): Promise<number> {
-    if (typeof path !== "string" || path.length === 0) throw new TypeError(`path must be a non-empty string; got ${describe(path)}`);
-    return this.#setState(seq, await readStateFile(path));
+    return this.#state.loadState(this.#stateSequence(options), path);
   }
 
   /**

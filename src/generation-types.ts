@@ -93,4 +93,3 @@ export interface CompletionResult extends GenerationResult {
   text: string;
   tokens: Int32Array;
 }
-

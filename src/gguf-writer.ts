@@ -60,19 +60,43 @@ class ByteSink {
   scalar(type: GgufValueType, v: GgufValue) {
     const b = Buffer.alloc(8);
     switch (type) {
-      case GgufValueType.UINT8: b.writeUInt8(Number(v)); return this.push(b.subarray(0, 1));
-      case GgufValueType.INT8: b.writeInt8(Number(v)); return this.push(b.subarray(0, 1));
-      case GgufValueType.BOOL: b.writeUInt8(v ? 1 : 0); return this.push(b.subarray(0, 1));
-      case GgufValueType.UINT16: b.writeUInt16LE(Number(v)); return this.push(b.subarray(0, 2));
-      case GgufValueType.INT16: b.writeInt16LE(Number(v)); return this.push(b.subarray(0, 2));
-      case GgufValueType.UINT32: b.writeUInt32LE(Number(v)); return this.push(b.subarray(0, 4));
-      case GgufValueType.INT32: b.writeInt32LE(Number(v)); return this.push(b.subarray(0, 4));
-      case GgufValueType.FLOAT32: b.writeFloatLE(Number(v)); return this.push(b.subarray(0, 4));
-      case GgufValueType.UINT64: b.writeBigUInt64LE(BigInt(v as number)); return this.push(b);
-      case GgufValueType.INT64: b.writeBigInt64LE(BigInt(v as number)); return this.push(b);
-      case GgufValueType.FLOAT64: b.writeDoubleLE(Number(v)); return this.push(b);
-      case GgufValueType.STRING: return this.str(String(v));
-      default: throw new RangeError(`cannot write GGUF value type ${type} as a scalar`);
+      case GgufValueType.UINT8:
+        b.writeUInt8(Number(v));
+        return this.push(b.subarray(0, 1));
+      case GgufValueType.INT8:
+        b.writeInt8(Number(v));
+        return this.push(b.subarray(0, 1));
+      case GgufValueType.BOOL:
+        b.writeUInt8(v ? 1 : 0);
+        return this.push(b.subarray(0, 1));
+      case GgufValueType.UINT16:
+        b.writeUInt16LE(Number(v));
+        return this.push(b.subarray(0, 2));
+      case GgufValueType.INT16:
+        b.writeInt16LE(Number(v));
+        return this.push(b.subarray(0, 2));
+      case GgufValueType.UINT32:
+        b.writeUInt32LE(Number(v));
+        return this.push(b.subarray(0, 4));
+      case GgufValueType.INT32:
+        b.writeInt32LE(Number(v));
+        return this.push(b.subarray(0, 4));
+      case GgufValueType.FLOAT32:
+        b.writeFloatLE(Number(v));
+        return this.push(b.subarray(0, 4));
+      case GgufValueType.UINT64:
+        b.writeBigUInt64LE(BigInt(v as number));
+        return this.push(b);
+      case GgufValueType.INT64:
+        b.writeBigInt64LE(BigInt(v as number));
+        return this.push(b);
+      case GgufValueType.FLOAT64:
+        b.writeDoubleLE(Number(v));
+        return this.push(b);
+      case GgufValueType.STRING:
+        return this.str(String(v));
+      default:
+        throw new RangeError(`cannot write GGUF value type ${type} as a scalar`);
     }
   }
 }
@@ -186,7 +210,9 @@ export async function writeGguf(path: string, input: GgufWriteInput): Promise<vo
       h.scalar(m.type, m.value);
     }
   }
-  const datas = input.tensors.map((t) => ("bytes" in t ? Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength) : tensorBytes(t)));
+  const datas = input.tensors.map((t) =>
+    "bytes" in t ? Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength) : tensorBytes(t),
+  );
   let offset = 0;
   input.tensors.forEach((t, i) => {
     h.str(t.name);

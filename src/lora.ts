@@ -67,7 +67,8 @@ export function newLoraAdapter(native: NativeLoraAdapter, path: string, owner: o
 
 const parseLoraSpec = defineOptions<LoraSpec>("LoRA spec", {
   adapter: (value, name) => {
-    if (!(value instanceof LoraAdapter)) throw new TypeError(`${name} must be a LoraAdapter (from model.loadLora()); got ${describe(value)}`);
+    if (!(value instanceof LoraAdapter))
+      throw new TypeError(`${name} must be a LoraAdapter (from model.loadLora()); got ${describe(value)}`);
     return value;
   },
   scale: v.number(-1e6, 1e6),
@@ -131,7 +132,9 @@ export async function validateLoraFile(path: string, model: GgufInfo): Promise<v
     if (ar.some((d) => d !== 1) || br.some((d) => d !== 1)) fail(`tensor ${name}: lora_a and lora_b must be matrices`);
     // llama-adapter.cpp: model ne[0] == a ne[0], model ne[1] == b ne[1], a ne[1] == b ne[0] (the rank)
     if (m0 !== a0 || m1 !== b1 || a1 !== b0) {
-      fail(`tensor ${name}: lora_a is [${a!.join(", ")}] and lora_b [${b!.join(", ")}], which do not fit the model's [${t!.shape.join(", ")}]`);
+      fail(
+        `tensor ${name}: lora_a is [${a!.join(", ")}] and lora_b [${b!.join(", ")}], which do not fit the model's [${t!.shape.join(", ")}]`,
+      );
     }
   }
 }

@@ -108,7 +108,8 @@ const parseLoadOptions = defineOptions<LoadModelOptions>("loadModel options", {
   signal: v.signal,
   preflight: (value, name) => {
     if (typeof value === "boolean") return value;
-    if (value === null || typeof value !== "object") throw new TypeError(`${name} must be a boolean or { timeoutMs }; got ${describe(value)}`);
+    if (value === null || typeof value !== "object")
+      throw new TypeError(`${name} must be a boolean or { timeoutMs }; got ${describe(value)}`);
     return value as PreflightOptions;
   },
 });

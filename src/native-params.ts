@@ -28,8 +28,22 @@ export const MAX_CELLS = 2 ** 24;
 export const MAX_SEQUENCES = 256;
 
 export const QUANTIZE_TYPES = [
-  "F16", "BF16", "Q8_0", "Q6_K", "Q5_0", "Q5_1", "Q5_K_S", "Q5_K_M",
-  "Q4_0", "Q4_1", "Q4_K_S", "Q4_K_M", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q2_K",
+  "F16",
+  "BF16",
+  "Q8_0",
+  "Q6_K",
+  "Q5_0",
+  "Q5_1",
+  "Q5_K_S",
+  "Q5_K_M",
+  "Q4_0",
+  "Q4_1",
+  "Q4_K_S",
+  "Q4_K_M",
+  "Q3_K_S",
+  "Q3_K_M",
+  "Q3_K_L",
+  "Q2_K",
 ] as const;
 
 export const POOLINGS = ["default", "none", "mean", "cls", "last"] as const;
@@ -105,6 +119,9 @@ export type NativeParams<E extends NativeEntry> = {
 };
 
 /** The declaration of one native parameter (for public validators that map onto it one to one). */
-export function paramSpec<E extends NativeEntry, K extends keyof (typeof NATIVE_PARAMS)[E]>(entry: E, key: K): (typeof NATIVE_PARAMS)[E][K] {
+export function paramSpec<E extends NativeEntry, K extends keyof (typeof NATIVE_PARAMS)[E]>(
+  entry: E,
+  key: K,
+): (typeof NATIVE_PARAMS)[E][K] {
   return NATIVE_PARAMS[entry][key];
 }

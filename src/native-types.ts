@@ -173,4 +173,3 @@ export interface NativeBinding {
   closeForExit(timeoutMs: number): number;
   napiVersion: number;
 }
-

@@ -96,14 +96,23 @@ const as = <T>(v: unknown) => v as T;
 
 export const v = {
   bool: ((value, name) => checkBool(name, value)!) as Validator<boolean>,
-  int: (min: number, max: number): Validator<number> => (value, name) => checkInt(name, value, min, max)!,
-  number: (min: number, max: number): Validator<number> => (value, name) => checkNumber(name, value, min, max)!,
+  int:
+    (min: number, max: number): Validator<number> =>
+    (value, name) =>
+      checkInt(name, value, min, max)!,
+  number:
+    (min: number, max: number): Validator<number> =>
+    (value, name) =>
+      checkNumber(name, value, min, max)!,
   oneOf:
     <C extends string>(choices: readonly C[]): Validator<C> =>
     (value, name) =>
       checkOneOf<C>(name, value, choices)!,
   signal: ((value, name) => checkSignal(name, value)!) as Validator<AbortSignal>,
-  fn: <F>(): Validator<F> => (value, name) => checkFunction<F>(name, value)!,
+  fn:
+    <F>(): Validator<F> =>
+    (value, name) =>
+      checkFunction<F>(name, value)!,
   string: ((value, name) => {
     if (typeof value !== "string") throw new TypeError(`${name} must be a string; got ${describe(value)}`);
     return value;
@@ -127,5 +136,8 @@ export const v = {
     }
   },
   /** Anything; the entry point checks it itself. */
-  any: <T>(): Validator<T> => (value) => value as T,
+  any:
+    <T>(): Validator<T> =>
+    (value) =>
+      value as T,
 };

@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   if (!load.vocabOnly) {
     // Decode a few tokens: some faults only show when the weights are used.
     const ctx = await model.createContext({ contextSize: 64, batchSize: 8, threads: 1 });
-    const bos = model.vocab.bos >= 0 ? model.vocab.bos : 0;
+    const bos = Math.max(model.vocab.bos, 0);
     await ctx.complete([bos, bos], { temperature: 0, maxTokens: 2 });
     await ctx.dispose();
   }

@@ -48,11 +48,7 @@ export async function preflightLoad(file: string, load: PreflightLoad, timeoutMs
   // Exit 0: it survived. Exit 1 with a JSON line: a JavaScript error, which the load in this process
   // will raise again as the proper typed error. Anything else killed the child.
   if (code === 0 || (code === 1 && /^\{"error"/m.test(stdout))) return;
-  const why = timedOut
-    ? `it did not finish within ${timeoutMs} ms`
-    : signal
-      ? `it was killed by ${signal}`
-      : `it exited with code ${code}`;
+  const why = timedOut ? `it did not finish within ${timeoutMs} ms` : signal ? `it was killed by ${signal}` : `it exited with code ${code}`;
   const tail = stderr.trim().split("\n").slice(-6).join("\n");
   throw new ModelLoadError(
     `refusing ${file}: a trial load in a child process failed: ${why}` + (tail ? `\nlast output of the child:\n${tail}` : ""),

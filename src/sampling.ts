@@ -16,7 +16,6 @@ export interface GenerationOptions extends SequenceGenerationOptions {
   sequence?: number | Sequence;
 }
 
-
 const p = (key: keyof NativeParams<"Context.generate">) => v.param("Context.generate", key);
 
 /** The validators of GenerationOptions (the chat options include them). */
@@ -89,7 +88,8 @@ export function toNativeGenerateParams(
 function logitBiasPairs(bias: NonNullable<GenerationOptions["logitBias"]>, vocabSize: number): [number, number][] {
   const entries: [unknown, unknown][] = Array.isArray(bias)
     ? (bias as unknown[]).map((pair) => {
-        if (!Array.isArray(pair) || pair.length !== 2) throw new TypeError("logitBias must be [token, bias] pairs or a { token: bias } object");
+        if (!Array.isArray(pair) || pair.length !== 2)
+          throw new TypeError("logitBias must be [token, bias] pairs or a { token: bias } object");
         return [pair[0], pair[1]];
       })
     : Object.entries(checkObject("logitBias", bias)).map(([k, b]) => [Number(k), b]);
@@ -97,7 +97,8 @@ function logitBiasPairs(bias: NonNullable<GenerationOptions["logitBias"]>, vocab
     if (typeof t !== "number" || !Number.isInteger(t) || t < 0 || t >= vocabSize) {
       throw new RangeError(`logitBias: token id ${describe(t)} is not an integer in [0, ${vocabSize})`);
     }
-    if (typeof b !== "number" || Number.isNaN(b)) throw new RangeError(`logitBias: bias for token ${t} must be a number; got ${describe(b)}`);
+    if (typeof b !== "number" || Number.isNaN(b))
+      throw new RangeError(`logitBias: bias for token ${t} must be a number; got ${describe(b)}`);
     return [t, b];
   });
 }

@@ -11,7 +11,11 @@ export interface SequenceHost {
     options: SequenceGenerationOptions,
     sequence: Sequence,
   ): AsyncGenerator<GenerationChunk, GenerationResult, undefined>;
-  complete(prompt: string | Int32Array | readonly number[], options: SequenceGenerationOptions, sequence: Sequence): Promise<CompletionResult>;
+  complete(
+    prompt: string | Int32Array | readonly number[],
+    options: SequenceGenerationOptions,
+    sequence: Sequence,
+  ): Promise<CompletionResult>;
   cachedTokens(sequence: number): Int32Array;
   clearCache(sequence: number): Promise<void>;
   /** Ends the sequence's running work and gives it back to the context. */
@@ -57,7 +61,10 @@ export class Sequence {
   }
 
   /** ctx.generate() in this sequence. */
-  generate(prompt: string | Int32Array | readonly number[], options: SequenceGenerationOptions = {}): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
+  generate(
+    prompt: string | Int32Array | readonly number[],
+    options: SequenceGenerationOptions = {},
+  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
     return this.#live().generate(prompt, options, this);
   }
 

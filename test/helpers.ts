@@ -15,7 +15,9 @@ export function realModelPath(): string | undefined {
 export const requireRealModel = process.env.LLAMA_NATIVE_REQUIRE_REAL_MODEL === "1";
 
 export function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i]! * b[i]!;
     na += a[i]! * a[i]!;

@@ -13,7 +13,7 @@ for (const file of process.argv.slice(2)) {
     for (let i = 0; i < 4; i++) {
       await ctx.clearCache();
       const r = await ctx.complete(prompt, { temperature: 0, maxTokens: 128 });
-      if (i > 0) rates.push(r.timings.generatedTokens / r.timings.generateMs * 1000);
+      if (i > 0) rates.push((r.timings.generatedTokens / r.timings.generateMs) * 1000);
       text = r.text;
     }
     rates.sort((a, b) => a - b);
@@ -21,10 +21,14 @@ for (const file of process.argv.slice(2)) {
     if (file.includes("stories260K")) {
       const g = oracle.generation[0];
       const mine = await ctx.complete(prompt, { temperature: 0, maxTokens: g.n });
-      const pieces = Array.from(model.tokenize(prompt, { parseSpecial: true })).map((t) => model.tokenToPiece(t)).join("");
+      const pieces = Array.from(model.tokenize(prompt, { parseSpecial: true }))
+        .map((t) => model.tokenToPiece(t))
+        .join("");
       same = ` equals llama-simple (CPU) for -n ${g.n}: ${pieces + mine.text + "\n" === g.stdout}`;
     }
-    console.log(`${file.split("/").pop()} gpuLayers=${gpuLayers}: tg128 streamed median ${rates[1].toFixed(0)} tok/s (runs ${rates.map((x) => x.toFixed(0)).join(", ")})${same}; text ${JSON.stringify(text.slice(0, 60))}`);
+    console.log(
+      `${file.split("/").pop()} gpuLayers=${gpuLayers}: tg128 streamed median ${rates[1].toFixed(0)} tok/s (runs ${rates.map((x) => x.toFixed(0)).join(", ")})${same}; text ${JSON.stringify(text.slice(0, 60))}`,
+    );
     await model.dispose();
   }
 }

@@ -17,7 +17,11 @@ import type { AssistantMessage, ChatChunk, ChatMessage, ChatOptions, ChatResult,
 export interface ChatHost {
   templates(template?: string): Promise<NativeChatTemplates>;
   /** generate() with the chat's sampling settings (llama-server's per-request chat fields, as JSON) */
-  generateChat(prompt: string, options: GenerationOptions, chatSampling: string): AsyncGenerator<GenerationChunk, GenerationResult, undefined>;
+  generateChat(
+    prompt: string,
+    options: GenerationOptions,
+    chatSampling: string,
+  ): AsyncGenerator<GenerationChunk, GenerationResult, undefined>;
 }
 
 export const parseChatOptions = defineOptions<ChatOptions>("chat options", {
@@ -26,7 +30,8 @@ export const parseChatOptions = defineOptions<ChatOptions>("chat options", {
   // Not implemented yet: the native chat sampler does not run llama.cpp's reasoning-budget sampler, so a
   // budget would be ignored; refused instead of silently changing nothing
   reasoningBudget: (value, name) => {
-    if (value !== -1) throw new RangeError(`${name}: a reasoning budget is not supported yet (only -1, unlimited, is accepted); got ${String(value)}`);
+    if (value !== -1)
+      throw new RangeError(`${name}: a reasoning budget is not supported yet (only -1, unlimited, is accepted); got ${String(value)}`);
     return -1;
   },
   sequence: v.any<NonNullable<ChatOptions["sequence"]>>(),
@@ -36,7 +41,9 @@ export const parseChatOptions = defineOptions<ChatOptions>("chat options", {
 function chatSampling(p: NativeChatParams, reasoningBudget: number | undefined): string {
   const out: Record<string, unknown> = {
     grammar_lazy: p.grammarLazy,
-    grammar_triggers: p.grammarTriggers.map((t) => (t.type === "token" ? { type: "token", value: t.value, token: t.token } : { type: t.type, value: t.value })),
+    grammar_triggers: p.grammarTriggers.map((t) =>
+      t.type === "token" ? { type: "token", value: t.value, token: t.token } : { type: t.type, value: t.value },
+    ),
     preserved_tokens: p.preservedTokens,
     generation_prompt: p.generationPrompt,
   };
@@ -59,14 +66,23 @@ function applyDiffs(chunk: ChatChunk, diffs: ReturnType<NativeChatParser["update
     chunk.reasoning += d.reasoningContentDelta;
     if (d.toolCallIndex >= 0) {
       const c = d.toolCallDelta;
-      chunk.toolCalls.push({ index: d.toolCallIndex, ...(c.id ? { id: c.id } : {}), ...(c.name ? { name: c.name } : {}), arguments: c.arguments });
+      chunk.toolCalls.push({
+        index: d.toolCallIndex,
+        ...(c.id ? { id: c.id } : {}),
+        ...(c.name ? { name: c.name } : {}),
+        arguments: c.arguments,
+      });
     }
   }
   return chunk;
 }
 
 /** The rendered request: what the template made of the messages and options. */
-export async function renderChat(host: ChatHost, messages: readonly ChatMessage[], o: ReturnType<typeof parseChatOptions>): Promise<NativeChatParams> {
+export async function renderChat(
+  host: ChatHost,
+  messages: readonly ChatMessage[],
+  o: ReturnType<typeof parseChatOptions>,
+): Promise<NativeChatParams> {
   const templates = await host.templates(o.template);
   const request = toNativeRequest(messages, { ...o, tools: o.tools as ToolDefinition[] | undefined });
   return templates.apply(JSON.stringify(request));
@@ -80,12 +96,23 @@ export async function* chatStream(
 ): AsyncGenerator<ChatChunk, ChatResult, undefined> {
   const o = parseChatOptions(options);
   if (o.grammar !== undefined && o.tools?.length && o.toolChoice !== "none") {
-    throw new TypeError("grammar cannot be combined with tools (the tool-call grammar constrains the output); use responseFormat or drop the tools");
+    throw new TypeError(
+      "grammar cannot be combined with tools (the tool-call grammar constrains the output); use responseFormat or drop the tools",
+    );
   }
   const p = rendered ?? (await renderChat(host, messages, o));
   const {
-    tools: _t, toolChoice: _c, parallelToolCalls: _p, template: _tpl, templateKwargs: _k, enableThinking: _e, responseFormat: _r,
-    reasoningFormat: _f, now: _n, reasoningBudget, ...gen
+    tools: _t,
+    toolChoice: _c,
+    parallelToolCalls: _p,
+    template: _tpl,
+    templateKwargs: _k,
+    enableThinking: _e,
+    responseFormat: _r,
+    reasoningFormat: _f,
+    now: _n,
+    reasoningBudget,
+    ...gen
   } = o;
   const generation: GenerationOptions = Object.fromEntries(Object.entries(gen).filter(([, x]) => x !== undefined));
   // llama-server: the template's grammar (tools, json_schema) unless the request gave one; its stops are added

@@ -13,7 +13,8 @@ export function messageToOpenAI(m: unknown, i: number): Json {
   const msg = m as Record<string, unknown>;
   const known = (keys: string[]) => {
     for (const k of Object.keys(msg)) {
-      if (!keys.includes(k)) throw new TypeError(`${where}: unknown key ${JSON.stringify(k)} for a ${String(msg.role)} message (known: ${keys.join(", ")})`);
+      if (!keys.includes(k))
+        throw new TypeError(`${where}: unknown key ${JSON.stringify(k)} for a ${String(msg.role)} message (known: ${keys.join(", ")})`);
     }
   };
   const str = (k: string, v: unknown) => {
@@ -82,16 +83,27 @@ export function normalizeTool(t: unknown, i: number): ToolDefinition {
     throw new TypeError(`${where}.name must be 1-128 letters, digits or _.:-; got ${describe(def.name)}`);
   }
   if (def.description !== undefined && typeof def.description !== "string") throw new TypeError(`${where}.description must be a string`);
-  if (def.parameters !== undefined && (def.parameters === null || (typeof def.parameters !== "object" && typeof def.parameters !== "boolean"))) {
+  if (
+    def.parameters !== undefined &&
+    (def.parameters === null || (typeof def.parameters !== "object" && typeof def.parameters !== "boolean"))
+  ) {
     throw new TypeError(`${where}.parameters must be a JSON Schema object`);
   }
-  return { name: def.name, ...(def.description !== undefined ? { description: def.description } : {}), ...(def.parameters !== undefined ? { parameters: def.parameters } : {}) };
+  return {
+    name: def.name,
+    ...(def.description !== undefined ? { description: def.description } : {}),
+    ...(def.parameters !== undefined ? { parameters: def.parameters } : {}),
+  };
 }
 
 export function toolsToOpenAI(tools: readonly ToolDefinition[]): Json[] {
   return tools.map((t) => ({
     type: "function",
-    function: { name: t.name, ...(t.description !== undefined ? { description: t.description } : {}), parameters: t.parameters ?? { type: "object", properties: {} } },
+    function: {
+      name: t.name,
+      ...(t.description !== undefined ? { description: t.description } : {}),
+      parameters: t.parameters ?? { type: "object", properties: {} },
+    },
   }));
 }
 
@@ -102,7 +114,8 @@ export function toolsToOpenAI(tools: readonly ToolDefinition[]): Json[] {
 export function toolChoiceToOpenAI(choice: ToolChoice | undefined): string | undefined {
   if (choice === undefined) return undefined;
   if (typeof choice === "string") {
-    if (choice !== "auto" && choice !== "none" && choice !== "required") throw new RangeError(`toolChoice must be "auto", "none", "required" or { name }; got ${describe(choice)}`);
+    if (choice !== "auto" && choice !== "none" && choice !== "required")
+      throw new RangeError(`toolChoice must be "auto", "none", "required" or { name }; got ${describe(choice)}`);
     return choice;
   }
   if (choice === null || typeof choice !== "object" || typeof (choice as { name?: unknown }).name !== "string") {

@@ -38,7 +38,7 @@ export function checkJson(schema: JsonSchema, value: unknown, root: JsonSchema =
   const sub = (sch: unknown, v: unknown, p: string) => checkJson(sch as JsonSchema, v, root, p, depth + 1);
   if (typeof s.$ref === "string") {
     const m = /^#\/(\$defs|definitions)\/(.+)$/.exec(s.$ref);
-    const target = m ? ((root as Record<string, Record<string, unknown>>)[m[1]!] ?? {})[decodeURIComponent(m[2]!)] : undefined;
+    const target = m ? (root as Record<string, Record<string, unknown>>)[m[1]!]?.[decodeURIComponent(m[2]!)] : undefined;
     if (target === undefined) return [`${path}: unresolved $ref ${s.$ref}`];
     errors.push(...sub(target, value, path));
   }
@@ -86,12 +86,14 @@ export function checkJson(schema: JsonSchema, value: unknown, root: JsonSchema =
   if (t === "object") {
     const obj = value as Record<string, unknown>;
     const props = (s.properties ?? {}) as Record<string, unknown>;
-    if (Array.isArray(s.required)) for (const k of s.required as string[]) if (!(k in obj)) errors.push(`${path}: missing required property ${JSON.stringify(k)}`);
+    if (Array.isArray(s.required))
+      for (const k of s.required as string[]) if (!(k in obj)) errors.push(`${path}: missing required property ${JSON.stringify(k)}`);
     for (const [k, v] of Object.entries(obj)) {
       const p = `${path}.${k}`;
       if (k in props) errors.push(...sub(props[k], v, p));
       else if (s.additionalProperties === false) errors.push(`${p}: not allowed (additionalProperties is false)`);
-      else if (s.additionalProperties !== undefined && typeof s.additionalProperties === "object") errors.push(...sub(s.additionalProperties, v, p));
+      else if (s.additionalProperties !== undefined && typeof s.additionalProperties === "object")
+        errors.push(...sub(s.additionalProperties, v, p));
     }
   }
   if (Array.isArray(s.allOf)) for (const a of s.allOf) errors.push(...sub(a, value, path));
@@ -141,7 +143,8 @@ export function parseJsonAnswer(text: string, stopReason: string): unknown {
 
 /** Validates a responseFormat option. */
 export function checkResponseFormat(value: unknown, name: string): ResponseFormat {
-  if (value === null || typeof value !== "object") throw new TypeError(`${name} must be { type: "text" | "json_object" | "json_schema", ... }; got ${describe(value)}`);
+  if (value === null || typeof value !== "object")
+    throw new TypeError(`${name} must be { type: "text" | "json_object" | "json_schema", ... }; got ${describe(value)}`);
   const r = value as { type?: unknown; schema?: unknown; name?: unknown };
   const schemaOk = (s: unknown) => typeof s === "boolean" || (s !== null && typeof s === "object" && !Array.isArray(s));
   switch (r.type) {

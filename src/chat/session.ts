@@ -39,10 +39,13 @@ export interface SessionHost extends ChatHost {
 export const parseSessionOptions = defineOptions<ChatSessionOptions>("createChatSession options", {
   system: v.string,
   tools: (value, name) => {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new TypeError(`${name} must be an object of tools by name; got ${describe(value)}`);
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      throw new TypeError(`${name} must be an object of tools by name; got ${describe(value)}`);
     for (const [k, t] of Object.entries(value as Record<string, SessionTool>)) {
-      if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(k)) throw new TypeError(`${name}: tool name ${JSON.stringify(k)} must be 1-128 letters, digits or _.:-`);
-      if (t === null || typeof t !== "object" || typeof t.handler !== "function") throw new TypeError(`${name}.${k}.handler must be a function`);
+      if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(k))
+        throw new TypeError(`${name}: tool name ${JSON.stringify(k)} must be 1-128 letters, digits or _.:-`);
+      if (t === null || typeof t !== "object" || typeof t.handler !== "function")
+        throw new TypeError(`${name}.${k}.handler must be a function`);
     }
     return value as Record<string, SessionTool>;
   },
@@ -131,7 +134,11 @@ export class ChatSession {
     await before;
     try {
       this.#messages.push({ role: "user", content });
-      const tools = Object.entries(this.#tools).map(([name, t]) => ({ name, ...(t.description ? { description: t.description } : {}), ...(t.parameters !== undefined ? { parameters: t.parameters } : {}) }));
+      const tools = Object.entries(this.#tools).map(([name, t]) => ({
+        name,
+        ...(t.description ? { description: t.description } : {}),
+        ...(t.parameters !== undefined ? { parameters: t.parameters } : {}),
+      }));
       for (let round = 0; ; round++) {
         const opts: ChatOptions = { ...turn, ...(tools.length ? { tools } : {}), sequence: this.#sequence };
         const rendered = await this.#fit(opts);
@@ -139,7 +146,8 @@ export class ChatSession {
         this.#messages.push(result.message);
         const calls = result.message.toolCalls ?? [];
         if (calls.length === 0 || tools.length === 0 || round >= this.#maxRounds) return result;
-        for (const call of calls) this.#messages.push({ role: "tool", content: await this.#runTool(call), toolCallId: call.id, name: call.name });
+        for (const call of calls)
+          this.#messages.push({ role: "tool", content: await this.#runTool(call), toolCallId: call.id, name: call.name });
       }
     } finally {
       release();

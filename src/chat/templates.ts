@@ -7,7 +7,7 @@ import { defineOptions, v } from "../options";
 import { describe } from "../validate";
 import { checkResponseFormat } from "./json-schema";
 import { messagesToOpenAI, normalizeTool, toolChoiceToOpenAI, toolsToOpenAI } from "./convert";
-import type { ApplyChatTemplateOptions, ChatTemplateResult, JsonSchema, ReasoningFormat, ResponseFormat, ToolChoice, ToolDefinition } from "./types";
+import type { ApplyChatTemplateOptions, ChatTemplateResult, ReasoningFormat, ToolChoice, ToolDefinition } from "./types";
 
 const REASONING_FORMATS: readonly ReasoningFormat[] = ["auto", "none", "deepseek"];
 
@@ -32,11 +32,13 @@ export const TEMPLATE_OPTION_VALIDATORS = {
   },
   parallelToolCalls: v.bool,
   template: (value: unknown, name: string) => {
-    if (typeof value !== "string" || value.length === 0) throw new TypeError(`${name} must be a non-empty Jinja template string; got ${describe(value)}`);
+    if (typeof value !== "string" || value.length === 0)
+      throw new TypeError(`${name} must be a non-empty Jinja template string; got ${describe(value)}`);
     return value;
   },
   templateKwargs: (value: unknown, name: string) => {
-    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new TypeError(`${name} must be an object; got ${describe(value)}`);
+    if (value === null || typeof value !== "object" || Array.isArray(value))
+      throw new TypeError(`${name} must be an object; got ${describe(value)}`);
     return jsonValue(value, name) as Record<string, unknown>;
   },
   enableThinking: v.bool,
@@ -44,7 +46,8 @@ export const TEMPLATE_OPTION_VALIDATORS = {
   reasoningFormat: v.oneOf(REASONING_FORMATS),
   now: (value: unknown, name: string) => {
     const t = value instanceof Date ? value.getTime() : value;
-    if (typeof t !== "number" || !Number.isFinite(t)) throw new TypeError(`${name} must be a Date or milliseconds since the epoch; got ${describe(value)}`);
+    if (typeof t !== "number" || !Number.isFinite(t))
+      throw new TypeError(`${name} must be a Date or milliseconds since the epoch; got ${describe(value)}`);
     return value as Date | number;
   },
 };
@@ -75,7 +78,8 @@ export function toNativeRequest(messages: unknown, o: TemplateOptions): NativeCh
   if (o.enableThinking !== undefined) req.enable_thinking = o.enableThinking;
   if (o.reasoningFormat !== undefined) req.reasoning_format = o.reasoningFormat;
   const rf = o.responseFormat;
-  if (rf?.type === "json_object") req.response_format = rf.schema === undefined ? { type: "json_object" } : { type: "json_object", schema: rf.schema };
+  if (rf?.type === "json_object")
+    req.response_format = rf.schema === undefined ? { type: "json_object" } : { type: "json_object", schema: rf.schema };
   else if (rf?.type === "json_schema") req.response_format = { type: "json_schema", json_schema: { schema: rf.schema } };
   if (o.now !== undefined) req.now = o.now instanceof Date ? o.now.getTime() : o.now;
   return req;

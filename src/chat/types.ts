@@ -91,6 +91,7 @@ export interface SessionTool {
   description?: string;
   parameters?: JsonSchema;
   /** Called with the parsed, schema-checked arguments; its result (JSON-encoded unless a string) goes back to the model. A throw becomes a tool message with the error. */
+  // biome-ignore lint/suspicious/noExplicitAny: the arguments match the tool's schema, which TypeScript cannot see
   handler: (args: any, call: ToolCall) => unknown | Promise<unknown>;
 }
 

@@ -23,14 +23,25 @@ export function parse(
   positionals = false,
 ): { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: positionals });
+    return parseArgs({
+      args: argv,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: positionals,
+    });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
 }
 
 /** A flag's value as an integer in [min, max], or the fallback when absent. */
-export function intFlag(values: Record<string, unknown>, name: string, fallback: number | undefined, min: number, max: number): number | undefined {
+export function intFlag(
+  values: Record<string, unknown>,
+  name: string,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
@@ -41,7 +52,13 @@ export function intFlag(values: Record<string, unknown>, name: string, fallback:
 }
 
 /** A flag's value as a finite number in [min, max], or the fallback when absent. */
-export function numberFlag(values: Record<string, unknown>, name: string, fallback: number | undefined, min: number, max: number): number | undefined {
+export function numberFlag(
+  values: Record<string, unknown>,
+  name: string,
+  fallback: number | undefined,
+  min: number,
+  max: number,
+): number | undefined {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);

@@ -35,7 +35,14 @@ ${MODEL_USAGE}
         tg.push((r.timings.generatedTokens / r.timings.generateMs) * 1000);
       }
       const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      const out = { model: model.path, threads: ctx.info.threads, prompt: promptN, gen: genN, promptTokensPerSecond: median(pp), generateTokensPerSecond: median(tg) };
+      const out = {
+        model: model.path,
+        threads: ctx.info.threads,
+        prompt: promptN,
+        gen: genN,
+        promptTokensPerSecond: median(pp),
+        generateTokensPerSecond: median(tg),
+      };
       process.stdout.write(
         values.json
           ? `${JSON.stringify(out)}\n`

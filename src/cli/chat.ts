@@ -24,7 +24,13 @@ const RESET = "\x1b[0m";
 async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
-    { ...MODEL_FLAGS, ...SAMPLING_FLAGS, system: { type: "string" }, "chat-template-file": { type: "string" }, "no-think": { type: "boolean" } },
+    {
+      ...MODEL_FLAGS,
+      ...SAMPLING_FLAGS,
+      system: { type: "string" },
+      "chat-template-file": { type: "string" },
+      "no-think": { type: "boolean" },
+    },
     false,
   );
   if (positionals.length) throw new UsageError("chat takes no arguments (type messages at the prompt)");
@@ -69,7 +75,9 @@ async function run(argv: string[]): Promise<number> {
       if (line === "") continue;
       if (line === "/exit" || line === "/quit") break;
       if (line === "/help") {
-        console.log("/system TEXT  set the system message (starts over)\n/reset        forget the conversation\n/save FILE    write the messages as JSON\n/exit         leave");
+        console.log(
+          "/system TEXT  set the system message (starts over)\n/reset        forget the conversation\n/save FILE    write the messages as JSON\n/exit         leave",
+        );
         continue;
       }
       if (line === "/reset") {
@@ -137,4 +145,9 @@ async function run(argv: string[]): Promise<number> {
   }
 }
 
-export const chat: Command = { name: "chat", summary: "an interactive chat in the terminal (the model's chat template)", usage: USAGE, run };
+export const chat: Command = {
+  name: "chat",
+  summary: "an interactive chat in the terminal (the model's chat template)",
+  usage: USAGE,
+  run,
+};

@@ -18,10 +18,15 @@ ${MODEL_USAGE}
     --pooling P           default | none | mean | cls | last (default: the model's)
     --no-normalize        keep the vectors as the model makes them (default: L2-normalized)`,
   async run(argv) {
-    const { values, positionals } = parse(argv, { ...MODEL_FLAGS, pooling: { type: "string" }, "no-normalize": { type: "boolean" } }, false);
+    const { values, positionals } = parse(
+      argv,
+      { ...MODEL_FLAGS, pooling: { type: "string" }, "no-normalize": { type: "boolean" } },
+      false,
+    );
     void positionals;
     const pooling = values.pooling;
-    if (pooling !== undefined && !POOLINGS.includes(String(pooling))) throw new UsageError(`--pooling must be one of ${POOLINGS.join(", ")}`);
+    if (pooling !== undefined && !POOLINGS.includes(String(pooling)))
+      throw new UsageError(`--pooling must be one of ${POOLINGS.join(", ")}`);
     const model = await loadFromFlags(values);
     try {
       const ctx = await contextFromFlags(model, values, { embeddings: true, ...(pooling ? { pooling: pooling as Pooling } : {}) });
@@ -34,7 +39,8 @@ ${MODEL_USAGE}
           batch.map((b) => b.text),
           { normalize },
         );
-        for (const [i, v] of vectors.entries()) process.stdout.write(`${JSON.stringify({ index: batch[i]!.index, embedding: Array.from(v) })}\n`);
+        for (const [i, v] of vectors.entries())
+          process.stdout.write(`${JSON.stringify({ index: batch[i]!.index, embedding: Array.from(v) })}\n`);
         batch = [];
       };
       for await (const line of readline.createInterface({ input: process.stdin, crlfDelay: Infinity })) {

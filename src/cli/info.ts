@@ -19,7 +19,11 @@ export const info: Command = {
         Object.entries(gguf.metadata).map(([k, v]) => [k, Array.isArray(v) && v.length > 16 ? `[${v.length} items]` : v]),
       );
       console.log(
-        JSON.stringify({ version: gguf.version, tensors: gguf.tensors.length, metadata: meta }, (_, v) => (typeof v === "bigint" ? String(v) : v), 2),
+        JSON.stringify(
+          { version: gguf.version, tensors: gguf.tensors.length, metadata: meta },
+          (_, v) => (typeof v === "bigint" ? String(v) : v),
+          2,
+        ),
       );
     }
     return 0;

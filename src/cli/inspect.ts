@@ -68,7 +68,8 @@ export function summarize(file: string, info: GgufInfo): ModelSummary {
 }
 
 const mb = (n: number) => `${(n / 1048576).toFixed(1)} MB`;
-const count = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n));
+const count = (n: number) =>
+  n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n);
 
 export function formatSummary(s: ModelSummary): string {
   const lines = [
@@ -81,7 +82,10 @@ export function formatSummary(s: ModelSummary): string {
     `  vocabulary     ${s.vocabulary.tokens ?? "?"} tokens (${s.vocabulary.model ?? "?"}), BOS ${s.vocabulary.bos ?? "-"}, EOS ${s.vocabulary.eos ?? "-"}`,
   ];
   if (s.chatTemplate) {
-    const first = s.chatTemplate.split("\n").slice(0, 3).map((l) => (l.length > 100 ? `${l.slice(0, 100)}…` : l));
+    const first = s.chatTemplate
+      .split("\n")
+      .slice(0, 3)
+      .map((l) => (l.length > 100 ? `${l.slice(0, 100)}…` : l));
     lines.push(`  chat template  ${s.chatTemplate.length} characters:`, ...first.map((l) => `                 ${l}`));
   } else {
     lines.push("  chat template  none");

@@ -21,7 +21,8 @@ export const quantize: Command = {
     if (positionals.length !== 3) throw new UsageError("quantize takes IN.gguf OUT.gguf TYPE");
     const [input, output, type] = positionals as [string, string, string];
     const t = type.toUpperCase();
-    if (!(QUANTIZE_TYPES as readonly string[]).includes(t)) throw new UsageError(`TYPE must be one of ${QUANTIZE_TYPES.join(", ")}; got ${type}`);
+    if (!(QUANTIZE_TYPES as readonly string[]).includes(t))
+      throw new UsageError(`TYPE must be one of ${QUANTIZE_TYPES.join(", ")}; got ${type}`);
     const threads = intFlag(values, "threads", undefined, 1, 1024);
     // llama.cpp logs "[  3/ 48] tensor-name ..." per tensor at the info level: that is the progress
     const bar = new Progress(`quantizing to ${t}`);
@@ -33,7 +34,12 @@ export const quantize: Command = {
       });
     }
     try {
-      await quantizeModel(input, output, { type: t as QuantizeType, threads, pure: values.pure === true, allowRequantize: values["allow-requantize"] === true });
+      await quantizeModel(input, output, {
+        type: t as QuantizeType,
+        threads,
+        pure: values.pure === true,
+        allowRequantize: values["allow-requantize"] === true,
+      });
     } finally {
       bar.done();
       if (process.stderr.isTTY) {

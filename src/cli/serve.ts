@@ -74,7 +74,9 @@ async function run(argv: string[]): Promise<number> {
     ...(values.cors ? { cors: values.cors as string } : {}),
   });
   const addr = await server.listen(port, host);
-  console.error(`llama-native serve: listening on http://${addr.address.includes(":") ? `[${addr.address}]` : addr.address}:${addr.port} (${parallel} parallel)`);
+  console.error(
+    `llama-native serve: listening on http://${addr.address.includes(":") ? `[${addr.address}]` : addr.address}:${addr.port} (${parallel} parallel)`,
+  );
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
       console.error(`llama-native serve: ${sig}: finishing running requests (10 s at most)`);

@@ -16,7 +16,12 @@ export const tokenize: Command = {
   async run(argv) {
     const { values, positionals } = parse(
       argv,
-      { model: { type: "string", short: "m" }, pieces: { type: "boolean" }, "no-bos": { type: "boolean" }, "parse-special": { type: "boolean" } },
+      {
+        model: { type: "string", short: "m" },
+        pieces: { type: "boolean" },
+        "no-bos": { type: "boolean" },
+        "parse-special": { type: "boolean" },
+      },
       true,
     );
     if (typeof values.model !== "string") throw new UsageError("--model FILE is required");

@@ -74,7 +74,8 @@ export function checkModelMetadata(info: GgufInfo): void {
   const int = (key: string): number | undefined => {
     if (!(key in md)) return undefined;
     const v = md[key];
-    if (typeof v !== "number" || !Number.isInteger(v)) fail(`${key} must be an integer (found ${typeof v === "object" ? "an array" : typeof v})`);
+    if (typeof v !== "number" || !Number.isInteger(v))
+      fail(`${key} must be an integer (found ${typeof v === "object" ? "an array" : typeof v})`);
     return v as number;
   };
   if (arch !== undefined) {
@@ -94,8 +95,13 @@ export function checkModelMetadata(info: GgufInfo): void {
   const tokens: unknown = md["tokenizer.ggml.tokens"];
   if (tokens !== undefined) {
     const compact = tokens instanceof CompactArray;
-    if (compact ? tokens.elemType !== GgufValueType.STRING
-        : !Array.isArray(tokens) || info.metadataTypes["tokenizer.ggml.tokens"] !== GgufValueType.ARRAY || tokens.some((t) => typeof t !== "string")) {
+    if (
+      compact
+        ? tokens.elemType !== GgufValueType.STRING
+        : !Array.isArray(tokens) ||
+          info.metadataTypes["tokenizer.ggml.tokens"] !== GgufValueType.ARRAY ||
+          tokens.some((t) => typeof t !== "string")
+    ) {
       fail("tokenizer.ggml.tokens must be an array of strings");
     }
     const n = compact ? tokens.length : (tokens as unknown[]).length;
@@ -103,7 +109,9 @@ export function checkModelMetadata(info: GgufInfo): void {
     // == token_to_id.size())) that no text repeats. Found by npm run fuzz.
     const dup = compact ? duplicateInBytes(tokens) : duplicateInStrings(tokens as string[]);
     if (dup) {
-      fail(`tokenizer.ggml.tokens holds the text ${JSON.stringify(dup.text.slice(0, 40))} twice (tokens ${dup.first} and ${dup.second}); each token text must be unique`);
+      fail(
+        `tokenizer.ggml.tokens holds the text ${JSON.stringify(dup.text.slice(0, 40))} twice (tokens ${dup.first} and ${dup.second}); each token text must be unique`,
+      );
     }
     // llama.cpp reads these arrays through raw float / int32 pointers, whatever their stored type.
     for (const [key, elem, name] of [
@@ -115,7 +123,9 @@ export function checkModelMetadata(info: GgufInfo): void {
       const length = arr instanceof CompactArray || Array.isArray(arr) ? arr.length : undefined;
       const type = arr instanceof CompactArray ? arr.elemType : info.metadataArrayTypes[key];
       if (length !== n || type !== elem) {
-        fail(`${key} must be an array of ${n} ${name} values, one per token (found ${length !== undefined ? `${length} entries of value type ${type}` : typeof arr})`);
+        fail(
+          `${key} must be an array of ${n} ${name} values, one per token (found ${length !== undefined ? `${length} entries of value type ${type}` : typeof arr})`,
+        );
       }
     }
     for (const key of Object.keys(md)) {

@@ -7,7 +7,17 @@ import fs from "node:fs/promises";
 import { InvalidModelFileError } from "../errors";
 import { defineOptions, v } from "../options";
 import { checkModelMetadata } from "./metadata";
-import { CompactArray, GGML_MAX_DIMS, GGML_TYPES, GGUF_MAGIC, type GgufInfo, type GgufTensorInfo, type GgufValue, GgufValueType, type ReadGgufOptions } from "./types";
+import {
+  CompactArray,
+  GGML_MAX_DIMS,
+  GGML_TYPES,
+  GGUF_MAGIC,
+  type GgufInfo,
+  type GgufTensorInfo,
+  type GgufValue,
+  GgufValueType,
+  type ReadGgufOptions,
+} from "./types";
 
 const GGUF_DEFAULT_ALIGNMENT = 32;
 const MAX_KEY_BYTES = 65536;
@@ -92,21 +102,31 @@ class Reader {
     this.pos += n;
     const b = this.buf;
     switch (type) {
-      case GgufValueType.UINT8: return b.readUInt8(o);
-      case GgufValueType.INT8: return b.readInt8(o);
+      case GgufValueType.UINT8:
+        return b.readUInt8(o);
+      case GgufValueType.INT8:
+        return b.readInt8(o);
       case GgufValueType.BOOL: {
         const v = b.readUInt8(o);
         if (v > 1) this.fail(`${what} is a bool stored as ${v}`);
         return v === 1;
       }
-      case GgufValueType.UINT16: return b.readUInt16LE(o);
-      case GgufValueType.INT16: return b.readInt16LE(o);
-      case GgufValueType.UINT32: return b.readUInt32LE(o);
-      case GgufValueType.INT32: return b.readInt32LE(o);
-      case GgufValueType.FLOAT32: return b.readFloatLE(o);
-      case GgufValueType.UINT64: return narrow(b.readBigUInt64LE(o));
-      case GgufValueType.INT64: return narrow(b.readBigInt64LE(o));
-      default: return b.readDoubleLE(o);
+      case GgufValueType.UINT16:
+        return b.readUInt16LE(o);
+      case GgufValueType.INT16:
+        return b.readInt16LE(o);
+      case GgufValueType.UINT32:
+        return b.readUInt32LE(o);
+      case GgufValueType.INT32:
+        return b.readInt32LE(o);
+      case GgufValueType.FLOAT32:
+        return b.readFloatLE(o);
+      case GgufValueType.UINT64:
+        return narrow(b.readBigUInt64LE(o));
+      case GgufValueType.INT64:
+        return narrow(b.readBigInt64LE(o));
+      default:
+        return b.readDoubleLE(o);
     }
   }
 }
@@ -130,9 +150,20 @@ function narrow(v: bigint): number | bigint {
 }
 
 const MIN_VALUE_BYTES: Record<number, number> = {
-  0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 8: 8, 9: 12, 10: 8, 11: 8, 12: 8,
+  0: 1,
+  1: 1,
+  2: 2,
+  3: 2,
+  4: 4,
+  5: 4,
+  6: 4,
+  7: 1,
+  8: 8,
+  9: 12,
+  10: 8,
+  11: 8,
+  12: 8,
 };
-
 
 function readValue(r: Reader, type: number, what: string, onArrayType?: (t: GgufValueType) => void, compact = false): GgufValue {
   if (type !== GgufValueType.ARRAY) return r.scalar(type as GgufValueType, what); // fails on unknown types
@@ -266,7 +297,11 @@ export async function validateModelFile(path: string, options: ReadGgufOptions =
 }
 
 // Opens `path` and runs `parseFn` over a prefix of it, a longer one when the header needs more.
-async function readHeader<T>(path: string, firstRead: number, parseFn: (buf: Buffer, size: number, fail: (msg: string) => never) => T): Promise<T> {
+async function readHeader<T>(
+  path: string,
+  firstRead: number,
+  parseFn: (buf: Buffer, size: number, fail: (msg: string) => never) => T,
+): Promise<T> {
   if (typeof path !== "string" || path.length === 0) throw new TypeError("path must be a non-empty string");
   const fail = (msg: string): never => {
     throw new InvalidModelFileError(path, msg);

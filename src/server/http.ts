@@ -50,7 +50,8 @@ export function sendError(res: ServerResponse, e: HttpError): void {
 /** The request body as parsed JSON, refused with 413 past `limit` bytes and 400 when it is not a JSON object. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limit) throw new HttpError(413, `the request body is ${declared} bytes; the limit is ${limit}`);
+  if (Number.isFinite(declared) && declared > limit)
+    throw new HttpError(413, `the request body is ${declared} bytes; the limit is ${limit}`);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -77,7 +78,12 @@ export class EventStream {
 
   constructor(res: ServerResponse, headers: Record<string, string>) {
     this.#res = res;
-    res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", ...headers });
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      ...headers,
+    });
     res.flushHeaders();
   }
 
@@ -99,7 +105,7 @@ export class EventStream {
 /** Compares the bearer token with the key in constant time (hashes of equal length). */
 export function keyMatches(req: IncomingMessage, key: string): boolean {
   const header = req.headers.authorization ?? "";
-  const given = header.startsWith("Bearer ") ? header.slice(7) : (req.headers["x-api-key"] as string | undefined) ?? "";
+  const given = header.startsWith("Bearer ") ? header.slice(7) : ((req.headers["x-api-key"] as string | undefined) ?? "");
   const a = createHash("sha256").update(given).digest();
   const b = createHash("sha256").update(key).digest();
   return timingSafeEqual(a, b) && given.length > 0;
@@ -117,4 +123,3 @@ export function toHttpError(e: unknown): HttpError {
 export function responseId(prefix: string): string {
   return `${prefix}-${randomBytes(12).toString("base64url")}`;
 }
-

@@ -53,7 +53,10 @@ export function samplingFromBody(body: Body, vocabSize: number, maxTokensCap: nu
   set("penaltyLastN", int(body, "repeat_last_n", -1, 2 ** 24));
   set("seed", int(body, "seed", -(2 ** 31), 2 ** 32 - 1));
   if (o.seed !== undefined && o.seed < 0) o.seed = o.seed >>> 0;
-  const maxTokens = int(body, "max_completion_tokens", -1, 2 ** 31 - 1) ?? int(body, "max_tokens", -1, 2 ** 31 - 1) ?? int(body, "n_predict", -1, 2 ** 31 - 1);
+  const maxTokens =
+    int(body, "max_completion_tokens", -1, 2 ** 31 - 1) ??
+    int(body, "max_tokens", -1, 2 ** 31 - 1) ??
+    int(body, "n_predict", -1, 2 ** 31 - 1);
   // bounded by the context either way: a request cannot ask for more than its sequence holds
   o.maxTokens = maxTokens === undefined || maxTokens < 0 ? maxTokensCap : Math.min(maxTokens, maxTokensCap);
   set("stop", stops(body));
@@ -63,7 +66,8 @@ export function samplingFromBody(body: Body, vocabSize: number, maxTokensCap: nu
     const pairs: [number, number][] = [];
     for (const [k, b] of Object.entries(bias)) {
       const t = Number(k);
-      if (!/^\d+$/.test(k) || t >= vocabSize) throw badField("logit_bias", `${JSON.stringify(k)} is not a token id of this model (0 to ${vocabSize - 1})`);
+      if (!/^\d+$/.test(k) || t >= vocabSize)
+        throw badField("logit_bias", `${JSON.stringify(k)} is not a token id of this model (0 to ${vocabSize - 1})`);
       if (typeof b !== "number" || Number.isNaN(b)) throw badField("logit_bias", `the bias of token ${k} must be a number`);
       pairs.push([t, b]);
     }
@@ -83,7 +87,8 @@ function text(content: unknown, where: string): string {
     // text parts joined with newlines, as llama.cpp joins them for templates that take a string
     const parts: string[] = [];
     content.forEach((p, i) => {
-      if (!isObject(p) || p.type !== "text" || typeof p.text !== "string") throw badField(`${where}.content[${i}]`, 'only { type: "text", text } parts are supported');
+      if (!isObject(p) || p.type !== "text" || typeof p.text !== "string")
+        throw badField(`${where}.content[${i}]`, 'only { type: "text", text } parts are supported');
       parts.push(p.text);
     });
     return parts.join("\n");
@@ -95,7 +100,8 @@ function toolCallsOf(v: unknown, where: string): ToolCall[] {
   if (!Array.isArray(v)) throw badField(`${where}.tool_calls`, "must be an array");
   return v.map((c, i) => {
     const f = isObject(c) && isObject(c.function) ? c.function : undefined;
-    if (!f || typeof f.name !== "string") throw badField(`${where}.tool_calls[${i}]`, "must be { type: \"function\", id, function: { name, arguments } }");
+    if (!f || typeof f.name !== "string")
+      throw badField(`${where}.tool_calls[${i}]`, 'must be { type: "function", id, function: { name, arguments } }');
     const raw = typeof f.arguments === "string" ? f.arguments : JSON.stringify(f.arguments ?? {});
     let parsed: unknown;
     try {
@@ -121,7 +127,10 @@ export function messagesFromBody(body: Body): ChatMessage[] {
       case "user":
         return { role: "user", content: text(m.content, where) };
       case "assistant": {
-        const out: Extract<ChatMessage, { role: "assistant" }> = { role: "assistant", content: m.content === null ? null : text(m.content, where) };
+        const out: Extract<ChatMessage, { role: "assistant" }> = {
+          role: "assistant",
+          content: m.content === null ? null : text(m.content, where),
+        };
         if (typeof m.reasoning_content === "string") out.reasoning = m.reasoning_content;
         if (m.tool_calls !== undefined && m.tool_calls !== null) out.toolCalls = toolCallsOf(m.tool_calls, where);
         return out;
@@ -162,7 +171,8 @@ export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number
     if (!Array.isArray(body.tools)) throw badField("tools", "must be an array of tools");
     options.tools = body.tools.map((t, i) => {
       const f = isObject(t) && isObject(t.function) ? t.function : undefined;
-      if (!f || typeof f.name !== "string") throw badField(`tools[${i}]`, 'must be { type: "function", function: { name, description?, parameters? } }');
+      if (!f || typeof f.name !== "string")
+        throw badField(`tools[${i}]`, 'must be { type: "function", function: { name, description?, parameters? } }');
       return {
         name: f.name,
         ...(typeof f.description === "string" ? { description: f.description } : {}),
@@ -173,7 +183,8 @@ export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number
   const choice = body.tool_choice;
   if (choice !== undefined && choice !== null) {
     if (choice === "auto" || choice === "none" || choice === "required") options.toolChoice = choice;
-    else if (isObject(choice) && isObject(choice.function) && typeof choice.function.name === "string") options.toolChoice = { name: choice.function.name };
+    else if (isObject(choice) && isObject(choice.function) && typeof choice.function.name === "string")
+      options.toolChoice = { name: choice.function.name };
     else throw badField("tool_choice", 'must be "auto", "none", "required" or { type: "function", function: { name } }');
   }
   const parallel = bool(body, "parallel_tool_calls");
@@ -187,7 +198,8 @@ export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number
   }
   const rfmt = body.reasoning_format;
   if (rfmt !== undefined && rfmt !== null) {
-    if (rfmt !== "auto" && rfmt !== "none" && rfmt !== "deepseek") throw badField("reasoning_format", 'must be "auto", "none" or "deepseek"');
+    if (rfmt !== "auto" && rfmt !== "none" && rfmt !== "deepseek")
+      throw badField("reasoning_format", 'must be "auto", "none" or "deepseek"');
     options.reasoningFormat = rfmt;
   }
   if (body.reasoning_effort === "none") options.enableThinking = false;
@@ -208,6 +220,7 @@ export function embeddingInput(body: Body): { texts: string[]; single: boolean; 
   const fmt = body.encoding_format;
   if (fmt !== undefined && fmt !== "float" && fmt !== "base64") throw badField("encoding_format", 'must be "float" or "base64"');
   if (typeof input === "string") return { texts: [input], single: true, base64: fmt === "base64" };
-  if (Array.isArray(input) && input.length > 0 && input.every((s) => typeof s === "string")) return { texts: input, single: false, base64: fmt === "base64" };
+  if (Array.isArray(input) && input.length > 0 && input.every((s) => typeof s === "string"))
+    return { texts: input, single: false, base64: fmt === "base64" };
   throw badField("input", "must be a string or a non-empty array of strings");
 }

@@ -16,7 +16,6 @@ export interface ServerState {
   perSequence: number;
 }
 
-
 function finishReason(r: StopReason | "toolCalls"): string | null {
   switch (r) {
     case "toolCalls":
@@ -59,11 +58,20 @@ function assistantMessage(r: ChatResult) {
     role: "assistant",
     content: m.content,
     ...(m.reasoning ? { reasoning_content: m.reasoning } : {}),
-    ...(m.toolCalls?.length ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.rawArguments } })) } : {}),
+    ...(m.toolCalls?.length
+      ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: "function", function: { name: c.name, arguments: c.rawArguments } })) }
+      : {}),
   };
 }
 
-export async function chatCompletion(s: ServerState, body: Body, messages: ChatMessage[], options: ChatOptions, res: ServerResponse, cors: Record<string, string>): Promise<void> {
+export async function chatCompletion(
+  s: ServerState,
+  body: Body,
+  messages: ChatMessage[],
+  options: ChatOptions,
+  res: ServerResponse,
+  cors: Record<string, string>,
+): Promise<void> {
   const id = responseId("chatcmpl");
   const created = Math.floor(Date.now() / 1000);
   const base = { id, created, model: s.modelId };
@@ -88,7 +96,11 @@ export async function chatCompletion(s: ServerState, body: Body, messages: ChatM
   // the first step renders the template: a bad request fails here, before any event is sent
   let r = await it.next();
   const events = new EventStream(res, cors);
-  const chunk = (delta: Body, finish: string | null = null) => ({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] });
+  const chunk = (delta: Body, finish: string | null = null) => ({
+    ...base,
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
   events.send(chunk({ role: "assistant", content: null }));
   try {
     while (!r.done) {
@@ -118,7 +130,14 @@ export async function chatCompletion(s: ServerState, body: Body, messages: ChatM
   }
 }
 
-export async function completion(s: ServerState, body: Body, prompt: string, options: GenerationOptions, res: ServerResponse, cors: Record<string, string>): Promise<void> {
+export async function completion(
+  s: ServerState,
+  body: Body,
+  prompt: string,
+  options: GenerationOptions,
+  res: ServerResponse,
+  cors: Record<string, string>,
+): Promise<void> {
   const id = responseId("cmpl");
   const created = Math.floor(Date.now() / 1000);
   const base = { id, created, model: s.modelId, object: "text_completion" };
@@ -128,7 +147,12 @@ export async function completion(s: ServerState, body: Body, prompt: string, opt
     sendJson(
       res,
       200,
-      { ...base, choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: finishReason(r.stopReason) }], usage: usage(r.timings), timings: timings(r.timings) },
+      {
+        ...base,
+        choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: finishReason(r.stopReason) }],
+        usage: usage(r.timings),
+        timings: timings(r.timings),
+      },
       cors,
     );
     return;
@@ -143,7 +167,11 @@ export async function completion(s: ServerState, body: Body, prompt: string, opt
     }
     const result = r.value;
     if (result.stopReason === "abort") return events.end();
-    events.send({ ...base, choices: [{ index: 0, text: "", logprobs: null, finish_reason: finishReason(result.stopReason) }], timings: timings(result.timings) });
+    events.send({
+      ...base,
+      choices: [{ index: 0, text: "", logprobs: null, finish_reason: finishReason(result.stopReason) }],
+      timings: timings(result.timings),
+    });
     if (streamUsage(body)) events.send({ ...base, choices: [], usage: usage(result.timings) });
     events.end();
   } catch (e) {

@@ -82,7 +82,12 @@ export class LlamaServer {
     const parallel = o.parallel ?? 4;
     const contextSize = o.contextSize ?? Math.min(model.info.contextLength || 4096, 4096) * parallel;
     const ctx = await model.createContext({ contextSize, sequences: parallel, ...(o.threads ? { threads: o.threads } : {}) });
-    if (o.embeddings) this.#emb = await model.createContext({ contextSize: Math.min(contextSize, 8192), embeddings: true, ...(o.threads ? { threads: o.threads } : {}) });
+    if (o.embeddings)
+      this.#emb = await model.createContext({
+        contextSize: Math.min(contextSize, 8192),
+        embeddings: true,
+        ...(o.threads ? { threads: o.threads } : {}),
+      });
     const name = typeof o.model === "string" ? o.model : model.path;
     this.#state = {
       model,
@@ -140,7 +145,11 @@ export class LlamaServer {
 
   #cors(): Record<string, string> {
     return this.#o.cors
-      ? { "access-control-allow-origin": this.#o.cors, "access-control-allow-headers": "authorization, content-type", "access-control-allow-methods": "GET, POST, OPTIONS" }
+      ? {
+          "access-control-allow-origin": this.#o.cors,
+          "access-control-allow-headers": "authorization, content-type",
+          "access-control-allow-methods": "GET, POST, OPTIONS",
+        }
       : {};
   }
 
@@ -149,7 +158,9 @@ export class LlamaServer {
     const parallel = this.#state!.ctx.info.sequences;
     if (this.#active >= parallel) {
       if (this.#waiting.length >= (this.#o.maxQueue ?? 64)) {
-        throw new HttpError(503, "the server is busy: every sequence is generating and the queue is full", { headers: { "retry-after": "1" } });
+        throw new HttpError(503, "the server is busy: every sequence is generating and the queue is full", {
+          headers: { "retry-after": "1" },
+        });
       }
       await new Promise<void>((resolve, reject) => {
         const wake = () => {
@@ -199,7 +210,12 @@ export class LlamaServer {
       switch (route) {
         case "GET /v1/models":
         case "GET /models":
-          return sendJson(res, 200, { object: "list", data: [{ id: s.modelId, object: "model", created: this.#created, owned_by: "llama-native" }] }, cors);
+          return sendJson(
+            res,
+            200,
+            { object: "list", data: [{ id: s.modelId, object: "model", created: this.#created, owned_by: "llama-native" }] },
+            cors,
+          );
         case "POST /v1/chat/completions":
         case "POST /chat/completions": {
           const body = await readJson(req, limit);
@@ -253,9 +269,17 @@ export class LlamaServer {
         case "POST /tokenize": {
           const body = await readJson(req, limit);
           if (typeof body.content !== "string") throw new HttpError(400, "content: must be a string", { param: "content" });
-          const tokens = s.model.tokenize(body.content, { addSpecial: body.add_special === true, parseSpecial: body.parse_special !== false });
+          const tokens = s.model.tokenize(body.content, {
+            addSpecial: body.add_special === true,
+            parseSpecial: body.parse_special !== false,
+          });
           const pieces = body.with_pieces === true;
-          return sendJson(res, 200, { tokens: pieces ? Array.from(tokens, (id) => ({ id, piece: s.model.tokenToPiece(id) })) : Array.from(tokens) }, cors);
+          return sendJson(
+            res,
+            200,
+            { tokens: pieces ? Array.from(tokens, (id) => ({ id, piece: s.model.tokenToPiece(id) })) : Array.from(tokens) },
+            cors,
+          );
         }
         case "POST /detokenize": {
           const body = await readJson(req, limit);

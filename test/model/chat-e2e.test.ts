@@ -19,7 +19,9 @@ interface Case {
   message: { content: string | null; reasoning: string; toolCalls: { name: string; arguments: string }[] };
   completionTokens: number;
 }
-const oracle: { modelSha256: string; cases: Case[] } = JSON.parse(fs.readFileSync(path.join(root, "test", "fixtures", "oracles", "chat-e2e.json"), "utf8"));
+const oracle: { modelSha256: string; cases: Case[] } = JSON.parse(
+  fs.readFileSync(path.join(root, "test", "fixtures", "oracles", "chat-e2e.json"), "utf8"),
+);
 const modelPath = realModelPath();
 const FINISH: Record<string, string> = { eog: "stop", stop: "stop", maxTokens: "length", contextFull: "length", toolCalls: "tool_calls" };
 
@@ -30,7 +32,11 @@ describe.runIf(modelPath || requireRealModel)("chat against llama-server (record
     const { makeChatModel } = await import(path.join(root, "scripts", "make-chat-model.mjs"));
     for (const t of new Set(oracle.cases.map((c) => c.template))) {
       const file = path.join(dir, `${t}.gguf`);
-      await makeChatModel(modelPath!, fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${t}.jinja`), "utf8"), file);
+      await makeChatModel(
+        modelPath!,
+        fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${t}.jinja`), "utf8"),
+        file,
+      );
       files.set(t, file);
     }
   });

@@ -61,9 +61,9 @@ describe("responseFormat on complete()", () => {
   });
 
   it("a cut-off answer is a LlamaError that says so", async () => {
-    await expect(ctx.complete("Once upon a time", { responseFormat: { type: "json_schema", schema: schemas["nested-object"]! }, maxTokens: 2 })).rejects.toThrow(
-      /not JSON \(it was cut off: maxTokens\)/,
-    );
+    await expect(
+      ctx.complete("Once upon a time", { responseFormat: { type: "json_schema", schema: schemas["nested-object"]! }, maxTokens: 2 }),
+    ).rejects.toThrow(/not JSON \(it was cut off: maxTokens\)/);
   });
 
   it("grammar and responseFormat together are refused", async () => {

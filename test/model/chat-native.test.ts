@@ -227,7 +227,10 @@ describe("chat bindings: errors, lifetimes and hostile templates", () => {
         expect((e as Error).name, src).toBe("LlamaError");
       }
       expect(failed, src).toBe(true);
-      expect(Date.now() - t0, src).toBeLessThan(8000);
+      // Each render stops at its 2 s deadline or a bound, but llama.cpp renders a template 10-20 times at
+      // create and apply (capability probes): ~2-4 s for create + apply on an idle machine. The bound
+      // here only has to tell a bounded failure from a hang, on a loaded CI machine too.
+      expect(Date.now() - t0, src).toBeLessThan(30_000);
     }
   });
 

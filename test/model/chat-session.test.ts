@@ -12,7 +12,10 @@ const modelPath = realModelPath();
 const TEMPLATE = path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen3-0.6B.jinja");
 // Tool calls forced by the grammar: Command R+'s "required" grammar starts the call at once (with most
 // templates llama.cpp lets free text come first, and a story model never opens a call).
-const TOOL_TEMPLATE = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", "CohereForAI-c4ai-command-r-plus-tool_use.jinja"), "utf8");
+const TOOL_TEMPLATE = fs.readFileSync(
+  path.join(root, "vendor", "llama.cpp", "models", "templates", "CohereForAI-c4ai-command-r-plus-tool_use.jinja"),
+  "utf8",
+);
 const weather = {
   type: "object",
   properties: { city: { type: "string", maxLength: 10 }, days: { type: "integer", minimum: 1, maximum: 7 } },
@@ -54,7 +57,11 @@ describe.runIf(modelPath || requireRealModel)("chat on stories260K with a chat t
     }
     expect(text).toBe(r.value.message.content ?? "");
     expect(reasoning).toBe(r.value.message.reasoning ?? "");
-    const again = await ctx.chatComplete([{ role: "user", content: "Tell me a story." }], { temperature: 0, maxTokens: 40, enableThinking: false });
+    const again = await ctx.chatComplete([{ role: "user", content: "Tell me a story." }], {
+      temperature: 0,
+      maxTokens: 40,
+      enableThinking: false,
+    });
     expect(again.message).toEqual(r.value.message);
   });
 
@@ -77,7 +84,10 @@ describe.runIf(modelPath || requireRealModel)("chat on stories260K with a chat t
   });
 
   it("a session decodes only what is new each turn", async () => {
-    const session = ctx.createChatSession({ system: "You tell stories.", options: { temperature: 0, maxTokens: 12, enableThinking: false } });
+    const session = ctx.createChatSession({
+      system: "You tell stories.",
+      options: { temperature: 0, maxTokens: 12, enableThinking: false },
+    });
     await session.send("Hello");
     const second = await session.send("Go on");
     expect(second.timings.reusedTokens).toBeGreaterThan(10);
@@ -110,13 +120,18 @@ describe.runIf(modelPath || requireRealModel)("chat on stories260K with a chat t
     // rounds 0..maxToolRounds end in calls; the handlers ran once per call (several calls per round may come)
     const rounds = session.messages.filter((m) => m.role === "assistant" && m.toolCalls?.length).length;
     expect(rounds).toBe(3);
-    expect(tools.length).toBe(calls.length + session.messages.filter((m) => m.role === "tool" && m.content.startsWith("error: the arguments")).length);
+    expect(tools.length).toBe(
+      calls.length + session.messages.filter((m) => m.role === "tool" && m.content.startsWith("error: the arguments")).length,
+    );
     await session.dispose();
   });
 
   it("200 turns on a 512-token context: the oldest turns go, the system message stays first", async () => {
     const small = await model.createContext({ contextSize: 512 });
-    const session = small.createChatSession({ system: "You are a storyteller.", options: { temperature: 0, maxTokens: 16, enableThinking: false } });
+    const session = small.createChatSession({
+      system: "You are a storyteller.",
+      options: { temperature: 0, maxTokens: 16, enableThinking: false },
+    });
     for (let i = 0; i < 200; i++) {
       const r = await session.send(`Turn ${i}: tell me more.`);
       expect(["eog", "maxTokens", "stop"]).toContain(r.stopReason);

@@ -10,7 +10,12 @@ import { root } from "../helpers";
 
 const bin = path.join(root, "bin", "llama-native.mjs");
 function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", input, timeout: 120_000, env: { ...process.env, LLAMA_NATIVE_JOBS: "1" } });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: "utf8",
+    input,
+    timeout: 120_000,
+    env: { ...process.env, LLAMA_NATIVE_JOBS: "1" },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, all: `exit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}` };
 }
 
@@ -77,13 +82,16 @@ describe("command line", () => {
   it("embed writes one JSON line per non-empty stdin line, equal to ctx.embed", async () => {
     const r = cli(["embed", "-m", tiny, "-c", "64", "--pooling", "mean"], "first line\n\nsecond line\n");
     expect(r.status, r.all).toBe(0);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.index)).toEqual([0, 2]);
     const emb = await model.createContext({ contextSize: 64, embeddings: true, pooling: "mean" });
     const [a, b] = await emb.embed(["first line", "second line"]);
     for (const [i, v] of [a!, b!].entries()) {
       expect(lines[i].embedding.length).toBe(v.length);
-      lines[i].embedding.forEach((x: number, j: number) => expect(x).toBeCloseTo(v[j]!, 6));
+      for (const [j, x] of lines[i].embedding.entries()) expect(x).toBeCloseTo(v[j]!, 6);
     }
     await emb.dispose();
   });
@@ -96,7 +104,9 @@ describe("command line", () => {
     expect(s.architecture).toBe("llama");
     expect(s.layers).toBe(info.metadata["llama.block_count"]);
     expect(s.vocabulary.tokens).toBe(model.vocab.size);
-    expect(s.quantization).toEqual([{ type: "f32", tensors: info.tensors.length, bytes: info.tensors.reduce((a, t) => a + t.sizeBytes, 0), share: 1 }]);
+    expect(s.quantization).toEqual([
+      { type: "f32", tensors: info.tensors.length, bytes: info.tensors.reduce((a, t) => a + t.sizeBytes, 0), share: 1 },
+    ]);
     const text = cli(["inspect", tiny]);
     expect(text.stdout).toMatch(/architecture\s+llama/);
     expect(text.stdout).toMatch(/chat template\s+none/);
@@ -126,7 +136,9 @@ describe("command line", () => {
 describe("serve", () => {
   it("listens on loopback, answers, and exits 0 on SIGTERM", async () => {
     const { spawn } = await import("node:child_process");
-    const child = spawn(process.execPath, [bin, "serve", "-m", tiny, "--port", "0", "-np", "2", "--api-key", "k"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [bin, "serve", "-m", tiny, "--port", "0", "-np", "2", "--api-key", "k"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let err = "";
     const url = await new Promise<string>((resolve, reject) => {
       child.stderr.on("data", (d) => {
@@ -138,9 +150,15 @@ describe("serve", () => {
     });
     expect((await fetch(`${url}/health`)).status).toBe(200);
     expect((await fetch(`${url}/v1/models`)).status).toBe(401);
-    const r = await fetch(`${url}/v1/completions`, { method: "POST", headers: { authorization: "Bearer k" }, body: JSON.stringify({ prompt: "x", max_tokens: 2, temperature: 0 }) });
+    const r = await fetch(`${url}/v1/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer k" },
+      body: JSON.stringify({ prompt: "x", max_tokens: 2, temperature: 0 }),
+    });
     const j = (await r.json()) as { choices: { text: string }[] };
-    expect(j.choices[0]!.text).toBe((await (await model.createContext({ contextSize: 64 })).complete("x", { maxTokens: 2, temperature: 0 })).text);
+    expect(j.choices[0]!.text).toBe(
+      (await (await model.createContext({ contextSize: 64 })).complete("x", { maxTokens: 2, temperature: 0 })).text,
+    );
     const code = await new Promise<number | null>((resolve) => {
       child.removeAllListeners("exit");
       child.on("exit", (c) => resolve(c));
@@ -156,7 +174,10 @@ describe.runIf(fs.existsSync(path.resolve(root, "..", "shared", "models", "stori
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-chat-cli-"));
     const { makeChatModel } = await import(path.join(root, "scripts", "make-chat-model.mjs"));
     const file = path.join(dir, "chat.gguf");
-    const template = fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja"), "utf8");
+    const template = fs.readFileSync(
+      path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja"),
+      "utf8",
+    );
     await makeChatModel(path.resolve(root, "..", "shared", "models", "stories260K.gguf"), template, file);
     const name = `llama-native-test-${process.pid}`;
     const tmux = (...args: string[]) => execFileSync("tmux", args, { encoding: "utf8" });
@@ -169,14 +190,24 @@ describe.runIf(fs.existsSync(path.resolve(root, "..", "shared", "models", "stori
       }
       throw new Error(`timed out waiting for ${re}; screen:\n${screen()}`);
     };
-    tmux("new-session", "-d", "-s", name, "-x", "160", "-y", "50", `${process.execPath} ${bin} chat -m ${file} --temp 0 -n 4000 -c 4096; echo EXITED-$?; sleep 30`);
+    tmux(
+      "new-session",
+      "-d",
+      "-s",
+      name,
+      "-x",
+      "160",
+      "-y",
+      "50",
+      `${process.execPath} ${bin} chat -m ${file} --temp 0 -n 6000 -c 8192; echo EXITED-$?; sleep 30`,
+    );
     try {
-      await waitFor(/^> /m);
+      await waitFor(/^>/m);
       tmux("send-keys", "-t", name, "Tell me a story", "Enter");
       await new Promise((r) => setTimeout(r, 300));
       tmux("send-keys", "-t", name, "C-c");
       await waitFor(/\(stopped\)/);
-      await waitFor(/^> $/m);
+      await waitFor(/^>\s*$/m);
       tmux("send-keys", "-t", name, `/save ${path.join(dir, "saved.json")}`, "Enter");
       await waitFor(/saved \d+ messages/);
       const saved = JSON.parse(fs.readFileSync(path.join(dir, "saved.json"), "utf8"));

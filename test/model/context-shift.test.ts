@@ -106,7 +106,9 @@ describe("context shift (fixture model)", () => {
     await expect(model.createContext({ contextShift: { keep: -2 } })).rejects.toThrow(RangeError);
     await expect(model.createContext({ contextShift: { keep: 1.5 } })).rejects.toThrow(RangeError);
     await expect(model.createContext({ contextShift: { keep: "4" as never } })).rejects.toThrow(TypeError);
-    await expect(model.createContext({ contextShift: { kept: 4 } as never })).rejects.toThrow(/unknown option "kept" in contextShift options/);
+    await expect(model.createContext({ contextShift: { kept: 4 } as never })).rejects.toThrow(
+      /unknown option "kept" in contextShift options/,
+    );
   });
 });
 

@@ -14,6 +14,7 @@ const ARGS: Record<string, unknown[]> = {
   tokenToPiece: [1],
   createContext: [{ contextSize: 64 }],
   generate: ["x", { maxTokens: 1 }],
+  generateChat: ["x", { maxTokens: 1 }, ""],
   complete: ["x", { maxTokens: 1 }],
   embed: ["x"],
   cachedTokens: [],
@@ -113,8 +114,19 @@ describe("every raw native method in a failing state", () => {
     const b = binding();
     const m = await loadModel(inject("tinyModel"));
     const nativeCtx = await b.Context.create(m.native, {
-      contextSize: 64, batchSize: 64, ubatchSize: 64, sequences: 1, threads: 1, batchThreads: 1, threadPoll: 0, adaptiveThreads: true,
-      embeddings: false, pooling: "default", unifiedKvCache: false, contextShift: false, contextShiftKeep: 0,
+      contextSize: 64,
+      batchSize: 64,
+      ubatchSize: 64,
+      sequences: 1,
+      threads: 1,
+      batchThreads: 1,
+      threadPoll: 0,
+      adaptiveThreads: true,
+      embeddings: false,
+      pooling: "default",
+      unifiedKvCache: false,
+      contextShift: false,
+      contextShiftKeep: 0,
     });
     nativeCtx.dispose();
     const rawArgs: Record<string, unknown[]> = {
@@ -137,7 +149,14 @@ describe("every raw native method in a failing state", () => {
     }
     const nativeModel = m.native;
     await m.dispose();
-    const modelArgs: Record<string, unknown[]> = { tokenize: ["x", true, false], detokenize: [[1], false, false], tokenToPiece: [1, true], isEog: [1], info: [], vocab: [] };
+    const modelArgs: Record<string, unknown[]> = {
+      tokenize: ["x", true, false],
+      detokenize: [[1], false, false],
+      tokenToPiece: [1, true],
+      isEog: [1],
+      info: [],
+      vocab: [],
+    };
     for (const name of methods(Object.getPrototypeOf(nativeModel))) {
       expect(modelArgs, `no arguments known for native Model.${name}`).toHaveProperty(name);
       const e = await outcome(() => (nativeModel as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!(...modelArgs[name]!));

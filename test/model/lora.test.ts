@@ -68,8 +68,16 @@ describe("LoRA validation and lifetimes (fixture model)", () => {
   const bad: [string, (f: string) => Promise<string>, RegExp][] = [
     ["general.type is not adapter", (f) => writeAdapter(f, [q], { "general.type": "model" }), /general\.type is "model", not "adapter"/],
     ["adapter.type is not lora", (f) => writeAdapter(f, [q], { "adapter.type": "control_vector" }), /adapter\.type is "control_vector"/],
-    ["another architecture", (f) => writeAdapter(f, [q], { "general.architecture": "qwen2" }), /architecture is "qwen2"; the model's is "llama"/],
-    ["a tensor the model lacks", (f) => writeAdapter(f, [{ name: "blk.9.attn_q.weight", shape: q.shape }]), /blk\.9\.attn_q\.weight does not exist in the model/],
+    [
+      "another architecture",
+      (f) => writeAdapter(f, [q], { "general.architecture": "qwen2" }),
+      /architecture is "qwen2"; the model's is "llama"/,
+    ],
+    [
+      "a tensor the model lacks",
+      (f) => writeAdapter(f, [{ name: "blk.9.attn_q.weight", shape: q.shape }]),
+      /blk\.9\.attn_q\.weight does not exist in the model/,
+    ],
     ["shapes that do not fit", (f) => writeAdapter(f, [{ name: q.name, shape: [q.shape[0]! + 2, q.shape[1]!] }]), /do not fit the model's/],
   ];
   for (const [what, make, msg] of bad) {
@@ -106,7 +114,9 @@ describe("LoRA validation and lifetimes (fixture model)", () => {
     await expect(model.createContext({ loras: [{ adapter: lora, scale: Number.NaN }] })).rejects.toThrow(RangeError);
     await expect(model.createContext({ loras: [{ adapter: lora, scale: 1e7 }] })).rejects.toThrow(RangeError);
     await expect(model.createContext({ loras: [{ adapter: lora }, { adapter: lora }] })).rejects.toThrow(/listed twice/);
-    await expect(model.createContext({ loras: [{ adapter: lora, weight: 1 } as never] })).rejects.toThrow(/unknown option "weight" in LoRA spec/);
+    await expect(model.createContext({ loras: [{ adapter: lora, weight: 1 } as never] })).rejects.toThrow(
+      /unknown option "weight" in LoRA spec/,
+    );
     const other = await loadModel(inject("tinyModel"));
     await expect(other.createContext({ loras: [{ adapter: lora }] })).rejects.toThrow(/loaded for another model/);
     await other.dispose();

@@ -12,14 +12,16 @@ import { root } from "../helpers";
 const oracle = JSON.parse(fs.readFileSync(path.join(root, "test", "fixtures", "oracles", "quantize.json"), "utf8"));
 
 async function expectOracleTensors(type: "q8_0" | "q4_0", file: string) {
-      const info = await readGgufInfo(file);
-      const bytes = fs.readFileSync(file);
-      const expected = oracle.types[type].tensors as Record<string, { type: string; sha256: string }>;
-      expect(info.tensors.length).toBe(Object.keys(expected).length);
-      for (const t of info.tensors) {
-        const sha = createHash("sha256").update(bytes.subarray(info.dataOffset + t.offset, info.dataOffset + t.offset + t.sizeBytes)).digest("hex");
-        expect({ name: t.name, type: t.typeName, sha256: sha }).toEqual({ name: t.name, ...expected[t.name] });
-      }
+  const info = await readGgufInfo(file);
+  const bytes = fs.readFileSync(file);
+  const expected = oracle.types[type].tensors as Record<string, { type: string; sha256: string }>;
+  expect(info.tensors.length).toBe(Object.keys(expected).length);
+  for (const t of info.tensors) {
+    const sha = createHash("sha256")
+      .update(bytes.subarray(info.dataOffset + t.offset, info.dataOffset + t.offset + t.sizeBytes))
+      .digest("hex");
+    expect({ name: t.name, type: t.typeName, sha256: sha }).toEqual({ name: t.name, ...expected[t.name] });
+  }
 }
 
 describe("quantization matches llama-quantize", () => {

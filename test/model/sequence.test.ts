@@ -43,10 +43,16 @@ describe("Sequence", () => {
     // another stream on the context runs in the other sequence and leaves this one alone
     await ctx.complete("Something else entirely", { temperature: 0, maxTokens: 16 });
     const prompt = Array.from(seq.cachedTokens());
-    const follow = await seq.complete([...prompt, ...model.tokenize(" and then", { addSpecial: false })], { temperature: 0, maxTokens: 16 });
+    const follow = await seq.complete([...prompt, ...model.tokenize(" and then", { addSpecial: false })], {
+      temperature: 0,
+      maxTokens: 16,
+    });
     expect(follow.timings.reusedTokens).toBe(prompt.length);
     const fresh = await model.createContext({ contextSize: 512 });
-    const alone = await fresh.complete([...prompt, ...model.tokenize(" and then", { addSpecial: false })], { temperature: 0, maxTokens: 16 });
+    const alone = await fresh.complete([...prompt, ...model.tokenize(" and then", { addSpecial: false })], {
+      temperature: 0,
+      maxTokens: 16,
+    });
     expect(follow.text).toBe(alone.text);
     await fresh.dispose();
     await ctx.dispose();

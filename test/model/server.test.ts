@@ -38,12 +38,23 @@ describe("server: completions, embeddings, tokens, errors", () => {
     const r = await client.completions.create({ model: "tiny", prompt: "Hello world", max_tokens: 12, temperature: 0 });
     const mine = await ref.complete("Hello world", { maxTokens: 12, temperature: 0 });
     expect(r.choices[0]!.text).toBe(mine.text);
-    expect(r.usage).toEqual({ prompt_tokens: mine.timings.promptTokens, completion_tokens: mine.timings.generatedTokens, total_tokens: mine.timings.promptTokens + mine.timings.generatedTokens });
+    expect(r.usage).toEqual({
+      prompt_tokens: mine.timings.promptTokens,
+      completion_tokens: mine.timings.generatedTokens,
+      total_tokens: mine.timings.promptTokens + mine.timings.generatedTokens,
+    });
     expect(r.choices[0]!.finish_reason).toBe(mine.stopReason === "maxTokens" ? "length" : "stop");
   });
 
   it("streamed text concatenates to the whole answer, with usage last when asked", async () => {
-    const stream = await client.completions.create({ model: "tiny", prompt: "Hello world", max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.completions.create({
+      model: "tiny",
+      prompt: "Hello world",
+      max_tokens: 12,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = "";
     let usage: unknown;
     for await (const c of stream) {
@@ -85,7 +96,7 @@ describe("server: completions, embeddings, tokens, errors", () => {
     const mine = await emb.embed("hello");
     await emb.dispose();
     expect(one.data[0]!.embedding.length).toBe(mine.length);
-    one.data[0]!.embedding.forEach((x, i) => expect(x).toBeCloseTo(mine[i]!, 5));
+    for (const [i, x] of one.data[0]!.embedding.entries()) expect(x).toBeCloseTo(mine[i]!, 5);
     const many = await client.embeddings.create({ model: "tiny", input: ["a", "b", "c"] }); // the client asks for base64 and decodes it
     expect(many.data.map((d) => d.index)).toEqual([0, 1, 2]);
     expect(many.data[0]!.embedding.length).toBe(mine.length);
@@ -93,14 +104,17 @@ describe("server: completions, embeddings, tokens, errors", () => {
 
   it("tokenize and detokenize", async () => {
     const post = (p: string, body: unknown) =>
-      fetch(`${base}${p}`, { method: "POST", headers: { authorization: "Bearer sekret" }, body: JSON.stringify(body) }).then((r) => r.json());
+      fetch(`${base}${p}`, { method: "POST", headers: { authorization: "Bearer sekret" }, body: JSON.stringify(body) }).then((r) =>
+        r.json(),
+      );
     const t = (await post("/tokenize", { content: "Hello world" })) as { tokens: number[] };
     expect(t.tokens).toEqual(Array.from(model.tokenize("Hello world", { addSpecial: false, parseSpecial: true })));
     expect(await post("/detokenize", { tokens: t.tokens })).toEqual({ content: model.detokenize(t.tokens) });
   });
 
   it("errors: OpenAI's shape and status, and the server stays up", async () => {
-    const call = (p: string, init: RequestInit = {}) => fetch(`${base}${p}`, { method: "POST", ...init, headers: { authorization: "Bearer sekret", ...(init.headers ?? {}) } });
+    const call = (p: string, init: RequestInit = {}) =>
+      fetch(`${base}${p}`, { method: "POST", ...init, headers: { authorization: "Bearer sekret", ...(init.headers ?? {}) } });
     const expectError = async (r: Response, status: number, re: RegExp, param?: string) => {
       expect(r.status).toBe(status);
       const j = (await r.json()) as { error: { message: string; type: string; param: string | null } };
@@ -108,10 +122,19 @@ describe("server: completions, embeddings, tokens, errors", () => {
       if (param) expect(j.error.param).toBe(param);
     };
     await expectError(await call("/v1/completions", { body: "{not json" }), 400, /not valid JSON/);
-    await expectError(await call("/v1/completions", { body: JSON.stringify({ prompt: "x", temperature: "hot" }) }), 400, /temperature/, "temperature");
+    await expectError(
+      await call("/v1/completions", { body: JSON.stringify({ prompt: "x", temperature: "hot" }) }),
+      400,
+      /temperature/,
+      "temperature",
+    );
     await expectError(await call("/v1/completions", { body: JSON.stringify({ prompt: 5 }) }), 400, /prompt/, "prompt");
     await expectError(await call("/v1/chat/completions", { body: JSON.stringify({ messages: [] }) }), 400, /messages/, "messages");
-    await expectError(await call("/v1/completions", { body: JSON.stringify({ prompt: "x" }), headers: { authorization: "Bearer wrong" } }), 401, /API key/);
+    await expectError(
+      await call("/v1/completions", { body: JSON.stringify({ prompt: "x" }), headers: { authorization: "Bearer wrong" } }),
+      401,
+      /API key/,
+    );
     await expectError(await call("/v1/nothing-here", { body: "{}" }), 404, /no route/);
     await expectError(await call("/v1/completions", { body: JSON.stringify({ prompt: "x".repeat(9 << 20) }) }), 413, /limit/);
     expect((await fetch(`${base}/health`)).status).toBe(200);
@@ -133,7 +156,11 @@ describe("server: completions, embeddings, tokens, errors", () => {
     // all four sequences are free again: four concurrent requests run without a 503
     const answers = await Promise.all(
       [0, 1, 2, 3].map(() =>
-        fetch(`${base}/v1/completions`, { method: "POST", headers: { authorization: "Bearer sekret" }, body: JSON.stringify({ prompt: "x", max_tokens: 2 }) }).then((x) => x.status),
+        fetch(`${base}/v1/completions`, {
+          method: "POST",
+          headers: { authorization: "Bearer sekret" },
+          body: JSON.stringify({ prompt: "x", max_tokens: 2 }),
+        }).then((x) => x.status),
       ),
     );
     expect(answers).toEqual([200, 200, 200, 200]);
@@ -150,7 +177,12 @@ describe.runIf(modelPath || requireRealModel)("server: chat on stories260K with 
   let model: Model;
   let ref: Context;
   let dir: string;
-  const weather = { type: "object", properties: { city: { type: "string", maxLength: 10 } }, required: ["city"], additionalProperties: false };
+  const weather = {
+    type: "object",
+    properties: { city: { type: "string", maxLength: 10 } },
+    required: ["city"],
+    additionalProperties: false,
+  };
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-serve-"));
@@ -166,9 +198,16 @@ describe.runIf(modelPath || requireRealModel)("server: chat on stories260K with 
       model,
       contextSize: 4096,
       parallel: 1,
-      chatTemplate: fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", "CohereForAI-c4ai-command-r-plus-tool_use.jinja"), "utf8"),
+      chatTemplate: fs.readFileSync(
+        path.join(root, "vendor", "llama.cpp", "models", "templates", "CohereForAI-c4ai-command-r-plus-tool_use.jinja"),
+        "utf8",
+      ),
     });
-    toolClient = new OpenAI({ apiKey: "none", baseURL: `http://127.0.0.1:${(await toolServer.listen(0, "127.0.0.1")).port}/v1`, maxRetries: 0 });
+    toolClient = new OpenAI({
+      apiKey: "none",
+      baseURL: `http://127.0.0.1:${(await toolServer.listen(0, "127.0.0.1")).port}/v1`,
+      maxRetries: 0,
+    });
     const addr = await server.listen(0, "127.0.0.1");
     client = new OpenAI({ apiKey: "none", baseURL: `http://127.0.0.1:${addr.port}/v1`, maxRetries: 0 });
     ref = await model.createContext({ contextSize: 2048 });
@@ -189,7 +228,14 @@ describe.runIf(modelPath || requireRealModel)("server: chat on stories260K with 
     const r = await client.chat.completions.create({ model: "m", messages, max_tokens: 40, temperature: 0 });
     const mine = await ref.chatComplete(messages, { maxTokens: 40, temperature: 0 });
     expect(r.choices[0]!.message.content).toBe(mine.message.content);
-    const stream = await client.chat.completions.create({ model: "m", messages, max_tokens: 40, temperature: 0, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      model: "m",
+      messages,
+      max_tokens: 40,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let content = "";
     let reasoning = "";
     let usage: unknown;
@@ -209,7 +255,7 @@ describe.runIf(modelPath || requireRealModel)("server: chat on stories260K with 
       messages: [{ role: "user", content: "Weather?" }],
       tools: [{ type: "function", function: { name: "get_weather", parameters: weather } }],
       tool_choice: "required",
-      max_tokens: 100,
+      max_tokens: 400,
       temperature: 0,
     });
     const call = r.choices[0]!.message.tool_calls![0]! as { function: { name: string; arguments: string } };

@@ -121,7 +121,10 @@ describe("concurrent streams", () => {
   it("with a unified cache, a full cache ends the longest stream with contextFull; the others go on in the room it leaves", async () => {
     const ctx = await model.createContext({ contextSize: 256, batchSize: 64, sequences: 2, unifiedKvCache: true });
     expect(ctx.info.sequenceContextSize).toBe(256);
-    const rs = await Promise.all([ctx.complete(prompts[0]!, { temperature: 0, maxTokens: 1000 }), ctx.complete(prompts[1]!, { temperature: 0, maxTokens: 1000 })]);
+    const rs = await Promise.all([
+      ctx.complete(prompts[0]!, { temperature: 0, maxTokens: 1000 }),
+      ctx.complete(prompts[1]!, { temperature: 0, maxTokens: 1000 }),
+    ]);
     expect(rs.map((r) => r.stopReason)).toEqual(["contextFull", "contextFull"]);
     // neither outgrew the 256 cells (its last token is sampled, not stored); the one that ended first
     // shared them, and its cache was dropped for the other to go on

@@ -45,7 +45,12 @@ const cases = (): Case[] => [
   ["generate options", () => ctx.complete("x", { responseFormats: { type: "json_object" } } as never), "responseFormats", "responseFormat"],
   ["llamaNative options", () => llamaNative({ model, contxt: {} } as never), "contxt", "context"],
   ['ai-sdk providerOptions["llama-native"]', () => llamaNative({ model }).languageModel({ minp: 0.1 } as never), "minp", "minP"],
-  ["quantize options", () => quantize(inject("tinyModel"), "/tmp/never-written.gguf", { type: "Q8_0", thread: 1 } as never), "thread", "threads"],
+  [
+    "quantize options",
+    () => quantize(inject("tinyModel"), "/tmp/never-written.gguf", { type: "Q8_0", thread: 1 } as never),
+    "thread",
+    "threads",
+  ],
 ];
 
 describe("strict options", () => {

@@ -85,15 +85,27 @@ describe("readGgufInfo", () => {
 
   const bad: [string, () => string, RegExp][] = [
     ["an empty file", () => file("empty.gguf"), /too short/],
-    ["a truncated header", () => file("trunc.gguf", header(3, 0, 1).subarray(0, 20), Buffer.alloc(4)), /key\/value count .* more than the 0 bytes left/],
-    ["a file cut inside a value", () => file("cut.gguf", header(3, 0, 1), str("k"), u32(GgufValueType.UINT64), Buffer.alloc(3)), /needs 8 bytes but the file ends after 3/],
+    [
+      "a truncated header",
+      () => file("trunc.gguf", header(3, 0, 1).subarray(0, 20), Buffer.alloc(4)),
+      /key\/value count .* more than the 0 bytes left/,
+    ],
+    [
+      "a file cut inside a value",
+      () => file("cut.gguf", header(3, 0, 1), str("k"), u32(GgufValueType.UINT64), Buffer.alloc(3)),
+      /needs 8 bytes but the file ends after 3/,
+    ],
     ["bad magic", () => file("magic.gguf", Buffer.from("GGML"), u32(3), u64(0), u64(0)), /bad magic/],
     ["version 0", () => file("v0.gguf", header(0, 0, 0)), /version 0/],
     ["version 1", () => file("v1.gguf", header(1, 0, 0)), /version 1/],
     ["version 999", () => file("v999.gguf", header(999, 0, 0)), /version 999/],
     ["a tensor count of 2^63", () => file("nt.gguf", header(3, 2n ** 63n, 0)), /tensor count/],
     ["a key/value count of 2^63", () => file("nkv.gguf", header(3, 0, 2n ** 63n)), /key\/value count/],
-    ["a string length of 2^63", () => file("sl.gguf", header(3, 0, 1), u64(2n ** 63n), Buffer.alloc(64)), /key #0 length at offset 24 is 9223372036854775808/],
+    [
+      "a string length of 2^63",
+      () => file("sl.gguf", header(3, 0, 1), u64(2n ** 63n), Buffer.alloc(64)),
+      /key #0 length at offset 24 is 9223372036854775808/,
+    ],
     [
       "an array length of 2^63",
       () => file("al.gguf", header(3, 0, 1), str("k"), u32(GgufValueType.ARRAY), u32(GgufValueType.UINT32), u64(2n ** 63n)),
@@ -110,14 +122,22 @@ describe("readGgufInfo", () => {
       () => file("al2.gguf", header(3, 0, 1), str("general.alignment"), u32(GgufValueType.UINT32), u32(24)),
       /power of two/,
     ],
-    ["5 dimensions", () => file("nd.gguf", header(3, 1, 0), str("t"), u32(5), u64(1), u64(1), u64(1), u64(1), u64(1), u32(0), u64(0)), /dimensions/],
+    [
+      "5 dimensions",
+      () => file("nd.gguf", header(3, 1, 0), str("t"), u32(5), u64(1), u64(1), u64(1), u64(1), u64(1), u32(0), u64(0)),
+      /dimensions/,
+    ],
     ["an unknown ggml type", () => file("gt.gguf", header(3, 1, 0), str("t"), u32(1), u64(32), u32(99), u64(0)), /unknown ggml type/],
     [
       "an element count that overflows",
       () => file("ov.gguf", header(3, 1, 0), str("t"), u32(2), u64(2n ** 40n), u64(2n ** 40n), u32(0), u64(0)),
       /overflow/,
     ],
-    ["a tensor past the end of the file", () => file("end.gguf", header(3, 1, 0), str("t"), u32(1), u64(1024), u32(0), u64(0)), /past the end/],
+    [
+      "a tensor past the end of the file",
+      () => file("end.gguf", header(3, 1, 0), str("t"), u32(1), u64(1024), u32(0), u64(0)),
+      /past the end/,
+    ],
   ];
   for (const [what, make, msg] of bad) {
     it(`rejects ${what} with InvalidModelFileError`, async () => {
@@ -133,7 +153,11 @@ describe("readGgufInfo", () => {
 // loadModel() and quantize() validate with long arrays left in the file's bytes (src/gguf.ts,
 // validateModelFile); the public readGgufInfo + checkModelMetadata materialize them. Same verdicts.
 describe("validateModelFile (what loadModel runs)", () => {
-  const outcome = (p: Promise<unknown>) => p.then(() => "ok", (e: Error) => `${e.name}: ${e.message}`);
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => "ok",
+      (e: Error) => `${e.name}: ${e.message}`,
+    );
 
   it("agrees with readGgufInfo + checkModelMetadata on every upstream vocabulary", async () => {
     const files = fs.readdirSync(vocabDir).filter((f) => /^ggml-vocab-.*\.gguf$/.test(f));
@@ -186,7 +210,7 @@ describe("validateModelFile against readGgufInfo + checkModelMetadata on damaged
       let t = seed;
       t = Math.imul(t ^ (t >>> 15), t | 1);
       t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return (((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n | 0;
+      return ((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n) | 0;
     };
     const verdicts = new Map<string, number>();
     for (let i = 0; i < 150; i++) {
@@ -196,11 +220,22 @@ describe("validateModelFile against readGgufInfo + checkModelMetadata on damaged
       for (let k = 0, flips = 1 + rand(4); k < flips; k++) damaged[rand(span)] = rand(256);
       const p = path.join(tmp, `damaged-${i}.gguf`);
       fs.writeFileSync(p, damaged);
-      const outcome = (q: Promise<unknown>) => q.then(() => "ok", (e: Error) => `${e.name}: ${e.message}`);
+      const outcome = (q: Promise<unknown>) =>
+        q.then(
+          () => "ok",
+          (e: Error) => `${e.name}: ${e.message}`,
+        );
       const compact = await outcome(validateModelFile(p, { tensors: false }));
       const full = await outcome(readGgufInfo(p, { tensors: false }).then(checkModelMetadata));
       expect(compact, `damaged-${i}`).toBe(full);
-      const kind = compact === "ok" ? "ok" : compact.split(p).pop()!.replace(/[0-9]+/g, "N").slice(0, 50);
+      const kind =
+        compact === "ok"
+          ? "ok"
+          : compact
+              .split(p)
+              .pop()!
+              .replace(/[0-9]+/g, "N")
+              .slice(0, 50);
       verdicts.set(kind, (verdicts.get(kind) ?? 0) + 1);
       fs.rmSync(p);
     }

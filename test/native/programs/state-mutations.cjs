@@ -23,8 +23,10 @@ function mutate(good) {
       return b;
     case 2: // truncate
       return b.subarray(0, rand(b.length));
-    case 3: { // duplicate a span
-      const at = rand(b.length), len = rand(64);
+    case 3: {
+      // duplicate a span
+      const at = rand(b.length),
+        len = rand(64);
       const c = new Uint8Array(b.length + len);
       c.set(b.subarray(0, at));
       c.set(b.subarray(at, at + len), at);
@@ -50,7 +52,8 @@ function mutate(good) {
     await ctx.dispose();
   }
   const ctx = await model.createContext({ contextSize: 64, threads: 1 });
-  let accepted = 0, refused = 0;
+  let accepted = 0,
+    refused = 0;
   for (let i = 0; i < iterations; i++) {
     const bytes = mutate(goods[i % goods.length]);
     try {
