@@ -11,6 +11,12 @@ export function realModelPath(): string | undefined {
   return fs.existsSync(p) ? p : undefined;
 }
 
+/**
+ * Under `npm run sanitize` (ASan + UBSan at -O1) native work runs several times slower: time limits
+ * of tests that exist to tell "bounded" from "hangs" are scaled by this.
+ */
+export const timeScale = process.env.LLAMA_NATIVE_SANITIZED === "1" ? 10 : 1;
+
 /** CI sets LLAMA_NATIVE_REQUIRE_REAL_MODEL=1: then a missing real model fails instead of skipping. */
 export const requireRealModel = process.env.LLAMA_NATIVE_REQUIRE_REAL_MODEL === "1";
 

@@ -6,7 +6,7 @@ import path from "node:path";
 import Ajv2020 from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Context, ContextFullError, type Model, loadModel } from "../../dist/index.mjs";
-import { realModelPath, requireRealModel, root } from "../helpers";
+import { realModelPath, requireRealModel, root, timeScale } from "../helpers";
 
 const modelPath = realModelPath();
 const TEMPLATE = path.join(root, "vendor", "llama.cpp", "models", "templates", "Qwen-Qwen3-0.6B.jinja");
@@ -142,7 +142,7 @@ describe.runIf(modelPath || requireRealModel)("chat on stories260K with a chat t
     expect(messages.length).toBeLessThan(400);
     await session.dispose();
     await small.dispose();
-  }, 300_000);
+  }, 300_000 * timeScale);
 
   it("a single message larger than the context is a ContextFullError", async () => {
     const small = await model.createContext({ contextSize: 128 });
