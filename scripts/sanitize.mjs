@@ -102,13 +102,17 @@ fs.mkdirSync(logDir, { recursive: true });
 const env = { ...sanitizerEnv(logDir), LLAMA_NATIVE_REQUIRE_REAL_MODEL: process.env.LLAMA_NATIVE_REQUIRE_REAL_MODEL ?? "0" };
 log(`running vitest on ${files.join(", ")} with ${path.relative(root, binary)}`);
 const t1 = Date.now();
-const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", "--testTimeout=600000", "--hookTimeout=600000", ...files], {
-  stdio: ["inherit", "inherit", "pipe"],
-  cwd: root,
-  env,
-  maxBuffer: 1 << 30,
-  encoding: "utf8",
-});
+const r = spawnSync(
+  process.execPath,
+  [path.join(root, "node_modules", "vitest", "vitest.mjs"), "run", "--testTimeout=600000", "--hookTimeout=600000", ...files],
+  {
+    stdio: ["inherit", "inherit", "pipe"],
+    cwd: root,
+    env,
+    maxBuffer: 1 << 30,
+    encoding: "utf8",
+  },
+);
 process.stderr.write(r.stderr ?? "");
 const seconds = ((Date.now() - t1) / 1000).toFixed(0);
 

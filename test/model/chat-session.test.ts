@@ -126,23 +126,27 @@ describe.runIf(modelPath || requireRealModel)("chat on stories260K with a chat t
     await session.dispose();
   });
 
-  it("200 turns on a 512-token context: the oldest turns go, the system message stays first", async () => {
-    const small = await model.createContext({ contextSize: 512 });
-    const session = small.createChatSession({
-      system: "You are a storyteller.",
-      options: { temperature: 0, maxTokens: 16, enableThinking: false },
-    });
-    for (let i = 0; i < 200; i++) {
-      const r = await session.send(`Turn ${i}: tell me more.`);
-      expect(["eog", "maxTokens", "stop"]).toContain(r.stopReason);
-    }
-    const messages = session.messages;
-    expect(messages[0]).toEqual({ role: "system", content: "You are a storyteller." });
-    expect(messages.at(-2)).toEqual({ role: "user", content: "Turn 199: tell me more." });
-    expect(messages.length).toBeLessThan(400);
-    await session.dispose();
-    await small.dispose();
-  }, 300_000 * timeScale);
+  it(
+    "200 turns on a 512-token context: the oldest turns go, the system message stays first",
+    async () => {
+      const small = await model.createContext({ contextSize: 512 });
+      const session = small.createChatSession({
+        system: "You are a storyteller.",
+        options: { temperature: 0, maxTokens: 16, enableThinking: false },
+      });
+      for (let i = 0; i < 200; i++) {
+        const r = await session.send(`Turn ${i}: tell me more.`);
+        expect(["eog", "maxTokens", "stop"]).toContain(r.stopReason);
+      }
+      const messages = session.messages;
+      expect(messages[0]).toEqual({ role: "system", content: "You are a storyteller." });
+      expect(messages.at(-2)).toEqual({ role: "user", content: "Turn 199: tell me more." });
+      expect(messages.length).toBeLessThan(400);
+      await session.dispose();
+      await small.dispose();
+    },
+    300_000 * timeScale,
+  );
 
   it("a single message larger than the context is a ContextFullError", async () => {
     const small = await model.createContext({ contextSize: 128 });
