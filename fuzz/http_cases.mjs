@@ -170,6 +170,7 @@ function slots(v, out = []) {
 
 /** One structural mutation of `body` (in place); returns the (possibly new) root. */
 function mutateTree(r, body) {
+  if (body === null || typeof body !== "object") return r.chance(0.5) ? {} : randomValue(r);
   const all = slots(body);
   const op = r.int(0, 6);
   if (op === 0 || all.length === 0) {
@@ -307,7 +308,7 @@ export function makeCase(seed, n) {
   const r = rngFor(seed, n);
   const name = r.pick(Object.keys(ENDPOINTS));
   const ep = ENDPOINTS[name];
-  let body = ep.body();
+  let body = structuredClone(ep.body()); // the templates share MESSAGES and TOOLS: mutate a copy
   const notes = [];
   const mutations = r.chance(0.15) ? 0 : r.int(1, 4);
   if (body === undefined && r.chance(0.3)) body = {};
@@ -392,7 +393,7 @@ export function makeCase(seed, n) {
   // how the client behaves
   let action = validEnvelope ? "normal" : "half-close";
   const how = r.next();
-  if (validEnvelope && how < 0.08) {
+  if (validEnvelope && version === "HTTP/1.1" && how < 0.08) {
     // pipelined: this request and up to two valid ones after it, in one write
     for (let k = r.int(1, 2); k > 0; k--) {
       const other = ENDPOINTS[r.pick(["tokenize", "detokenize", "models", "health", "completions"])];
@@ -418,7 +419,7 @@ export function makeCase(seed, n) {
     parts = [all.subarray(0, r.int(0, all.length - 1))];
     action = "half-close";
     notes.push("half-closed mid-request");
-  } else if (how < 0.33 && (name === "chat_stream" || name === "completions_stream")) {
+  } else if (validEnvelope && how < 0.33 && (name === "chat_stream" || name === "completions_stream")) {
     action = "abort-stream";
     notes.push("aborted mid-stream");
   }

@@ -84,13 +84,15 @@ export function sendCase(port, c, deadlineMs) {
       resolve({ ...parsed, raw: buf, ...extra });
     };
     const expected = c.action === "abort-body" || c.action === "abort-stream" ? 0 : c.methods.length;
+    const answered = () => {
+      if (expected > 0 && sentAll && parseResponses(Buffer.concat(chunks, size), c.methods, false).responses.length >= expected)
+        done({ closed: false });
+    };
     sock.on("data", (d) => {
       chunks.push(d);
       size += d.length;
       if (c.action === "abort-stream") return done({ aborted: true });
-      const buf = Buffer.concat(chunks, size);
-      const parsed = parseResponses(buf, c.methods, false);
-      if (expected > 0 && parsed.responses.length >= expected && sentAll) done({ closed: false });
+      answered();
     });
     sock.on("error", (e) => done({ closed: true, error: e.code ?? e.message }));
     sock.on("end", () => done({ closed: true }));
@@ -111,6 +113,7 @@ export function sendCase(port, c, deadlineMs) {
       sentAll = true;
       if (c.action === "abort-body") return done({ aborted: true });
       if (c.action === "half-close") sock.end();
+      answered();
     };
     sock.once("connect", next);
   });
@@ -132,7 +135,8 @@ const isErrorShape = (j) =>
  * or a well-formed event stream ending in [DONE] whose error events (if any) have the error shape.
  */
 export function judge(r, method) {
-  if (r.status >= 500 && !(r.status === 503 && r.headers["retry-after"])) return `status ${r.status}`;
+  if (r.status >= 500 && !(r.status === 503 && r.headers["retry-after"]))
+    return `status ${r.status}: ${r.body.toString("utf8").replace(/^\{"error":\{"message":"/, "").slice(0, 100)}`;
   if (method === "HEAD" || r.status === 204) return undefined;
   const text = r.body.toString("utf8");
   if (r.status >= 400) {

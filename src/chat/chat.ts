@@ -164,7 +164,12 @@ export async function* chatStream(
   const stopReason = toolCalls.length && (r.value.stopReason === "eog" || r.value.stopReason === "stop") ? "toolCalls" : r.value.stopReason;
   const result: ChatResult = { message, stopReason, timings: r.value.timings, sequence: r.value.sequence };
   if (o.responseFormat && o.responseFormat.type !== "text" && stopReason !== "abort") {
-    result.json = parseJsonAnswer(m.content, stopReason);
+    try {
+      result.json = parseJsonAnswer(m.content, stopReason);
+    } catch (e) {
+      // the turn itself is kept on the error (the server answers a cut-off JSON turn as llama-server does)
+      throw Object.assign(e as LlamaError, { result });
+    }
   }
   return result;
 }

@@ -2,6 +2,7 @@
 // events, and the API key check.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { ContextFullError } from "../errors";
 
 /** An error answered to the client: its status and OpenAI's error object. */
@@ -44,7 +45,35 @@ export function sendError(res: ServerResponse, e: HttpError): void {
     res.end();
     return;
   }
-  sendJson(res, e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.status } }, e.headers);
+  sendJson(res, e.status, errorObject(e), e.headers);
+}
+
+/** OpenAI's error object: { error: { message, type, param, code } } */
+export function errorObject(e: HttpError) {
+  return { error: { message: e.message, type: e.type, param: e.param, code: e.status } };
+}
+
+/**
+ * node:http's 'clientError' (a request it could not parse: bad method, header or framing; headers
+ * too large; a request timeout), answered in OpenAI's error shape instead of node's bare status line.
+ * As node's own handler does, it writes only when no response has started on the socket.
+ */
+export function answerClientError(err: Error & { code?: string; reason?: string }, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const e =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? new HttpError(431, "the request headers are too large")
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? new HttpError(408, "the request was not received in time")
+          : new HttpError(400, `the request is not valid HTTP: ${err.reason ?? err.message}${err.code ? ` (${err.code})` : ""}`);
+    const body = JSON.stringify(errorObject(e));
+    const reason = { 400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large" }[e.status];
+    socket.write(
+      `HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
 }
 
 /** The request body as parsed JSON, refused with 413 past `limit` bytes and 400 when it is not a JSON object. */
@@ -93,7 +122,7 @@ export class EventStream {
 
   /** an error after the stream started: an error event, as llama-server sends one */
   fail(e: HttpError): void {
-    this.send({ error: { message: e.message, type: e.type, param: e.param, code: e.status } });
+    this.send(errorObject(e));
     this.end();
   }
 

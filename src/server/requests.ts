@@ -1,7 +1,8 @@
 // Request bodies of the OpenAI-compatible endpoints, checked field by field into the library's own
 // options. A known field with a wrong type or value is a 400 naming it; a field the server does not
 // know is ignored, as OpenAI-compatible servers (llama-server among them) do (docs/server.md).
-import type { ChatMessage, ChatOptions, GenerationOptions, ResponseFormat, ToolCall, ToolDefinition } from "../index";
+import type { ChatMessage, ChatOptions, GenerationOptions, JsonSchema, ResponseFormat, ToolCall, ToolDefinition } from "../index";
+import { jsonSchemaToGrammar } from "../index";
 import { badField } from "./http";
 
 type Body = Record<string, unknown>;
@@ -148,16 +149,33 @@ export function messagesFromBody(body: Body): ChatMessage[] {
   });
 }
 
+/**
+ * A schema of the request (tool parameters, response_format) that llama.cpp's converter rejects is
+ * the client's error: a 400 naming the field, found before the template builds its grammar from it.
+ */
+function convertible(schema: unknown, param: string): void {
+  try {
+    jsonSchemaToGrammar(schema as JsonSchema);
+  } catch (e) {
+    throw badField(param, (e as Error).message);
+  }
+}
+
 function responseFormatOf(v: unknown): ResponseFormat | undefined {
   if (v === undefined || v === null) return undefined;
   if (!isObject(v)) throw badField("response_format", "must be an object");
   if (v.type === "text") return { type: "text" };
-  if (v.type === "json_object") return v.schema !== undefined ? { type: "json_object", schema: v.schema as Body } : { type: "json_object" };
+  if (v.type === "json_object") {
+    if (v.schema === undefined) return { type: "json_object" };
+    convertible(v.schema, "response_format.schema");
+    return { type: "json_object", schema: v.schema as Body };
+  }
   if (v.type === "json_schema") {
     const js = v.json_schema;
     if (!isObject(js) || (js.schema !== undefined && !isObject(js.schema) && typeof js.schema !== "boolean")) {
       throw badField("response_format.json_schema", "must be { name, schema }");
     }
+    if (js.schema !== undefined) convertible(js.schema, "response_format.json_schema.schema");
     return { type: "json_schema", schema: (js.schema as Body | boolean | undefined) ?? {} };
   }
   throw badField("response_format.type", 'must be "text", "json_object" or "json_schema"');
@@ -173,6 +191,7 @@ export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number
       const f = isObject(t) && isObject(t.function) ? t.function : undefined;
       if (!f || typeof f.name !== "string")
         throw badField(`tools[${i}]`, 'must be { type: "function", function: { name, description?, parameters? } }');
+      if (f.parameters !== undefined) convertible(f.parameters, `tools[${i}].function.parameters`);
       return {
         name: f.name,
         ...(typeof f.description === "string" ? { description: f.description } : {}),

@@ -1,9 +1,10 @@
 // The generating endpoints: /v1/chat/completions and /v1/completions, whole or streamed as
 // server-sent events in OpenAI's chunk shapes (llama-server's extras: reasoning_content, timings).
 import type { ServerResponse } from "node:http";
-import type { ChatMessage, ChatOptions, ChatResult, GenerationOptions, StopReason, Timings } from "../index";
+import { LlamaError } from "../errors";
+import type { ChatChunk, ChatMessage, ChatOptions, ChatResult, GenerationOptions, StopReason, Timings } from "../index";
 import type { Context, Model } from "../index";
-import { EventStream, responseId, sendJson, toHttpError } from "./http";
+import { EventStream, HttpError, responseId, sendJson, toHttpError } from "./http";
 
 type Body = Record<string, unknown>;
 
@@ -64,6 +65,29 @@ function assistantMessage(r: ChatResult) {
   };
 }
 
+/**
+ * A failure while preparing a chat request (rendering the template, building its grammar: what the
+ * first step of ctx.chat() does before the first token) is the request's: a 400, not a 500. Only
+ * LlamaError itself: its subclasses (a full context, an abort) keep their own answers.
+ */
+export function preparationError(e: unknown): unknown {
+  if (e instanceof LlamaError && e.constructor === LlamaError) return new HttpError(400, `the request could not be prepared: ${e.message}`);
+  return e;
+}
+
+type Turn = AsyncGenerator<ChatChunk, ChatResult, undefined>;
+
+/** The rest of a turn; a JSON answer cut short (max_tokens) is answered as it is, as llama-server does. */
+async function rest(it: Turn): Promise<IteratorResult<ChatChunk, ChatResult>> {
+  try {
+    return await it.next();
+  } catch (e) {
+    const result = (e as { result?: ChatResult }).result;
+    if (e instanceof LlamaError && result) return { done: true, value: result };
+    throw e;
+  }
+}
+
 export async function chatCompletion(
   s: ServerState,
   body: Body,
@@ -75,26 +99,29 @@ export async function chatCompletion(
   const id = responseId("chatcmpl");
   const created = Math.floor(Date.now() / 1000);
   const base = { id, created, model: s.modelId };
+  const it = s.ctx.chat(messages, options);
+  // the first step renders the template: a bad request fails here, before any event is sent
+  let r = await it.next().catch((e) => {
+    throw preparationError(e);
+  });
   if (body.stream !== true) {
-    const r = await s.ctx.chatComplete(messages, options);
-    if (r.stopReason === "abort") return; // the client is gone
+    while (!r.done) r = await rest(it);
+    const result = r.value;
+    if (result.stopReason === "abort") return; // the client is gone
     sendJson(
       res,
       200,
       {
         ...base,
         object: "chat.completion",
-        choices: [{ index: 0, message: assistantMessage(r), finish_reason: finishReason(r.stopReason) }],
-        usage: usage(r.timings),
-        timings: timings(r.timings),
+        choices: [{ index: 0, message: assistantMessage(result), finish_reason: finishReason(result.stopReason) }],
+        usage: usage(result.timings),
+        timings: timings(result.timings),
       },
       cors,
     );
     return;
   }
-  const it = s.ctx.chat(messages, options);
-  // the first step renders the template: a bad request fails here, before any event is sent
-  let r = await it.next();
   const events = new EventStream(res, cors);
   const chunk = (delta: Body, finish: string | null = null) => ({
     ...base,
@@ -118,7 +145,7 @@ export async function chatCompletion(
           }),
         );
       }
-      r = await it.next();
+      r = await rest(it);
     }
     const result = r.value;
     if (result.stopReason === "abort") return events.end();
