@@ -85,7 +85,7 @@ function rssOf(srv) {
     const t = setTimeout(() => resolve(undefined), 10_000);
     srv.child.once("message", (m) => {
       clearTimeout(t);
-      resolve(m.rss);
+      resolve(m);
     });
     srv.child.send("rss");
   });
@@ -196,6 +196,7 @@ async function main() {
   let next = 0;
   let rssStart;
   let crashed;
+  const trace = []; // [cases, RSS, V8 heap used, external] in MiB every 50 bursts
   while (Date.now() < end) {
     const inFlight = new Set();
     const running = srv;
@@ -237,9 +238,13 @@ async function main() {
     } catch (e) {
       record("answer", `the canonical requests failed after burst ${counts.bursts}: ${e.message}`);
     }
-    if (counts.bursts === 1) rssStart = await rssOf(srv);
+    if (counts.bursts === 1) rssStart = (await rssOf(srv))?.rss;
+    if (counts.bursts % 50 === 0) {
+      const m = await rssOf(srv);
+      if (m) trace.push([counts.cases, +(m.rss / 2 ** 20).toFixed(1), +(m.heapUsed / 2 ** 20).toFixed(1), +(m.external / 2 ** 20).toFixed(1)]);
+    }
   }
-  const rssEnd = await rssOf(srv);
+  const rssEnd = (await rssOf(srv))?.rss;
   const growthMb = rssStart && rssEnd ? (rssEnd - rssStart) / 2 ** 20 : undefined;
   if (!crashed && growthMb !== undefined && growthMb > Number(o["rss-growth-mb"]))
     record("memory", `RSS grew by ${growthMb.toFixed(1)} MiB (from ${(rssStart / 2 ** 20).toFixed(1)} to ${(rssEnd / 2 ** 20).toFixed(1)} MiB)`);
@@ -257,6 +262,7 @@ async function main() {
     ...counts,
     rssStartMb: rssStart && +(rssStart / 2 ** 20).toFixed(1),
     rssEndMb: rssEnd && +(rssEnd / 2 ** 20).toFixed(1),
+    memoryTrace: trace,
     findings: findings.length,
     findingKinds: kinds,
     distinctFindings: [...perSignature.keys()],
@@ -272,6 +278,7 @@ async function main() {
   log(`per endpoint: ${sorted(counts.endpoint)}`);
   log(`per client behaviour: ${sorted(counts.action)}`);
   log(`server RSS after the first burst ${summary.rssStartMb} MiB, at the end ${summary.rssEndMb} MiB`);
+  log(`memory every 50 bursts [cases, RSS, V8 heap used, external MiB]: ${JSON.stringify(trace)}`);
   log(`findings: ${findings.length}${findings.length ? ` (${sorted(kinds)}); distinct:\n  ${summary.distinctFindings.join("\n  ")}` : ""}`);
   if (o.json) console.log(JSON.stringify(summary));
   process.exitCode = findings.length ? 1 : 0;

@@ -27,7 +27,8 @@ const addr = await server.listen(0, "127.0.0.1");
 process.on("message", (m) => {
   if (m === "rss") {
     globalThis.gc?.();
-    process.send({ rss: process.memoryUsage().rss });
+    const m = process.memoryUsage();
+    process.send({ rss: m.rss, heapUsed: m.heapUsed, external: m.external });
   } else if (m === "close") {
     server.close(2000).then(() => process.exit(0));
   }
