@@ -50,7 +50,11 @@ export const ENDPOINTS = {
     path: "/v1/chat/completions",
     body: () => ({ model: "m", messages: MESSAGES, max_tokens: 16, temperature: 0, stream: true, stream_options: { include_usage: true } }),
   },
-  completions: { method: "POST", path: "/v1/completions", body: () => ({ model: "m", prompt: "Once upon a time", max_tokens: 16, temperature: 0 }) },
+  completions: {
+    method: "POST",
+    path: "/v1/completions",
+    body: () => ({ model: "m", prompt: "Once upon a time", max_tokens: 16, temperature: 0 }),
+  },
   completions_stream: {
     method: "POST",
     path: "/v1/completions",
@@ -108,7 +112,24 @@ const FIELDS = {
 };
 
 const UNICODE = ["é", "日本語", "🦙", "\u0000", "\ud800", "\udfff", "\ufeff", "\u202e", "\r\n", "\\", '"', "<|im_start|>", "</s>", "<s>"];
-const NUMBERS = [0, -0, 1, -1, 0.5, -0.5, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 32, 2 ** 53 + 2, -(2 ** 53), 1e308, -1e308, 5e-324, 1e21];
+const NUMBERS = [
+  0,
+  -0,
+  1,
+  -1,
+  0.5,
+  -0.5,
+  2 ** 31 - 1,
+  2 ** 31,
+  -(2 ** 31) - 1,
+  2 ** 32,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1e308,
+  -1e308,
+  5e-324,
+  1e21,
+];
 
 function randomString(r) {
   switch (r.int(0, 5)) {
@@ -195,7 +216,8 @@ function mutateTree(r, body) {
       else obj[key] = r.chance(0.5) ? [obj[key]] : { value: obj[key] };
       break;
     case 4: // a number's neighbours
-      obj[key] = typeof obj[key] === "number" ? r.pick([obj[key] + 1, obj[key] - 1, -obj[key], obj[key] * 1e6, obj[key] + 0.5]) : r.pick(NUMBERS);
+      obj[key] =
+        typeof obj[key] === "number" ? r.pick([obj[key] + 1, obj[key] - 1, -obj[key], obj[key] * 1e6, obj[key] + 0.5]) : r.pick(NUMBERS);
       break;
     case 5: // a string to a typed look-alike, and the reverse
       obj[key] = typeof obj[key] === "string" ? r.pick([0, null, [obj[key]], { text: obj[key] }, true]) : JSON.stringify(obj[key] ?? null);
@@ -323,7 +345,16 @@ export function makeCase(seed, n) {
   let path = ep.path;
   const headers = ["host: 127.0.0.1", "content-type: application/json"];
   if (r.chance(0.9)) headers.push(`authorization: Bearer ${API_KEY}`);
-  else headers.push(r.pick(["authorization: Bearer wrong", "authorization: Bearer ", "authorization: Basic Zm9v", `x-api-key: ${API_KEY}`, "authorization: Bearer \u00ff"]));
+  else
+    headers.push(
+      r.pick([
+        "authorization: Bearer wrong",
+        "authorization: Bearer ",
+        "authorization: Basic Zm9v",
+        `x-api-key: ${API_KEY}`,
+        "authorization: Bearer \u00ff",
+      ]),
+    );
   let framing = "length";
   let validEnvelope = true;
   if (r.chance(0.12)) {
@@ -360,7 +391,9 @@ export function makeCase(seed, n) {
         pieces.push(Buffer.from(`${k.toString(16)}${r.chance(0.05) ? ";ext=1" : ""}\r\n`), bytes.subarray(at, at + k), Buffer.from("\r\n"));
         at += k;
       }
-      pieces.push(Buffer.from(framing === "chunked" ? "0\r\n\r\n" : r.pick(["zz\r\n", "5\r\nab", "0\r\n", "-1\r\n\r\n", "ffffffffffffffff\r\n"])));
+      pieces.push(
+        Buffer.from(framing === "chunked" ? "0\r\n\r\n" : r.pick(["zz\r\n", "5\r\nab", "0\r\n", "-1\r\n\r\n", "ffffffffffffffff\r\n"])),
+      );
       wire = Buffer.concat(pieces);
       break;
     }
@@ -400,7 +433,9 @@ export function makeCase(seed, n) {
       const b = Buffer.from(serialize(other.body()));
       parts[0] = Buffer.concat([
         parts[0],
-        Buffer.from(`${other.method} ${other.path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${API_KEY}\r\ncontent-length: ${b.length}\r\n\r\n`),
+        Buffer.from(
+          `${other.method} ${other.path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${API_KEY}\r\ncontent-length: ${b.length}\r\n\r\n`,
+        ),
         b,
       ]);
       methods.push(other.method);

@@ -136,7 +136,10 @@ const isErrorShape = (j) =>
  */
 export function judge(r, method) {
   if (r.status >= 500 && !(r.status === 503 && r.headers["retry-after"]))
-    return `status ${r.status}: ${r.body.toString("utf8").replace(/^\{"error":\{"message":"/, "").slice(0, 100)}`;
+    return `status ${r.status}: ${r.body
+      .toString("utf8")
+      .replace(/^\{"error":\{"message":"/, "")
+      .slice(0, 100)}`;
   if (method === "HEAD" || r.status === 204) return undefined;
   const text = r.body.toString("utf8");
   if (r.status >= 400) {
@@ -186,7 +189,11 @@ export async function request(port, method, path, body, headers = {}) {
       .map(([k, v]) => `${k}: ${v}\r\n`)
       .join("") +
     `content-length: ${payload.length}\r\n\r\n`;
-  const r = await sendCase(port, { parts: [Buffer.concat([Buffer.from(head), payload])], gapsMs: [], methods: [method], action: "normal" }, 60_000);
+  const r = await sendCase(
+    port,
+    { parts: [Buffer.concat([Buffer.from(head), payload])], gapsMs: [], methods: [method], action: "normal" },
+    60_000,
+  );
   const res = r.responses[0];
   if (!res) throw new Error(`no response to ${method} ${path}${r.hung ? " (hung)" : ""}${r.error ? ` (${r.error})` : ""}`);
   return { status: res.status, headers: res.headers, text: res.body.toString("utf8") };

@@ -172,7 +172,8 @@ function withinLimits(schema: unknown, param: string): void {
     if (props !== null && typeof props === "object") {
       const n = Object.keys(props).length;
       properties += n;
-      if (n > SCHEMA_LIMITS.propertiesPerObject) throw badField(param, `an object has ${n} properties; the limit is ${SCHEMA_LIMITS.propertiesPerObject}`);
+      if (n > SCHEMA_LIMITS.propertiesPerObject)
+        throw badField(param, `an object has ${n} properties; the limit is ${SCHEMA_LIMITS.propertiesPerObject}`);
       if (properties > SCHEMA_LIMITS.properties) throw badField(param, `has more than ${SCHEMA_LIMITS.properties} properties in all`);
     }
     for (const [, x] of entries) stack.push([x, depth + 1]);

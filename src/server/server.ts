@@ -300,11 +300,11 @@ export class LlamaServer {
           const { messages, options } = chatFromBody(body, s.model.vocab.size, s.perSequence);
           const r = await s.model
             .applyChatTemplate(messages, {
-            ...(options.tools ? { tools: options.tools } : {}),
-            ...(options.toolChoice ? { toolChoice: options.toolChoice } : {}),
-            ...(options.templateKwargs ? { templateKwargs: options.templateKwargs } : {}),
-            ...(options.enableThinking !== undefined ? { enableThinking: options.enableThinking } : {}),
-            ...(s.chatTemplate ? { template: s.chatTemplate } : {}),
+              ...(options.tools ? { tools: options.tools } : {}),
+              ...(options.toolChoice ? { toolChoice: options.toolChoice } : {}),
+              ...(options.templateKwargs ? { templateKwargs: options.templateKwargs } : {}),
+              ...(options.enableThinking !== undefined ? { enableThinking: options.enableThinking } : {}),
+              ...(s.chatTemplate ? { template: s.chatTemplate } : {}),
             })
             .catch((e) => {
               throw preparationError(e);
