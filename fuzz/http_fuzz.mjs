@@ -185,6 +185,8 @@ async function replay(c) {
 async function main() {
   if (o.replay) {
     const f = JSON.parse(fs.readFileSync(o.replay, "utf8"));
+    if (!f.parts)
+      throw new Error(`${o.replay} is a ${f.kind} finding of the run as a whole (${f.detail}), not of one request: rerun --seed ${f.seed}`);
     return replay({
       n: f.case,
       endpoint: f.endpoint,
