@@ -53,6 +53,7 @@ export function parseResponses(buf, methods, closed) {
       if (!closed) return { responses, incomplete: true };
       body = buf.subarray(p);
       p = buf.length;
+      headers[":close-delimited"] = "1"; // no length: the body ended where the connection did
     }
     responses.push({ status, headers, body });
     at = p;
@@ -134,7 +135,7 @@ const isErrorShape = (j) =>
  * Retry-After is a finding; every error is OpenAI's JSON error shape; a 200 is well-formed JSON
  * or a well-formed event stream ending in [DONE] whose error events (if any) have the error shape.
  */
-export function judge(r, method) {
+export function judge(r, method, action = "normal") {
   if (r.status >= 500 && !(r.status === 503 && r.headers["retry-after"]))
     return `status ${r.status}: ${r.body
       .toString("utf8")
@@ -156,8 +157,13 @@ export function judge(r, method) {
   }
   if (/text\/event-stream/.test(r.headers["content-type"] ?? "")) {
     const events = text.split("\n\n").filter((e) => e.length > 0);
-    if (events.at(-1) !== "data: [DONE]") return "event stream not ending in data: [DONE]";
-    for (const e of events.slice(0, -1)) {
+    // node:http takes a client's half-close for a disconnect and aborts its request: a stream with no
+    // length of its own (HTTP/1.0) then ends early, as it would for a client that is gone
+    const cut = action === "half-close" && r.headers[":close-delimited"];
+    if (cut && events.at(-1) !== "data: [DONE]") events.pop();
+    else if (events.at(-1) !== "data: [DONE]") return "event stream not ending in data: [DONE]";
+    else events.pop();
+    for (const e of events) {
       if (!e.startsWith("data: ")) return `event without data: ${JSON.stringify(e.slice(0, 80))}`;
       let j;
       try {

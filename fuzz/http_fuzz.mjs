@@ -162,12 +162,14 @@ function check(c, r) {
   }
   if (c.action === "abort-body" || c.action === "abort-stream") return "client-aborted";
   for (const [i, res] of r.responses.entries()) {
-    const problem = judge(res, c.methods[i]);
+    const problem = judge(res, c.methods[i], c.action);
     if (problem) record(res.status >= 500 ? "5xx" : "shape", problem, c, r);
   }
   if (r.garbage) record("framing", `unparseable response: ${JSON.stringify(String(r.garbage).slice(0, 80))}`, c, r);
   const complete = c.action === "normal" && !c.note.includes("method") && !c.note.includes("path") && !c.note.includes("text");
-  if (complete && r.responses.length < c.methods.length)
+  // fewer answers than requests only after an answer that closes the connection (connection: close)
+  const closing = r.responses.at(-1)?.headers.connection === "close";
+  if (complete && r.responses.length < c.methods.length && !closing)
     record("no-answer", `${r.responses.length} answers to ${c.methods.length} well-formed requests`, c, r);
   return r.responses.length ? String(r.responses[0].status) : "closed";
 }

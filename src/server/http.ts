@@ -78,16 +78,19 @@ export function answerClientError(err: Error & { code?: string; reason?: string 
 
 /** The request body as parsed JSON, refused with 413 past `limit` bytes and 400 when it is not a JSON object. */
 export async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  // a 413 closes the connection: the rest of the body is not read, so nothing after it on the
+  // connection (a pipelined request) can be answered (fuzz/http_fuzz.mjs saw a keep-alive 413, then a close)
+  const close = { connection: "close" };
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit)
-    throw new HttpError(413, `the request body is ${declared} bytes; the limit is ${limit}`);
+    throw new HttpError(413, `the request body is ${declared} bytes; the limit is ${limit}`, { headers: close });
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > limit) {
       req.resume(); // drain the rest without keeping it
-      throw new HttpError(413, `the request body is over the limit of ${limit} bytes`);
+      throw new HttpError(413, `the request body is over the limit of ${limit} bytes`, { headers: close });
     }
     chunks.push(chunk as Buffer);
   }

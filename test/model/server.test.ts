@@ -169,6 +169,15 @@ describe("server: completions, embeddings, tokens, errors", () => {
       const j = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
       expect(j.error).toMatchObject({ code: status, type: expect.any(String), message: expect.any(String) });
     }
+    // a body over the limit: 413 closes the connection (it said keep-alive, then closed with a
+    // pipelined request unanswered)
+    const big = `{"prompt":"${"x".repeat(9 << 20)}"}`;
+    const answer = await raw(
+      `POST /v1/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sekret\r\ntransfer-encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\nGET /health HTTP/1.1\r\nhost: x\r\n\r\n`,
+    );
+    expect(answer.slice(0, 12)).toBe("HTTP/1.1 413");
+    expect(answer).toMatch(/connection: close/i);
+    expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
     expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 
@@ -209,6 +218,12 @@ describe("server: completions, embeddings, tokens, errors", () => {
         { messages, response_format: { type: "json_object", schema: deep } },
         "response_format.schema",
         /nested deeper than 64/,
+      ],
+      [
+        "/apply-template",
+        { messages, tools: tool({ type: "object", properties: { city: { type: Array.from({ length: 10_000 }, () => "string") } } }) },
+        "tools[0].function.parameters",
+        /type has 10000 items; the limit is 128/,
       ],
     ];
     for (const [p, body, param, re] of cases) {
