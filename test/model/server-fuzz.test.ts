@@ -16,7 +16,20 @@ describe.runIf(modelPath || requireRealModel)("the HTTP fuzzer", () => {
   it("sends every kind of request for 8 s; the server stays correct, nothing is found", { timeout: 180_000 * timeScale }, async () => {
     const child = spawn(
       process.execPath,
-      [path.join(root, "fuzz", "http_fuzz.mjs"), "--seconds", "8", "--seed", "1", "--json", "--model", modelPath!, "--work", work],
+      [
+        path.join(root, "fuzz", "http_fuzz.mjs"),
+        "--seconds",
+        "8",
+        "--seed",
+        "1",
+        "--json",
+        "--model",
+        modelPath!,
+        "--work",
+        work,
+        "--deadline-ms",
+        String(30_000 * timeScale),
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";
