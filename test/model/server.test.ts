@@ -169,15 +169,14 @@ describe("server: completions, embeddings, tokens, errors", () => {
       const j = JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4));
       expect(j.error).toMatchObject({ code: status, type: expect.any(String), message: expect.any(String) });
     }
-    // a body over the limit: 413 closes the connection (it said keep-alive, then closed with a
-    // pipelined request unanswered)
+    // a body over the limit: a 413, then the request pipelined behind it answered on the same
+    // connection (reading the body by `for await` destroyed the connection when it gave up on it)
     const big = `{"prompt":"${"x".repeat(9 << 20)}"}`;
     const answer = await raw(
-      `POST /v1/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sekret\r\ntransfer-encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\nGET /health HTTP/1.1\r\nhost: x\r\n\r\n`,
+      `POST /v1/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sekret\r\ntransfer-encoding: chunked\r\n\r\n${big.length.toString(16)}\r\n${big}\r\n0\r\n\r\nGET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`,
     );
     expect(answer.slice(0, 12)).toBe("HTTP/1.1 413");
-    expect(answer).toMatch(/connection: close/i);
-    expect(answer.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+    expect(answer.match(/HTTP\/1\.1 \d+/g)).toEqual(["HTTP/1.1 413", "HTTP/1.1 200"]);
     expect((await fetch(`${base}/health`)).status).toBe(200);
   });
 
