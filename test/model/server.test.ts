@@ -192,7 +192,14 @@ describe("server: completions, embeddings, tokens, errors", () => {
     };
     let deep: unknown = { type: "string" };
     for (let i = 0; i < 100; i++) deep = { type: "object", properties: { x: deep } };
+    // limits count over the request: 40 tools of 10 properties each pass one by one, not together
+    const tenProps = {
+      type: "object",
+      properties: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`p${i}`, { type: "string" }])),
+    };
+    const fortyTools = Array.from({ length: 40 }, (_, i) => ({ type: "function", function: { name: `f${i}`, parameters: tenProps } }));
     const cases: [string, unknown, string, RegExp][] = [
+      ["/apply-template", { messages, tools: fortyTools }, "tools[25].function.parameters", /more than 256 properties in all/],
       [
         "/apply-template",
         { messages, tools: tool({ type: "object", properties: { city: { type: 4294967296 } } }) },
@@ -222,7 +229,7 @@ describe("server: completions, embeddings, tokens, errors", () => {
         "/apply-template",
         { messages, tools: tool({ type: "object", properties: { city: { type: Array.from({ length: 10_000 }, () => "string") } } }) },
         "tools[0].function.parameters",
-        /type has 10000 items; the limit is 128/,
+        /type has 10000 items; the limit is 64/,
       ],
     ];
     for (const [p, body, param, re] of cases) {
