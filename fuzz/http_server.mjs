@@ -33,4 +33,6 @@ process.on("message", (m) => {
     server.close(2000).then(() => process.exit(0));
   }
 });
+// the fuzzer gone (killed, timed out): this server goes too, rather than live on as an orphan
+process.on("disconnect", () => process.exit(0));
 process.send({ port: addr.port });
