@@ -352,6 +352,8 @@ void Engine::Loop() {
     } catch (const std::exception& e) {
       rc = -100;
     }
+    // ggml's RPC client can also throw (a lost worker it tried to reach again): say which
+    if (rc != 0 && !h_.model->rpc.empty() && !RpcLostWorker(h_.model->rpc).empty()) rc = kDecodeRpcLost;
     AfterDecode(rc);
   }
 }
