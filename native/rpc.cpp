@@ -1,5 +1,6 @@
 #include "rpc.h"
 
+#include <cstdio>
 #include <cstring>
 #include <thread>
 
@@ -118,6 +119,9 @@ Napi::Value RpcStartServer(const Napi::CallbackInfo& info) {
                                             });
   // A detached thread, not a ThreadTask: the server never returns while it serves, so nothing may
   // wait to join it at exit; the process ends it.
+  // ggml's server reports with printf: line-buffered, so that a supervisor reading a pipe sees each
+  // line when it is printed (by default a pipe is block-buffered until exit)
+  setvbuf(stdout, nullptr, _IOLBF, 0);
   std::thread([run, start, endpoint, cache_dir, threads, devices]() mutable {
     try {
       start(endpoint.c_str(), cache_dir.empty() ? nullptr : cache_dir.c_str(), static_cast<size_t>(threads), devices.size(), devices.data());

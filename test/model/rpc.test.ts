@@ -206,10 +206,18 @@ describe("ggml RPC", () => {
     await ctx.dispose();
     await model.dispose();
 
+    // ggml's worker serves one client at a time: the disposed model's connection must have closed
+    const idle = (w: Worker) => w.output().split("Accepted client").length === w.output().split("connection closed").length;
+    for (const t0 = Date.now(); !idle(workers[0]!) && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 50));
+    expect(idle(workers[0]!), workers[0]!.output()).toBe(true);
     // the same port again: a new load works and computes what the local model does
     const restarted = await startWorker(victim.port);
     try {
-      const again = await loadModel(file, { rpcServers: [workers[0]!.endpoint, restarted.endpoint], gpuLayers: 2, tensorSplit: [1, 1] });
+      const again = await loadModel(file, { rpcServers: [workers[0]!.endpoint, restarted.endpoint], gpuLayers: 2, tensorSplit: [1, 1] }).catch(
+        (e: Error) => {
+          throw new Error(`${e.message}\nworker 0 (${workers[0]!.endpoint}):\n${workers[0]!.output()}\nrestarted:\n${restarted.output()}`);
+        },
+      );
       expect(await greedy(again, "Once upon a time", 24)).toEqual(want);
       await again.dispose();
     } finally {
