@@ -12,7 +12,8 @@ namespace {
 
 using AddServerFn = ggml_backend_reg_t (*)(const char* endpoint);
 using FailuresFn = uint64_t (*)(const char* endpoint);
-using StartServerFn = void (*)(const char* endpoint, const char* cache_dir, size_t n_threads, size_t n_devices, ggml_backend_dev_t* devices);
+using StartServerFn = void (*)(const char* endpoint, const char* cache_dir, size_t n_threads, size_t n_devices,
+                               ggml_backend_dev_t* devices);
 
 ggml_backend_reg_t RpcReg() { return ggml_backend_reg_by_name("RPC"); }
 
@@ -112,8 +113,8 @@ Napi::Value RpcStartServer(const Napi::CallbackInfo& info) {
   auto* run = new ServerRun(env);
   Napi::Promise promise = run->deferred.Promise();
   // The TSFN keeps the event loop (and so the process) alive while the server runs.
-  run->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "llama-native rpc-server", 0, 1,
-                                            [run](Napi::Env) {
+  run->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "llama-native rpc-server", 0,
+                                            1, [run](Napi::Env) {
                                               run->deferred.Resolve(run->deferred.Env().Undefined());
                                               delete run;
                                             });
@@ -124,7 +125,8 @@ Napi::Value RpcStartServer(const Napi::CallbackInfo& info) {
   setvbuf(stdout, nullptr, _IOLBF, 0);
   std::thread([run, start, endpoint, cache_dir, threads, devices]() mutable {
     try {
-      start(endpoint.c_str(), cache_dir.empty() ? nullptr : cache_dir.c_str(), static_cast<size_t>(threads), devices.size(), devices.data());
+      start(endpoint.c_str(), cache_dir.empty() ? nullptr : cache_dir.c_str(), static_cast<size_t>(threads), devices.size(),
+            devices.data());
     } catch (...) {
       // ggml's server reports its own failures on stderr; an exception ends it the same way
     }

@@ -130,11 +130,11 @@ type ValueOf<S> = S extends { type: "bool" }
         ? string[]
         : S extends { type: "numbers" }
           ? number[]
-        : S extends { type: "tokenBias" }
-          ? [number, number][]
-          : S extends { type: "oneOf"; choices: readonly (infer C)[] }
-            ? C
-            : never;
+          : S extends { type: "tokenBias" }
+            ? [number, number][]
+            : S extends { type: "oneOf"; choices: readonly (infer C)[] }
+              ? C
+              : never;
 
 /** The complete object native entry point `E` receives. */
 export type NativeParams<E extends NativeEntry> = {

@@ -13,7 +13,21 @@ import { serve } from "./serve";
 import { system } from "./system";
 import { tokenize } from "./tokenize";
 
-const COMMANDS: readonly Command[] = [chat, complete, serve, embed, tokenize, inspect, quantize, rpcServer, bench, system, build, generate, info];
+const COMMANDS: readonly Command[] = [
+  chat,
+  complete,
+  serve,
+  embed,
+  tokenize,
+  inspect,
+  quantize,
+  rpcServer,
+  bench,
+  system,
+  build,
+  generate,
+  info,
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

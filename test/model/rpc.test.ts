@@ -86,45 +86,68 @@ describe("ggml RPC", () => {
     expect(exposureWarning("0.0.0.0")).toContain("Never expose the RPC server to an open network!");
   });
 
-  it("tiny random model: split over two workers and the local CPU, greedy output equals local", async () => {
-    const file = inject("tinyModel");
-    const local = await loadModel(file);
-    const want = await greedy(local, "Once upon a time", 24);
-    await local.dispose();
-    // 2 layers + output: gpuLayers 2 keeps layer 0 local, layer 1 and the output go to the workers
-    const split = await loadModel(file, { rpcServers: workers.map((w) => w.endpoint), gpuLayers: 2, tensorSplit: [1, 1] });
-    expect(await greedy(split, "Once upon a time", 24)).toEqual(want);
-    await split.dispose();
-  }, 120_000 * timeScale);
+  it(
+    "tiny random model: split over two workers and the local CPU, greedy output equals local",
+    async () => {
+      const file = inject("tinyModel");
+      const local = await loadModel(file);
+      const want = await greedy(local, "Once upon a time", 24);
+      await local.dispose();
+      // 2 layers + output: gpuLayers 2 keeps layer 0 local, layer 1 and the output go to the workers
+      const split = await loadModel(file, { rpcServers: workers.map((w) => w.endpoint), gpuLayers: 2, tensorSplit: [1, 1] });
+      expect(await greedy(split, "Once upon a time", 24)).toEqual(want);
+      await split.dispose();
+    },
+    120_000 * timeScale,
+  );
 
   const real = realModelPath();
-  it.runIf(real)("stories260K: split over two workers and the local CPU, greedy output equals local", async () => {
-    const local = await loadModel(real!);
-    const layers = local.info.layers;
-    const want = await greedy(local, "Once upon a time", 48);
-    await local.dispose();
-    // layers 0-1 stay local; the rest and the output layer are split across the two workers
-    const split = await loadModel(real!, { rpcServers: workers.map((w) => w.endpoint), gpuLayers: layers - 1 });
-    expect(await greedy(split, "Once upon a time", 48)).toEqual(want);
-    await split.dispose();
-  }, 120_000 * timeScale);
+  it.runIf(real)(
+    "stories260K: split over two workers and the local CPU, greedy output equals local",
+    async () => {
+      const local = await loadModel(real!);
+      const layers = local.info.layers;
+      const want = await greedy(local, "Once upon a time", 48);
+      await local.dispose();
+      // layers 0-1 stay local; the rest and the output layer are split across the two workers
+      const split = await loadModel(real!, { rpcServers: workers.map((w) => w.endpoint), gpuLayers: layers - 1 });
+      expect(await greedy(split, "Once upon a time", 48)).toEqual(want);
+      await split.dispose();
+    },
+    120_000 * timeScale,
+  );
 
-  it("a ~100M-parameter random model: greedy output equals local", async () => {
-    const { makeRandomLlama } = await import(path.join(root, "scripts", "make-model.mjs"));
-    const file = path.join(generated, "rpc-random-100m-q8_0.gguf");
-    if (!fs.existsSync(file)) {
-      fs.mkdirSync(generated, { recursive: true });
-      // 32000 x 640 embeddings and output (41M) + 10 layers of 5.1M = 92M parameters
-      await makeRandomLlama({ embd: 640, layers: 10, heads: 10, headsKv: 5, ff: 1792, ctx: 512, seed: 12, outputSigma: 1, type: "q8_0", out: file });
-    }
-    const local = await loadModel(file);
-    expect(local.info.nParams).toBeGreaterThan(80e6);
-    const want = await greedy(local, "The quick brown fox", 16);
-    await local.dispose();
-    const split = await loadModel(file, { rpcServers: workers.map((w) => w.endpoint), gpuLayers: 8, tensorSplit: [2, 1] });
-    expect(await greedy(split, "The quick brown fox", 16)).toEqual(want);
-    await split.dispose();
-  }, 300_000 * timeScale);
+  it(
+    "a ~100M-parameter random model: greedy output equals local",
+    async () => {
+      const { makeRandomLlama } = await import(path.join(root, "scripts", "make-model.mjs"));
+      const file = path.join(generated, "rpc-random-100m-q8_0.gguf");
+      if (!fs.existsSync(file)) {
+        fs.mkdirSync(generated, { recursive: true });
+        // 32000 x 640 embeddings and output (41M) + 10 layers of 5.1M = 92M parameters
+        await makeRandomLlama({
+          embd: 640,
+          layers: 10,
+          heads: 10,
+          headsKv: 5,
+          ff: 1792,
+          ctx: 512,
+          seed: 12,
+          outputSigma: 1,
+          type: "q8_0",
+          out: file,
+        });
+      }
+      const local = await loadModel(file);
+      expect(local.info.nParams).toBeGreaterThan(80e6);
+      const want = await greedy(local, "The quick brown fox", 16);
+      await local.dispose();
+      const split = await loadModel(file, { rpcServers: workers.map((w) => w.endpoint), gpuLayers: 8, tensorSplit: [2, 1] });
+      expect(await greedy(split, "The quick brown fox", 16)).toEqual(want);
+      await split.dispose();
+    },
+    300_000 * timeScale,
+  );
 
   it("an unreachable worker is a ModelLoadError naming it, at once", async () => {
     const port = await freePort();
@@ -173,55 +196,61 @@ describe("ggml RPC", () => {
     expect((err as Error).message).toMatch(/tensorSplit has 3 entries/);
   });
 
-  it("a worker killed mid-generation ends it with RpcError; the model disposes; a restarted worker serves a new load", async () => {
-    const file = inject("tinyModel");
-    const local = await loadModel(file);
-    const want = await greedy(local, "Once upon a time", 24);
-    await local.dispose();
+  it(
+    "a worker killed mid-generation ends it with RpcError; the model disposes; a restarted worker serves a new load",
+    async () => {
+      const file = inject("tinyModel");
+      const local = await loadModel(file);
+      const want = await greedy(local, "Once upon a time", 24);
+      await local.dispose();
 
-    const victim = await startWorker();
-    const model = await loadModel(file, { rpcServers: [workers[0]!.endpoint, victim.endpoint], gpuLayers: 2, tensorSplit: [1, 1] });
-    const ctx = await model.createContext({ contextSize: 4096 });
-    let chunks = 0;
-    let killed = false;
-    const err = await (async () => {
-      try {
-        for await (const _ of ctx.generate("Once upon a time", { temperature: 0, maxTokens: 3000 })) {
-          chunks++;
-          if (chunks === 5 && !killed) {
-            killed = true;
-            await stopWorker(victim);
+      const victim = await startWorker();
+      const model = await loadModel(file, { rpcServers: [workers[0]!.endpoint, victim.endpoint], gpuLayers: 2, tensorSplit: [1, 1] });
+      const ctx = await model.createContext({ contextSize: 4096 });
+      let chunks = 0;
+      let killed = false;
+      const err = await (async () => {
+        try {
+          for await (const _ of ctx.generate("Once upon a time", { temperature: 0, maxTokens: 3000 })) {
+            chunks++;
+            if (chunks === 5 && !killed) {
+              killed = true;
+              await stopWorker(victim);
+            }
           }
+          return undefined;
+        } catch (e) {
+          return e;
         }
-        return undefined;
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(killed).toBe(true);
-    expect(err, `generation ended without an error after ${chunks} chunks`).toBeInstanceOf(RpcError);
-    expect((err as Error).message).toContain(victim.endpoint);
-    // the context stays usable as an object: a new generation fails the same way, promptly
-    await expect(ctx.complete("again", { maxTokens: 4 })).rejects.toBeInstanceOf(RpcError);
-    await ctx.dispose();
-    await model.dispose();
+      })();
+      expect(killed).toBe(true);
+      expect(err, `generation ended without an error after ${chunks} chunks`).toBeInstanceOf(RpcError);
+      expect((err as Error).message).toContain(victim.endpoint);
+      // the context stays usable as an object: a new generation fails the same way, promptly
+      await expect(ctx.complete("again", { maxTokens: 4 })).rejects.toBeInstanceOf(RpcError);
+      await ctx.dispose();
+      await model.dispose();
 
-    // ggml's worker serves one client at a time: the disposed model's connection must have closed
-    const idle = (w: Worker) => w.output().split("Accepted client").length === w.output().split("connection closed").length;
-    for (const t0 = Date.now(); !idle(workers[0]!) && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 50));
-    expect(idle(workers[0]!), workers[0]!.output()).toBe(true);
-    // the same port again: a new load works and computes what the local model does
-    const restarted = await startWorker(victim.port);
-    try {
-      const again = await loadModel(file, { rpcServers: [workers[0]!.endpoint, restarted.endpoint], gpuLayers: 2, tensorSplit: [1, 1] }).catch(
-        (e: Error) => {
+      // ggml's worker serves one client at a time: the disposed model's connection must have closed
+      const idle = (w: Worker) => w.output().split("Accepted client").length === w.output().split("connection closed").length;
+      for (const t0 = Date.now(); !idle(workers[0]!) && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 50));
+      expect(idle(workers[0]!), workers[0]!.output()).toBe(true);
+      // the same port again: a new load works and computes what the local model does
+      const restarted = await startWorker(victim.port);
+      try {
+        const again = await loadModel(file, {
+          rpcServers: [workers[0]!.endpoint, restarted.endpoint],
+          gpuLayers: 2,
+          tensorSplit: [1, 1],
+        }).catch((e: Error) => {
           throw new Error(`${e.message}\nworker 0 (${workers[0]!.endpoint}):\n${workers[0]!.output()}\nrestarted:\n${restarted.output()}`);
-        },
-      );
-      expect(await greedy(again, "Once upon a time", 24)).toEqual(want);
-      await again.dispose();
-    } finally {
-      await stopWorker(restarted);
-    }
-  }, 120_000 * timeScale);
+        });
+        expect(await greedy(again, "Once upon a time", 24)).toEqual(want);
+        await again.dispose();
+      } finally {
+        await stopWorker(restarted);
+      }
+    },
+    120_000 * timeScale,
+  );
 });
