@@ -48,7 +48,18 @@ async function benchModel() {
   if (!fs.existsSync(file)) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     log("writing", path.relative(root, file));
-    await makeRandomLlama({ embd: 640, layers: 10, heads: 10, headsKv: 5, ff: 1792, ctx: 1024, seed: 12, outputSigma: 1, type: "q8_0", out: file });
+    await makeRandomLlama({
+      embd: 640,
+      layers: 10,
+      heads: 10,
+      headsKv: 5,
+      ff: 1792,
+      ctx: 1024,
+      seed: 12,
+      outputSigma: 1,
+      type: "q8_0",
+      out: file,
+    });
   }
   return file;
 }
@@ -66,9 +77,13 @@ async function freePort() {
 
 async function startWorker(threads) {
   const port = await freePort();
-  const proc = spawn(process.execPath, [path.join(root, "bin", "llama-native.mjs"), "rpc-server", "--port", String(port), "--threads", String(threads)], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const proc = spawn(
+    process.execPath,
+    [path.join(root, "bin", "llama-native.mjs"), "rpc-server", "--port", String(port), "--threads", String(threads)],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   proc.stdout.on("data", (d) => (out += d));
   proc.stderr.on("data", (d) => (out += d));
@@ -91,7 +106,10 @@ async function measure(file, loadOptions) {
     const prompt = Int32Array.from({ length: PP }, (_, i) => 1000 + (i % 5000));
     const r = await ctx.complete(prompt, { temperature: 0, maxTokens: TG, stop: [] });
     await ctx.dispose();
-    return { pp: (r.timings.evaluatedPromptTokens / r.timings.promptMs) * 1000, tg: (r.timings.generatedTokens / r.timings.generateMs) * 1000 };
+    return {
+      pp: (r.timings.evaluatedPromptTokens / r.timings.promptMs) * 1000,
+      tg: (r.timings.generatedTokens / r.timings.generateMs) * 1000,
+    };
   } finally {
     await model.dispose();
   }
@@ -106,7 +124,10 @@ const workers = [await startWorker(THREADS), await startWorker(THREADS)];
 const configs = [
   { name: "local", options: {} },
   { name: "2 loopback workers (all layers)", options: { rpcServers: workers.map((w) => w.endpoint) } },
-  { name: `2 loopback workers + local (${Math.ceil(layers / 2)} of ${layers} layers offloaded)`, options: { rpcServers: workers.map((w) => w.endpoint), gpuLayers: Math.ceil(layers / 2) } },
+  {
+    name: `2 loopback workers + local (${Math.ceil(layers / 2)} of ${layers} layers offloaded)`,
+    options: { rpcServers: workers.map((w) => w.endpoint), gpuLayers: Math.ceil(layers / 2) },
+  },
 ];
 const results = new Map(configs.map((c) => [c.name, { pp: [], tg: [] }]));
 try {
