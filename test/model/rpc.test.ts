@@ -228,15 +228,15 @@ describe("ggml RPC", () => {
       expect((err as Error).message).toContain(victim.endpoint);
       // the context stays usable as an object: a new generation fails the same way, promptly
       await expect(ctx.complete("again", { maxTokens: 4 })).rejects.toBeInstanceOf(RpcError);
+      // the worker comes back on the same port, started while this process still holds its
+      // connection to worker 0: the child must not inherit that socket (vendor/patches/0009 makes
+      // ggml's sockets close-on-exec; without it worker 0 never saw the connection close, stayed busy
+      // with it, and the load below timed out in the handshake)
+      const restarted = await startWorker(victim.port);
       await ctx.dispose();
       await model.dispose();
 
-      // ggml's worker serves one client at a time: the disposed model's connection must have closed
-      const idle = (w: Worker) => w.output().split("Accepted client").length === w.output().split("connection closed").length;
-      for (const t0 = Date.now(); !idle(workers[0]!) && Date.now() - t0 < 10_000; ) await new Promise((r) => setTimeout(r, 50));
-      expect(idle(workers[0]!), workers[0]!.output()).toBe(true);
-      // the same port again: a new load works and computes what the local model does
-      const restarted = await startWorker(victim.port);
+      // a new load works and computes what the local model does
       try {
         const again = await loadModel(file, {
           rpcServers: [workers[0]!.endpoint, restarted.endpoint],
