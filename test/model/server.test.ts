@@ -7,7 +7,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type Context, type Model, loadModel } from "../../dist/index.mjs";
 import { type LlamaServer, createServer } from "../../dist/server/index.mjs";
-import { realModelPath, requireRealModel, root } from "../helpers";
+import { logprobTolerance, realModelPath, requireRealModel, root } from "../helpers";
 
 describe("server: completions, embeddings, tokens, errors", () => {
   let server: LlamaServer;
@@ -260,7 +260,7 @@ describe.runIf(modelPath || requireRealModel)("server: chat on stories260K with 
     });
     const mine = await ref.chatComplete(messages, { maxTokens: 12, temperature: 0, logprobs: true, topLogprobs: 3 });
     const content = r.choices[0]!.logprobs!.content!;
-    expect(content.map((c) => c.logprob)).toEqual(mine.logprobs!.map((l) => l.logprob));
+    for (const [i, c] of content.entries()) expect(Math.abs(c.logprob - mine.logprobs![i]!.logprob)).toBeLessThan(logprobTolerance);
     expect(content.map((c) => c.top_logprobs.length)).toEqual(mine.logprobs!.map(() => 3));
     expect(content.map((c) => c.token).join("")).toBe(mine.message.content);
     expect(content[0]!.bytes).toEqual(Array.from(mine.logprobs![0]!.bytes));
@@ -275,7 +275,10 @@ describe.runIf(modelPath || requireRealModel)("server: chat on stories260K with 
     });
     const streamed = [];
     for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.content ?? []));
-    expect(streamed).toEqual(content);
+    // the same tokens; logprobs equal up to float noise (the stream's prompt comes from the KV cache
+    // the first request left, whose last token is decoded alone)
+    expect(streamed.map((c) => [c.token, c.top_logprobs.map((t) => t.token)])).toEqual(content.map((c) => [c.token, c.top_logprobs.map((t) => t.token)]));
+    for (const [i, c] of streamed.entries()) expect(Math.abs(c.logprob - content[i]!.logprob)).toBeLessThan(logprobTolerance);
     // llama-server refuses top_logprobs without logprobs
     const bad = await fetch(`${client.baseURL}/chat/completions`, {
       method: "POST",
