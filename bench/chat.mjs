@@ -30,7 +30,11 @@ const bench134 = path.join(root, "bench", ".cache", "bench-134m-q4_0.gguf");
 const stories = path.resolve(root, "..", "shared", "models", "stories260K.gguf");
 const src = values.model ?? (fs.existsSync(bench134) ? bench134 : stories);
 const file = path.join(os.tmpdir(), `llama-native-bench-chat-${process.pid}.gguf`);
-await makeChatModel(src, fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${values.template}.jinja`), "utf8"), file);
+await makeChatModel(
+  src,
+  fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${values.template}.jinja`), "utf8"),
+  file,
+);
 const model = await loadModel(file);
 fs.rmSync(file);
 const ctx = await model.createContext({ contextSize: 1024 });
@@ -68,6 +72,8 @@ for (let i = 0; i < RUNS; i++) {
 const g = median(gen);
 const c = median(chat);
 console.log(`model: ${path.basename(src)} + ${values.template}.jinja; ${TOKENS} tokens, ${RUNS} runs, ${os.cpus()[0]?.model}`);
-console.log(`generate(): ${g.toFixed(1)} tokens/s (median)   chat(): ${c.toFixed(1)} tokens/s (median)   chat/generate: ${((c / g) * 100).toFixed(1)} %`);
+console.log(
+  `generate(): ${g.toFixed(1)} tokens/s (median)   chat(): ${c.toFixed(1)} tokens/s (median)   chat/generate: ${((c / g) * 100).toFixed(1)} %`,
+);
 console.log(`samples generate: ${gen.map((x) => x.toFixed(0)).join(" ")}; chat: ${chat.map((x) => x.toFixed(0)).join(" ")}`);
 await model.dispose();

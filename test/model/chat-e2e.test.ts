@@ -76,7 +76,8 @@ describe.runIf(modelPath || requireRealModel)("chat against llama-server (record
           r.logprobs!.forEach((l, i) => {
             expect(Math.abs(l.logprob - c.logprobs![i]!.logprob)).toBeLessThan(logprobTolerance);
             expect(l.top.map((t) => t.token)).toEqual(c.logprobs![i]!.top.map((t) => t.id));
-            for (const [j, t] of l.top.entries()) expect(Math.abs(t.logprob - c.logprobs![i]!.top[j]!.logprob)).toBeLessThan(logprobTolerance);
+            for (const [j, t] of l.top.entries())
+              expect(Math.abs(t.logprob - c.logprobs![i]!.top[j]!.logprob)).toBeLessThan(logprobTolerance);
           });
         }
       } finally {

@@ -277,7 +277,9 @@ describe.runIf(modelPath || requireRealModel)("server: chat on stories260K with 
     for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.content ?? []));
     // the same tokens; logprobs equal up to float noise (the stream's prompt comes from the KV cache
     // the first request left, whose last token is decoded alone)
-    expect(streamed.map((c) => [c.token, c.top_logprobs.map((t) => t.token)])).toEqual(content.map((c) => [c.token, c.top_logprobs.map((t) => t.token)]));
+    expect(streamed.map((c) => [c.token, c.top_logprobs.map((t) => t.token)])).toEqual(
+      content.map((c) => [c.token, c.top_logprobs.map((t) => t.token)]),
+    );
     for (const [i, c] of streamed.entries()) expect(Math.abs(c.logprob - content[i]!.logprob)).toBeLessThan(logprobTolerance);
     // llama-server refuses top_logprobs without logprobs
     const bad = await fetch(`${client.baseURL}/chat/completions`, {
