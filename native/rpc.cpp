@@ -12,6 +12,7 @@ namespace {
 
 using AddServerFn = ggml_backend_reg_t (*)(const char* endpoint);
 using FailuresFn = uint64_t (*)(const char* endpoint);
+using MemoryLimitFn = void (*)(size_t bytes);
 using StartServerFn = void (*)(const char* endpoint, const char* cache_dir, size_t n_threads, size_t n_devices,
                                ggml_backend_dev_t* devices);
 
@@ -88,6 +89,10 @@ Napi::Value RpcStartServer(const Napi::CallbackInfo& info) {
   std::string endpoint = ArgString(info, 0, "endpoint");
   std::string cache_dir = ArgString(info, 1, "cacheDir");
   if (info.Length() < 3 || !info[2].IsNumber()) Throw(env, ErrorKind::Type, "threads must be a number");
+  double mem_mb = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : 0;
+  if (!(mem_mb >= 0 && mem_mb <= 1e9) || mem_mb != static_cast<double>(static_cast<int64_t>(mem_mb))) {
+    Throw(env, ErrorKind::Range, "mem must be an integer number of MiB in [0, 1e9]");
+  }
   double threads = info[2].As<Napi::Number>().DoubleValue();
   if (!(threads >= 1 && threads <= 1024) || threads != static_cast<double>(static_cast<int>(threads))) {
     Throw(env, ErrorKind::Range, "threads must be an integer in [1, 1024]");
@@ -109,6 +114,11 @@ Napi::Value RpcStartServer(const Napi::CallbackInfo& info) {
     if (cpu != nullptr) devices.push_back(cpu);
   }
   if (devices.empty()) Throw(env, ErrorKind::Generic, "no device to serve");
+  if (mem_mb > 0) {
+    auto set_limit = Proc<MemoryLimitFn>("ggml_backend_rpc_set_server_memory_limit");
+    if (set_limit == nullptr) Throw(env, ErrorKind::Generic, "this build's RPC backend has no memory limit");
+    set_limit(static_cast<size_t>(mem_mb) * 1024 * 1024);
+  }
 
   auto* run = new ServerRun(env);
   Napi::Promise promise = run->deferred.Promise();

@@ -31,7 +31,7 @@ std::string RpcLostWorker(const std::vector<RpcEndpoint>& endpoints);
 // Decode return code for "a worker was lost" (llama_decode's own codes are 2..-3 here).
 constexpr int32_t kDecodeRpcLost = -1000;
 
-// rpcStartServer(endpoint, cacheDir | "", threads): runs ggml_backend_rpc_start_server on a detached
+// rpcStartServer(endpoint, cacheDir | "", threads, memMiB = 0): runs ggml_backend_rpc_start_server on a detached
 // native thread. The promise resolves only if the server stops, which it does only when it could not
 // start (bind failure, no device): it serves until the process ends.
 Napi::Value RpcStartServer(const Napi::CallbackInfo& info);

@@ -168,7 +168,7 @@ export interface NativeBinding {
    * Runs ggml's RPC server (host:port, cache folder or "", CPU threads) on a native thread of its own.
    * Resolves only if the server stops, which it does only when it could not start (it prints why).
    */
-  rpcStartServer(endpoint: string, cacheDir: string, threads: number): Promise<void>;
+  rpcStartServer(endpoint: string, cacheDir: string, threads: number, memMiB?: number): Promise<void>;
   /** Whether this build has ggml's RPC backend. */
   rpcAvailable(): boolean;
   /** Errors the addon raises are made by `factory(code, message)` (src/errors.ts). */

@@ -13,7 +13,9 @@ const USAGE = `llama-native rpc-server [options]
     -H, --host HOST     address to bind (default 127.0.0.1: this machine only)
     -p, --port N        port (default 50052)
     -t, --threads N     CPU threads (default: half the cores, as upstream's rpc-server)
-    -c, --cache DIR     keep received tensors in DIR, so a reload of the same model sends hashes only`;
+    -c, --cache DIR     keep received tensors in DIR, so a reload of the same model sends hashes only
+    -m, --mem MB        memory a client may allocate here, and what the worker reports to clients
+                        (they split layers by it); default: the devices' own`;
 
 /** upstream's warning (tools/rpc/rpc-server.cpp), for any address but 127.0.0.1 */
 export function exposureWarning(host: string): string {
@@ -34,6 +36,7 @@ async function run(argv: string[]): Promise<number> {
     port: { type: "string", short: "p" },
     threads: { type: "string", short: "t" },
     cache: { type: "string", short: "c" },
+    mem: { type: "string", short: "m" },
   });
   const host = (values.host as string | undefined) ?? "127.0.0.1";
   if (!/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) {
@@ -41,6 +44,7 @@ async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--host must be an IPv4 address (ggml's RPC server takes no names); got ${JSON.stringify(host)}`);
   }
   const port = intFlag(values, "port", 50052, 1, 65535)!;
+  const mem = intFlag(values, "mem", 0, 1, 1e9)!;
   const threads = intFlag(values, "threads", Math.max(1, Math.floor(os.availableParallelism() / 2)), 1, 1024)!;
   let cacheDir = "";
   if (values.cache !== undefined) {
@@ -59,7 +63,7 @@ async function run(argv: string[]): Promise<number> {
   }
   if (host !== "127.0.0.1") console.error(exposureWarning(host));
   // Resolves only when the server could not start (port in use, no device): it serves until killed.
-  await b.rpcStartServer(`${host}:${port}`, cacheDir, threads);
+  await b.rpcStartServer(`${host}:${port}`, cacheDir, threads, mem);
   console.error(`llama-native rpc-server: the server on ${host}:${port} stopped (see above)`);
   return 1;
 }

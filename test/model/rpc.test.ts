@@ -33,9 +33,11 @@ interface Worker {
 }
 
 /** Starts `llama-native rpc-server --port P` and waits until it prints that it serves. */
-async function startWorker(port?: number): Promise<Worker> {
+async function startWorker(port?: number, extra: string[] = []): Promise<Worker> {
   const p = port ?? (await freePort());
-  const proc = spawn(process.execPath, [bin, "rpc-server", "--port", String(p), "--threads", "1"], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, [bin, "rpc-server", "--port", String(p), "--threads", "1", ...extra], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (out += d));
@@ -182,6 +184,18 @@ describe("ggml RPC", () => {
       for (const s of sockets) s.destroy();
       garbage.close();
       silent.close();
+    }
+  });
+
+  it("a worker's --mem bounds what a client may allocate there: a model that does not fit is a ModelLoadError", async () => {
+    const small = await startWorker(undefined, ["--mem", "1"]);
+    try {
+      // the tiny model's weights are 4M f32 parameters (16 MB): all layers on a 1 MiB worker cannot fit
+      const err = await loadModel(inject("tinyModel"), { rpcServers: [small.endpoint] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelLoadError);
+      expect(small.output()).toContain("--mem");
+    } finally {
+      await stopWorker(small);
     }
   });
 
