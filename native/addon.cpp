@@ -31,6 +31,7 @@
 #include "model.h"
 #include "params.h"
 #include "quantize.h"
+#include "rpc.h"
 
 namespace llama_native {
 
@@ -180,6 +181,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("closeForExit", GuardedFn<CloseForExit>);
   fn("systemInfo", GuardedFn<SystemInfo>);
   fn("paramTables", GuardedFn<ParamTablesToJs>);
+  fn("rpcStartServer", GuardedFn<RpcStartServer>);
+  fn("rpcAvailable", GuardedFn<RpcAvailable>);
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
 #ifdef LLAMA_NATIVE_SANITIZE
   SanitizerControlInit(env, exports);

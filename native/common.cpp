@@ -23,6 +23,7 @@ const char* ErrorCode(ErrorKind kind) {
     case ErrorKind::Range: return "ERR_LLAMA_RANGE";
     case ErrorKind::Type: return "ERR_LLAMA_TYPE";
     case ErrorKind::InvalidState: return "ERR_LLAMA_INVALID_STATE";
+    case ErrorKind::Rpc: return "ERR_LLAMA_RPC";
     case ErrorKind::Generic: break;
   }
   return "ERR_LLAMA";

@@ -27,6 +27,7 @@ enum class ErrorKind {
   Range,  // RangeError            ERR_LLAMA_RANGE
   Type,  // TypeError             ERR_LLAMA_TYPE
   InvalidState,  // InvalidStateError     ERR_LLAMA_INVALID_STATE
+  Rpc,  // RpcError              ERR_LLAMA_RPC
 };
 
 const char* ErrorCode(ErrorKind kind);

@@ -118,6 +118,9 @@ int32_t ContextHandle::Decode(const llama_batch& b, bool encode) {
     rc = encode ? llama_encode(ctx, b) : llama_decode(ctx, b);
   }
   const auto end = ThreadTuner::Clock::now();
+  // A lost RPC worker (vendor/patches/0009) leaves ggml's client failing quietly: its reads come
+  // back zeroed, so even a decode that returned 0 computed garbage. Say so instead.
+  if (!model->rpc.empty() && !RpcLostWorker(model->rpc).empty()) return kDecodeRpcLost;
   if (rc == 0) {
     tuner.Record(std::min(lease.threads(), full), full, wanted, std::chrono::duration<double>(end - start).count(), b.n_tokens, end);
   }

@@ -52,6 +52,9 @@ class EmbedTask : public ThreadTask {
       }
       llama_memory_clear(mem, true);
       int32_t rc = h_->Decode(b, encoder_only);
+      if (rc == kDecodeRpcLost) {
+        throw NativeError(ErrorKind::Rpc, "RPC server " + RpcLostWorker(h_->model->rpc) + " was lost; the model must be loaded again");
+      }
       if (rc == 2 || Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
       if (rc != 0) {
         llama_memory_clear(mem, true);

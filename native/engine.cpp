@@ -280,6 +280,14 @@ void Engine::AfterDecode(int32_t rc) {
     }
     return;
   }
+  if (rc == kDecodeRpcLost) {
+    const std::string lost = RpcLostWorker(h_.model->rpc);
+    std::vector<Stream*> failed = in_batch_;
+    for (Stream* s : failed) {
+      Fail(s, ErrorKind::Rpc, "RPC server " + lost + " was lost (it stopped or the connection broke); the model must be loaded again");
+    }
+    return;
+  }
   std::string why = "llama_decode failed with code " + std::to_string(rc) + (rc == -1 ? " (invalid batch)" : " (compute error)");
   std::vector<Stream*> failed = in_batch_;
   for (Stream* s : failed) Fail(s, ErrorKind::Generic, why);
@@ -344,6 +352,8 @@ void Engine::Loop() {
     } catch (const std::exception& e) {
       rc = -100;
     }
+    // ggml's RPC client can also throw (a lost worker it tried to reach again): say which
+    if (rc != 0 && !h_.model->rpc.empty() && !RpcLostWorker(h_.model->rpc).empty()) rc = kDecodeRpcLost;
     AfterDecode(rc);
   }
 }

@@ -14,6 +14,7 @@
 #include "exit_gate.h"
 #include "log.h"
 #include "params.h"
+#include "rpc.h"
 #include "task.h"
 
 namespace llama_native {
@@ -32,15 +33,30 @@ namespace {
 
 class LoadTask : public ThreadTask {
  public:
-  LoadTask(AbortFlagPtr abort, std::string path, llama_model_params params, bool report_progress)
-      : ThreadTask(std::move(abort)), path_(std::move(path)), params_(params), report_progress_(report_progress) {}
+  LoadTask(AbortFlagPtr abort, std::string path, llama_model_params params, bool report_progress, std::vector<std::string> rpc_servers,
+           std::vector<double> tensor_split)
+      : ThreadTask(std::move(abort)),
+        path_(std::move(path)),
+        params_(params),
+        report_progress_(report_progress),
+        rpc_servers_(std::move(rpc_servers)),
+        tensor_split_in_(std::move(tensor_split)) {}
 
  protected:
   void Execute() override {
     params_.progress_callback = &LoadTask::Progress;
     params_.progress_callback_user_data = this;
     LogCapture capture;
+    SelectDevices();
     llama_model* model = llama_model_load_from_file(path_.c_str(), params_);
+    if (model != nullptr && !rpc_.empty()) {
+      // a worker that died while the weights were sent leaves a model with holes: refuse it
+      std::string lost = RpcLostWorker(rpc_);
+      if (!lost.empty()) {
+        llama_model_free(model);
+        throw NativeError(ErrorKind::Load, "failed to load model from " + path_ + ": RPC server " + lost + " was lost during the load");
+      }
+    }
     if (model == nullptr) {
       if (Aborted()) throw NativeError(ErrorKind::Aborted, "model load was aborted");
       std::string why = capture.Text();
@@ -52,6 +68,7 @@ class LoadTask : public ThreadTask {
     handle_->n_vocab = llama_vocab_n_tokens(handle_->vocab);
     handle_->vocab_only = params_.vocab_only;
     handle_->path = path_;
+    handle_->rpc = rpc_;
     if (Aborted()) {  // aborted after the last progress step: honour it, free what was loaded
       handle_.reset();
       throw NativeError(ErrorKind::Aborted, "model load was aborted");
@@ -79,9 +96,57 @@ class LoadTask : public ThreadTask {
     return true;
   }
 
+  // With RPC servers, the model's devices are listed explicitly, as llama.cpp's default selection
+  // would order them: the workers' devices first (fewer transfers), then the local accelerators.
+  // The local CPU keeps the layers not offloaded (gpuLayers) and the input embeddings. The workers
+  // are not registered globally (common/arg.cpp does ggml_backend_register): a later load without
+  // rpcServers must not use them.
+  void SelectDevices() {
+    if (rpc_servers_.empty()) {
+      if (!tensor_split_in_.empty()) {
+        SetTensorSplit(0);
+      }
+      return;
+    }
+    devices_ = RpcConnect(rpc_servers_, rpc_);
+    const size_t n_rpc = devices_.size();
+    for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+      ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+      enum ggml_backend_dev_type t = ggml_backend_dev_type(dev);
+      if (t == GGML_BACKEND_DEVICE_TYPE_GPU || t == GGML_BACKEND_DEVICE_TYPE_IGPU) devices_.push_back(dev);
+    }
+    SetTensorSplit(n_rpc);
+    devices_.push_back(nullptr);
+    params_.devices = devices_.data();
+  }
+
+  void SetTensorSplit(size_t n_rpc) {
+    if (tensor_split_in_.empty()) return;
+    size_t n_devices = devices_.size();
+    if (rpc_servers_.empty()) {
+      for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
+        enum ggml_backend_dev_type t = ggml_backend_dev_type(ggml_backend_dev_get(i));
+        if (t == GGML_BACKEND_DEVICE_TYPE_GPU || t == GGML_BACKEND_DEVICE_TYPE_IGPU) n_devices++;
+      }
+    }
+    if (tensor_split_in_.size() > n_devices || tensor_split_in_.size() > llama_max_devices()) {
+      throw NativeError(ErrorKind::Load, "tensorSplit has " + std::to_string(tensor_split_in_.size()) + " entries but the model has " +
+                                             std::to_string(n_devices) + " devices to split across (" + std::to_string(n_rpc) +
+                                             " from RPC servers; the local CPU keeps what gpuLayers does not offload)");
+    }
+    tensor_split_.assign(llama_max_devices(), 0.0f);
+    for (size_t i = 0; i < tensor_split_in_.size(); i++) tensor_split_[i] = static_cast<float>(tensor_split_in_[i]);
+    params_.tensor_split = tensor_split_.data();
+  }
+
   std::string path_;
   llama_model_params params_;
   bool report_progress_;
+  std::vector<std::string> rpc_servers_;
+  std::vector<double> tensor_split_in_;
+  std::vector<ggml_backend_dev_t> devices_;
+  std::vector<float> tensor_split_;
+  std::vector<RpcEndpoint> rpc_;
   float last_progress_ = -1.0f;
   ModelHandlePtr handle_;
 };
@@ -117,9 +182,11 @@ Napi::Value Model::Load(const Napi::CallbackInfo& info) {
   params.load_mode = mode == "mmap" ? LLAMA_LOAD_MODE_MMAP : mode == "none" ? LLAMA_LOAD_MODE_NONE : LLAMA_LOAD_MODE_AUTO;
   params.vocab_only = p.Bool("vocabOnly");
   params.check_tensors = p.Bool("checkTensors");
+  std::vector<std::string> rpc_servers = p.Strings("rpcServers");
+  std::vector<double> tensor_split = p.Numbers("tensorSplit");
   p.Done();
 
-  auto* task = new LoadTask(abort, path, params, !on_progress.IsEmpty());
+  auto* task = new LoadTask(abort, path, params, !on_progress.IsEmpty(), std::move(rpc_servers), std::move(tensor_split));
   return ThreadTask::Start(env, task, on_progress);
 }
 

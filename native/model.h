@@ -6,8 +6,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common.h"
+#include "rpc.h"
 
 namespace llama_native {
 
@@ -19,6 +21,7 @@ struct ModelHandle {
   int32_t n_vocab = 0;
   bool vocab_only = false;
   std::string path;
+  std::vector<RpcEndpoint> rpc;  // the RPC workers that hold part of the model (native/rpc.h)
   ~ModelHandle();
 };
 using ModelHandlePtr = std::shared_ptr<ModelHandle>;

@@ -25,6 +25,7 @@ const char* TypeName(ParamType t) {
     case ParamType::Number: return "number";
     case ParamType::String: return "string";
     case ParamType::Strings: return "strings";
+    case ParamType::Numbers: return "numbers";
     case ParamType::TokenBias: return "tokenBias";
     case ParamType::OneOf: return "oneOf";
   }
@@ -45,6 +46,10 @@ const ParamTable kModelLoadParams{"Model.load",
                                       OneOf("loadMode", "auto|mmap|none"),
                                       Bool("vocabOnly"),
                                       Bool("checkTensors"),
+                                      // ggml RPC workers (host:port) whose devices join the local ones, and
+                                      // the share of layers per device (llama.cpp's --rpc and --tensor-split)
+                                      {"rpcServers", ParamType::Strings},
+                                      {"tensorSplit", ParamType::Numbers, 0, 1e9},
                                   }};
 
 const ParamTable kContextCreateParams{"Context.create",
@@ -120,7 +125,7 @@ Napi::Value ParamTablesToJs(const Napi::CallbackInfo& info) {
     for (const ParamSpec& p : t->params) {
       Napi::Object spec = Napi::Object::New(env);
       spec.Set("type", TypeName(p.type));
-      if (p.type == ParamType::Int || p.type == ParamType::Number) {
+      if (p.type == ParamType::Int || p.type == ParamType::Number || p.type == ParamType::Numbers) {
         spec.Set("min", p.min);
         spec.Set("max", p.max);
       }
@@ -222,6 +227,21 @@ std::vector<std::string> Params::Strings(const char* name) {
     Napi::Value s = arr.Get(k);
     if (!s.IsString()) Throw(env_, ErrorKind::Type, std::string(name) + " must be an array of strings");
     out.push_back(s.As<Napi::String>().Utf8Value());
+  }
+  return out;
+}
+
+std::vector<double> Params::Numbers(const char* name) {
+  size_t i = Find(name, ParamType::Numbers);
+  Napi::Value v = Get(i);
+  if (!v.IsArray()) Throw(env_, ErrorKind::Type, std::string(name) + " must be an array of numbers");
+  auto arr = v.As<Napi::Array>();
+  std::vector<double> out;
+  out.reserve(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); k++) {
+    Napi::Value e = arr.Get(k);
+    if (!e.IsNumber()) Throw(env_, ErrorKind::Type, std::string(name) + " must be an array of numbers");
+    out.push_back(CheckedNumber(env_, e, table_.params[i], false));
   }
   return out;
 }

@@ -17,12 +17,12 @@
 
 namespace llama_native {
 
-enum class ParamType { Bool, Int, Number, String, Strings, TokenBias, OneOf };
+enum class ParamType { Bool, Int, Number, String, Strings, Numbers, TokenBias, OneOf };
 
 struct ParamSpec {
   const char* name;
   ParamType type;
-  double min = 0;  // Int, Number: inclusive range
+  double min = 0;  // Int, Number, Numbers (each element): inclusive range
   double max = 0;
   const char* choices = nullptr;  // OneOf: "a|b|c"
 };
@@ -53,6 +53,7 @@ class Params {
   double Number(const char* name);
   std::string String(const char* name);
   std::vector<std::string> Strings(const char* name);
+  std::vector<double> Numbers(const char* name);  // each element in the declared range
   std::vector<std::pair<int64_t, double>> TokenBias(const char* name);  // [token, bias] pairs, tokens >= 0
   std::string OneOf(const char* name);
 

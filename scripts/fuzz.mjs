@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state,chat_template,chat_parse,http] [--seed S]
+// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state,chat_template,chat_parse,rpc,http] [--seed S]
 //
 // Builds llama.cpp (the vendored tree) with clang, AddressSanitizer and libFuzzer instrumentation
 // into fuzz/build (cached), links the harnesses in fuzz/*.cpp, and runs each for --seconds from the
@@ -29,10 +29,16 @@ const opt = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const SECONDS = Number(opt("seconds", "60"));
-const ONLY = opt("only", "gguf,tokenize,grammar,state,chat_template,chat_parse,http").split(",");
+const ONLY = opt("only", "gguf,tokenize,grammar,state,chat_template,chat_parse,rpc,http").split(",");
 const NATIVE = ONLY.filter((n) => n !== "http");
-// Native sources a harness compiles in besides its own file (the checks it puts in front of llama.cpp).
-const HARNESS_SOURCES = { state: [path.join(root, "native", "state_check.cpp")] };
+// Native sources a harness compiles in besides its own file (the checks it puts in front of llama.cpp;
+// for rpc, ggml's RPC backend itself, instrumented, whether or not the linked libraries have it).
+const rpcDir = path.join(root, "vendor", "llama.cpp", "ggml", "src", "ggml-rpc");
+const HARNESS_SOURCES = {
+  state: [path.join(root, "native", "state_check.cpp")],
+  rpc: [path.join(rpcDir, "ggml-rpc.cpp"), path.join(rpcDir, "transport.cpp")],
+};
+const HARNESS_INCLUDES = { rpc: [path.join(root, "vendor", "llama.cpp", "ggml", "src"), rpcDir] };
 const jobs = String(os.availableParallelism?.() ?? os.cpus().length);
 const log = (...a) => console.error("[fuzz]", ...a);
 
@@ -124,6 +130,7 @@ function build() {
   const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) =>
     path.join(llamaBuild, l),
   );
+  fs.mkdirSync(buildDir, { recursive: true });
   const chatObjects = NATIVE.some((n) => n.startsWith("chat_")) ? buildChatObjects(cxx, flags) : [];
   for (const name of NATIVE) {
     const out = path.join(buildDir, `${name}_fuzzer`);
@@ -153,6 +160,7 @@ function build() {
       path.join(root, "vendor", "llama.cpp", "include"),
       "-I",
       path.join(root, "vendor", "llama.cpp", "ggml", "include"),
+      ...(HARNESS_INCLUDES[name] ?? []).flatMap((d) => ["-I", d]),
       ...(chat
         ? chatIncludes()
             .flatMap((d) => ["-I", d])

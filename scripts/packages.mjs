@@ -54,7 +54,6 @@ export const SOURCE_FILES = [
   "!vendor/llama.cpp/ggml/src/ggml-openvino/",
   "!vendor/llama.cpp/ggml/src/ggml-cann/",
   "!vendor/llama.cpp/ggml/src/ggml-virtgpu/",
-  "!vendor/llama.cpp/ggml/src/ggml-rpc/",
   "!vendor/llama.cpp/ggml/src/ggml-zendnn/",
   "!vendor/llama.cpp/ggml/src/ggml-zdnn/",
   "!vendor/llama.cpp/ggml/src/ggml-musa/",

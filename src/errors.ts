@@ -10,6 +10,7 @@ export type LlamaErrorCode =
   | "ERR_LLAMA_DISPOSED"
   | "ERR_LLAMA_ABORTED"
   | "ERR_LLAMA_INVALID_STATE"
+  | "ERR_LLAMA_RPC"
   | "ERR_LLAMA_BINDING";
 
 /** Base class of every error llama-native raises, except argument errors (TypeError, RangeError). */
@@ -67,6 +68,16 @@ export class AbortError extends LlamaError {
   }
 }
 
+/**
+ * An RPC worker that held part of the model was lost mid-operation (it stopped, or the connection
+ * broke). The model cannot compute any more: dispose it and load it again (docs/rpc.md).
+ */
+export class RpcError extends LlamaError {
+  constructor(message: string) {
+    super(message, "ERR_LLAMA_RPC");
+  }
+}
+
 /** Captures the caller's stack before an asynchronous native call. */
 export function callSite(): Error {
   const holder = new Error();
@@ -90,6 +101,8 @@ export function nativeErrorFactory(code: string, message: string): Error {
       return new AbortError(message);
     case "ERR_LLAMA_INVALID_STATE":
       return new InvalidStateError(message);
+    case "ERR_LLAMA_RPC":
+      return new RpcError(message);
     default:
       return new LlamaError(message);
   }

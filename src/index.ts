@@ -59,6 +59,7 @@ export {
   DisposedError,
   AbortError,
   InvalidStateError,
+  RpcError,
 } from "./errors";
 export type { LlamaErrorCode } from "./errors";
 export { setLogLevel, setLogger } from "./log";

@@ -16,7 +16,10 @@ import { type PreflightOptions, preflightLoad } from "./preflight";
 import { checkTokens, describe } from "./validate";
 
 export interface LoadModelOptions {
-  /** Layers to offload to the GPU (GPU builds only): -1 = all, 0 = none. Default: llama.cpp's (all). */
+  /**
+   * Layers to offload from the local CPU to the GPU or to the RPC workers (`rpcServers`): -1 = all,
+   * 0 = none. Default: llama.cpp's (all).
+   */
   gpuLayers?: number;
   /** Memory-map the weights (default: llama.cpp's choice, mmap where supported). */
   useMmap?: boolean;
@@ -24,6 +27,18 @@ export interface LoadModelOptions {
   vocabOnly?: boolean;
   /** Have llama.cpp check the tensor data while loading (NaN/Inf values, invalid quantized blocks); slower. Default false. */
   checkTensors?: boolean;
+  /**
+   * ggml RPC workers ("host:port", started with `npx llama-native rpc-server`) whose devices hold
+   * part of the model, as llama.cpp's `--rpc` (docs/rpc.md). An unreachable worker is a ModelLoadError
+   * naming it (after at most GGML_RPC_CONNECT_TIMEOUT_MS, default 10 s); a worker lost later makes
+   * generation fail with RpcError. Default: none.
+   */
+  rpcServers?: readonly string[];
+  /**
+   * The share of the offloaded layers each device gets, in device order: the RPC workers' devices
+   * first, then local GPUs (llama.cpp's `--tensor-split`, e.g. [3, 1]). Default: by free memory.
+   */
+  tensorSplit?: readonly number[];
   /** Called with the load progress in [0, 1] on the JS thread. */
   onProgress?: (progress: number) => void;
   /** Cancels the load: the promise rejects with AbortError and nothing stays allocated. */
@@ -54,6 +69,8 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
     loadMode: o.useMmap === undefined ? "auto" : o.useMmap ? "mmap" : "none",
     vocabOnly: o.vocabOnly ?? false,
     checkTensors: o.checkTensors ?? false,
+    rpcServers: [...(o.rpcServers ?? [])],
+    tensorSplit: [...(o.tensorSplit ?? [])],
   };
   const signal = o.signal;
   if (signal?.aborted) throw new AbortError("model load was aborted before it started", { cause: signal.reason });
@@ -104,6 +121,23 @@ const parseLoadOptions = defineOptions<LoadModelOptions>("loadModel options", {
   useMmap: v.bool,
   vocabOnly: v.bool,
   checkTensors: v.bool,
+  rpcServers: (value, name) => {
+    if (!Array.isArray(value) || value.some((s) => typeof s !== "string" || !/^[^:\s]+:\d{1,5}$/.test(s))) {
+      throw new TypeError(`${name} must be an array of "host:port" strings; got ${describe(value)}`);
+    }
+    for (const s of value as string[]) {
+      const port = Number(s.slice(s.lastIndexOf(":") + 1));
+      if (port < 1 || port > 65535) throw new RangeError(`${name}: port must be in [1, 65535]; got ${JSON.stringify(s)}`);
+    }
+    if (value.length > 16) throw new RangeError(`${name}: at most 16 servers (GGML_RPC_MAX_SERVERS); got ${value.length}`);
+    return value as string[];
+  },
+  tensorSplit: (value, name) => {
+    if (!Array.isArray(value) || value.some((x) => typeof x !== "number" || !Number.isFinite(x) || x < 0 || x > 1e9)) {
+      throw new TypeError(`${name} must be an array of non-negative numbers; got ${describe(value)}`);
+    }
+    return value as number[];
+  },
   onProgress: v.fn<(progress: number) => void>(),
   signal: v.signal,
   preflight: (value, name) => {

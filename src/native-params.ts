@@ -12,6 +12,7 @@ export type ParamSpec =
   | { readonly type: "number"; readonly min: number; readonly max: number }
   | { readonly type: "string" }
   | { readonly type: "strings" }
+  | { readonly type: "numbers"; readonly min: number; readonly max: number }
   | { readonly type: "tokenBias" }
   | { readonly type: "oneOf"; readonly choices: readonly string[] };
 
@@ -54,6 +55,10 @@ export const NATIVE_PARAMS = {
     loadMode: oneOf("auto", "mmap", "none"),
     vocabOnly: bool,
     checkTensors: bool,
+    /** ggml RPC workers (host:port) whose devices join the local ones (llama.cpp's --rpc) */
+    rpcServers: { type: "strings" },
+    /** the share of layers per device, RPC devices first (llama.cpp's --tensor-split); [] = by free memory */
+    tensorSplit: { type: "numbers", min: 0, max: 1e9 },
   },
   "Context.create": {
     contextSize: int(1, MAX_CELLS),
@@ -123,11 +128,13 @@ type ValueOf<S> = S extends { type: "bool" }
       ? string
       : S extends { type: "strings" }
         ? string[]
-        : S extends { type: "tokenBias" }
-          ? [number, number][]
-          : S extends { type: "oneOf"; choices: readonly (infer C)[] }
-            ? C
-            : never;
+        : S extends { type: "numbers" }
+          ? number[]
+          : S extends { type: "tokenBias" }
+            ? [number, number][]
+            : S extends { type: "oneOf"; choices: readonly (infer C)[] }
+              ? C
+              : never;
 
 /** The complete object native entry point `E` receives. */
 export type NativeParams<E extends NativeEntry> = {

@@ -164,6 +164,13 @@ export interface NativeBinding {
   /** bytes the C heap has allocated and not freed (glibc); undefined elsewhere. For leak tests. */
   nativeHeapBytes(): number | undefined;
   quantize(input: string, output: string, params: NativeParams<"quantize">): Promise<void>;
+  /**
+   * Runs ggml's RPC server (host:port, cache folder or "", CPU threads) on a native thread of its own.
+   * Resolves only if the server stops, which it does only when it could not start (it prints why).
+   */
+  rpcStartServer(endpoint: string, cacheDir: string, threads: number, memMiB?: number): Promise<void>;
+  /** Whether this build has ggml's RPC backend. */
+  rpcAvailable(): boolean;
   /** Errors the addon raises are made by `factory(code, message)` (src/errors.ts). */
   setErrorFactory(factory: (code: string, message: string) => Error): void;
   /** The parameter tables native code reads (native/params.cpp), for the test that compares them with src/native-params.ts. */

@@ -8,11 +8,26 @@ import { embed } from "./embed";
 import { info } from "./info";
 import { inspect } from "./inspect";
 import { quantize } from "./quantize";
+import { rpcServer } from "./rpc-server";
 import { serve } from "./serve";
 import { system } from "./system";
 import { tokenize } from "./tokenize";
 
-const COMMANDS: readonly Command[] = [chat, complete, serve, embed, tokenize, inspect, quantize, bench, system, build, generate, info];
+const COMMANDS: readonly Command[] = [
+  chat,
+  complete,
+  serve,
+  embed,
+  tokenize,
+  inspect,
+  quantize,
+  rpcServer,
+  bench,
+  system,
+  build,
+  generate,
+  info,
+];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -14,7 +14,9 @@ const USAGE = `llama-native serve -m MODEL [options]
     -c, --ctx-size N            context size in tokens, shared by the parallel sequences (default 4096 per sequence)
     -np, --parallel N           requests generated at once (default 4); the rest wait in a bounded queue
     -t, --threads N             CPU threads (default: every core)
-    -g, --gpu-layers N          layers to offload in a GPU build (-1 = all)
+    -g, --gpu-layers N          layers to offload to a GPU or the RPC workers (-1 = all)
+    --rpc HOST:PORT,...         RPC workers holding part of the model (docs/rpc.md)
+    --tensor-split A,B,...      share of the offloaded layers per device, RPC workers first
     --api-key KEY               require Authorization: Bearer KEY (or LLAMA_API_KEY)
     --chat-template-file FILE   a Jinja chat template overriding the model's
     --embeddings                serve /v1/embeddings
@@ -34,6 +36,8 @@ async function run(argv: string[]): Promise<number> {
     parallel: { type: "string" },
     threads: { type: "string", short: "t" },
     "gpu-layers": { type: "string", short: "g" },
+    rpc: { type: "string" },
+    "tensor-split": { type: "string" },
     "api-key": { type: "string" },
     "chat-template-file": { type: "string" },
     embeddings: { type: "boolean" },

@@ -79,7 +79,11 @@ describe("model", () => {
     // the native load alone (no TypeScript header read around it) also leaves the loop free
     const b = binding();
     const raw = await ticksDuring(
-      b.Model.load(tiny, { gpuLayers: -1, loadMode: "auto", vocabOnly: false, checkTensors: false }, new b.AbortFlag()),
+      b.Model.load(
+        tiny,
+        { gpuLayers: -1, loadMode: "auto", vocabOnly: false, checkTensors: false, rpcServers: [], tensorSplit: [] },
+        new b.AbortFlag(),
+      ),
     );
     expect(raw.ticks).toBeGreaterThan(0);
     raw.result.dispose();

@@ -24,6 +24,8 @@ type Case = [options: string, call: () => unknown, key: string, suggestion?: str
 
 const cases = (): Case[] => [
   ["loadModel options", () => loadModel(inject("tinyModel"), { gpuLayer: 0 } as never), "gpuLayer", "gpuLayers"],
+  ["loadModel options", () => loadModel(inject("tinyModel"), { rpcServer: ["127.0.0.1:50052"] } as never), "rpcServer", "rpcServers"],
+  ["loadModel options", () => loadModel(inject("tinyModel"), { tensorsplit: [1] } as never), "tensorsplit", "tensorSplit"],
   ["preflight options", () => loadModel(inject("tinyModel"), { preflight: { timeout: 5 } } as never), "timeout", "timeoutMs"],
   ["createContext options", () => model.createContext({ contextsize: 128 } as never), "contextsize", "contextSize"],
   ["createContext options", () => model.createContext({ lora: [] } as never), "lora", "loras"],
