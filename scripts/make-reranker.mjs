@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+// Writes a BERT reranker GGUF with random normal weights (fixed seed): the `bert` architecture with
+// a classification head (cls.weight/cls.bias, cls.output.weight/cls.bias, pooling_type 4 = rank) as
+// llama.cpp's convert_hf_to_gguf.py writes BertForSequenceClassification models, and the real BERT
+// WordPiece vocabulary of vendor/llama.cpp/models/ggml-vocab-bert-bge.gguf. The rerank tests score
+// pairs with it and compare with llama-server's /v1/rerank (scripts/record-rerank-oracle.mjs).
+//
+//   node scripts/make-reranker.mjs OUT.gguf [--no-head] [--seed N]
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { normalSource } from "./make-model.mjs";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const require = createRequire(import.meta.url);
+const { writeGguf, readGgufInfo, GgufValueType } = require(path.join(root, "dist", "index.js"));
+
+export const BERT_VOCAB = path.join(root, "vendor", "llama.cpp", "models", "ggml-vocab-bert-bge.gguf");
+/**
+ * The tests' reranker: 2 layers of 32, 2 heads, 512 positions, encoder weights of BERT's initializer
+ * range (std 0.02). llama.cpp's scores depend a little on which pairs share a batch: ggml's GELU
+ * reads an f16 table (GGML_GELU_FP16 in ggml-cpu/vec.h), so a last-bit difference of a matrix
+ * product done for another batch shape can move a value by an f16 step. With std 0.1 weights that
+ * moved this model's scores by up to 1.1e-3 between batchings (llama-server batches up to its
+ * slot count of pairs); at 0.02 by 2e-5, under the 1e-4 the tests allow against llama-server.
+ */
+export const RERANKER_FIXTURE = Object.freeze({ embd: 32, layers: 2, heads: 2, ff: 64, ctx: 512, seed: 11, sigma: 0.02 });
+
+/**
+ * @param {object} o
+ * @param {string} o.out
+ * @param {number} [o.embd] @param {number} [o.layers] @param {number} [o.heads] @param {number} [o.ff]
+ * @param {number} [o.ctx] @param {number} [o.seed]
+ * @param {number} [o.sigma] encoder weights' std @param {number} [o.ffnSigma] @param {number} [o.clsSigma] @param {number} [o.outSigma]
+ * @param {boolean} [o.head] write the classification head (default true; false: a plain BERT embedder)
+ * @param {Record<string, string>} [o.extra] string metadata to add (e.g. tokenizer.chat_template.rerank)
+ */
+export async function makeRandomBertReranker(o) {
+  const { embd, layers, heads, ff, ctx, seed, sigma } = { ...RERANKER_FIXTURE, ...o };
+  const head = o.head ?? true;
+  const vocabInfo = await readGgufInfo(BERT_VOCAB, { tensors: false });
+  const nVocab = vocabInfo.metadata["tokenizer.ggml.tokens"].length;
+  const nTypes = Number(vocabInfo.metadata["tokenizer.ggml.token_type_count"] ?? 2);
+  const rand = normalSource(seed);
+  const randn = (n, scale) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = rand() * scale;
+    return a;
+  };
+  const ones = (n) => new Float32Array(n).fill(1);
+  const zeros = (n) => new Float32Array(n);
+  const T = GgufValueType;
+  const metadata = [
+    { key: "general.architecture", type: T.STRING, value: "bert" },
+    { key: "general.name", type: T.STRING, value: `random-bert-reranker-${embd}x${layers}` },
+    { key: "general.file_type", type: T.UINT32, value: 0 },
+    { key: "bert.context_length", type: T.UINT32, value: ctx },
+    { key: "bert.embedding_length", type: T.UINT32, value: embd },
+    { key: "bert.block_count", type: T.UINT32, value: layers },
+    { key: "bert.feed_forward_length", type: T.UINT32, value: ff },
+    { key: "bert.attention.head_count", type: T.UINT32, value: heads },
+    { key: "bert.attention.layer_norm_epsilon", type: T.FLOAT32, value: 1e-12 },
+    { key: "bert.attention.causal", type: T.BOOL, value: false },
+    // LLAMA_POOLING_TYPE_RANK for a classifier, CLS for a plain BERT embedder (as the converter writes them)
+    { key: "bert.pooling_type", type: T.UINT32, value: head ? 4 : 2 },
+  ];
+  for (const [key, value] of Object.entries(vocabInfo.metadata)) {
+    if (!key.startsWith("tokenizer.")) continue;
+    const vt = vocabInfo.metadataTypes[key];
+    metadata.push({ key, type: vt, arrayType: vocabInfo.metadataArrayTypes[key], value });
+  }
+  for (const [key, value] of Object.entries(o.extra ?? {})) metadata.push({ key, type: T.STRING, value });
+  const w = (name, shape, data) => ({ name, shape, type: "f32", data });
+  const ffnSigma = o.ffnSigma ?? sigma;
+  const clsSigma = o.clsSigma ?? 0.3;
+  const outSigma = o.outSigma ?? 1;
+  const tensors = [
+    w("token_embd.weight", [embd, nVocab], randn(embd * nVocab, 1)),
+    w("token_types.weight", [embd, nTypes], randn(embd * nTypes, sigma)),
+    w("position_embd.weight", [embd, ctx], randn(embd * ctx, sigma)),
+    w("token_embd_norm.weight", [embd], ones(embd)),
+    w("token_embd_norm.bias", [embd], zeros(embd)),
+  ];
+  for (let i = 0; i < layers; i++) {
+    const p = `blk.${i}.`;
+    for (const x of ["attn_q", "attn_k", "attn_v", "attn_output"]) {
+      tensors.push(w(`${p}${x}.weight`, [embd, embd], randn(embd * embd, sigma)), w(`${p}${x}.bias`, [embd], randn(embd, sigma)));
+    }
+    tensors.push(
+      w(`${p}attn_output_norm.weight`, [embd], ones(embd)),
+      w(`${p}attn_output_norm.bias`, [embd], zeros(embd)),
+      w(`${p}ffn_up.weight`, [embd, ff], randn(embd * ff, sigma)),
+      w(`${p}ffn_up.bias`, [ff], randn(ff, sigma)),
+      w(`${p}ffn_down.weight`, [ff, embd], randn(ff * embd, ffnSigma)),
+      w(`${p}ffn_down.bias`, [embd], randn(embd, sigma)),
+      w(`${p}layer_output_norm.weight`, [embd], ones(embd)),
+      w(`${p}layer_output_norm.bias`, [embd], zeros(embd)),
+    );
+  }
+  if (head) {
+    tensors.push(
+      w("cls.weight", [embd, embd], randn(embd * embd, clsSigma)),
+      w("cls.bias", [embd], randn(embd, sigma)),
+      w("cls.output.weight", [embd, 1], randn(embd, outSigma)),
+      w("cls.output.bias", [1], randn(1, sigma)),
+    );
+  }
+  fs.mkdirSync(path.dirname(o.out), { recursive: true });
+  const tmp = `${o.out}.${process.pid}.tmp`;
+  await writeGguf(tmp, { metadata, tensors });
+  fs.renameSync(tmp, o.out);
+  return o.out;
+}
+
+if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const out = args.shift();
+  if (!out) {
+    console.error("usage: node scripts/make-reranker.mjs OUT.gguf [--no-head] [--seed N]");
+    process.exit(2);
+  }
+  const o = { out };
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--no-head") o.head = false;
+    else if (args[i] === "--seed") o.seed = Number(args[++i]);
+    else {
+      console.error(`unknown option ${args[i]}`);
+      process.exit(2);
+    }
+  }
+  await makeRandomBertReranker(o);
+  console.error(`wrote ${out}`);
+}
