@@ -42,7 +42,21 @@ export const RERANK_CASES = [
 const CONTEXT = 512;
 
 async function serve(bin, model, port) {
-  const args = ["-m", model, "--reranking", "-c", String(CONTEXT), "-b", String(CONTEXT), "-ub", String(CONTEXT), "-t", "1", "--port", String(port)];
+  const args = [
+    "-m",
+    model,
+    "--reranking",
+    "-c",
+    String(CONTEXT),
+    "-b",
+    String(CONTEXT),
+    "-ub",
+    String(CONTEXT),
+    "-t",
+    "1",
+    "--port",
+    String(port),
+  ];
   const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
   let log = "";
   proc.stderr.on("data", (d) => (log = (log + d).slice(-4000)));
@@ -72,11 +86,21 @@ try {
     const model = await makeRandomBertReranker({ out: path.join(dir, `${name}.gguf`), extra });
     const port = 18000 + Math.floor(Math.random() * 20000);
     const { proc, args } = await serve(bin, model, port);
-    const entry = { name, extra, modelSha256: sha256(model), command: ["vendor/tools/build/bin/llama-server", ...args.map((a) => (a === model ? `${name}.gguf` : a))], runs: [] };
+    const entry = {
+      name,
+      extra,
+      modelSha256: sha256(model),
+      command: ["vendor/tools/build/bin/llama-server", ...args.map((a) => (a === model ? `${name}.gguf` : a))],
+      runs: [],
+    };
     try {
       for (const c of RERANK_CASES) {
         const request = { query: c.query, documents: c.documents, top_n: c.documents.length };
-        const res = await fetch(`http://127.0.0.1:${port}/v1/rerank`, { method: "POST", body: JSON.stringify(request), headers: { "content-type": "application/json" } });
+        const res = await fetch(`http://127.0.0.1:${port}/v1/rerank`, {
+          method: "POST",
+          body: JSON.stringify(request),
+          headers: { "content-type": "application/json" },
+        });
         const body = await res.json();
         if (!res.ok) throw new Error(`/v1/rerank ${res.status}: ${JSON.stringify(body)}`);
         const scores = new Array(c.documents.length);

@@ -99,18 +99,18 @@ export async function rankDocuments(
   options: RankOptions,
   site: Error,
 ): Promise<number[]> {
-  if (!info.embeddings || info.pooling !== "rank") {
-    throw new LlamaError(
-      `rank() needs a context created with { embeddings: true, pooling: "rank" }; this one has embeddings: ${info.embeddings}, ` +
-        `pooling: "${info.pooling}"`,
-    );
-  }
   if (typeof query !== "string") throw new TypeError(`query must be a string; got ${describe(query)}`);
   if (!Array.isArray(documents)) throw new TypeError(`documents must be an array of strings; got ${describe(documents)}`);
   documents.forEach((d, i) => {
     if (typeof d !== "string") throw new TypeError(`documents[${i}] must be a string; got ${describe(d)}`);
   });
   const o = parseRankOptions(options);
+  if (!info.embeddings || info.pooling !== "rank") {
+    throw new LlamaError(
+      `rank() needs a context created with { embeddings: true, pooling: "rank" }; this one has embeddings: ${info.embeddings}, ` +
+        `pooling: "${info.pooling}"`,
+    );
+  }
   if (documents.length === 0) return [];
   // The query is tokenized once (a rerank prompt embeds it in text instead).
   const q = typeof model.info.metadata[RERANK_TEMPLATE_KEY] === "string" ? undefined : plain(model, query);

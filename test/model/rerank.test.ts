@@ -54,15 +54,18 @@ describe.each(oracle.models)("ctx.rank() equals llama-server /v1/rerank ($name)"
     await ctx.dispose();
   });
 
-  it.skipIf(entry.name !== "plain")("the tolerance tells the pair format apart: llama-embedding's layout (a trailing SEP) scores differently", async () => {
-    const ctx = await model.createContext({ embeddings: true, pooling: "rank", threads: 1 });
-    const run = entry.runs[0]!;
-    // what llama-embedding --pooling rank scores for "query\tdocument": [CLS] query [SEP] document [SEP]
-    const other = await ctx.embed(run.request.documents.map((d) => `${run.request.query}[SEP]${d}`));
-    const worst = Math.max(...other.map((o, i) => Math.abs(o[0]! - run.scores[i]!)));
-    expect(worst).toBeGreaterThan(10 * TOLERANCE);
-    await ctx.dispose();
-  });
+  it.skipIf(entry.name !== "plain")(
+    "the tolerance tells the pair format apart: llama-embedding's layout (a trailing SEP) scores differently",
+    async () => {
+      const ctx = await model.createContext({ embeddings: true, pooling: "rank", threads: 1 });
+      const run = entry.runs[0]!;
+      // what llama-embedding --pooling rank scores for "query\tdocument": [CLS] query [SEP] document [SEP]
+      const other = await ctx.embed(run.request.documents.map((d) => `${run.request.query}[SEP]${d}`));
+      const worst = Math.max(...other.map((o, i) => Math.abs(o[0]! - run.scores[i]!)));
+      expect(worst).toBeGreaterThan(10 * TOLERANCE);
+      await ctx.dispose();
+    },
+  );
 
   it("every case with two sequences per batch (several native batches) and the model's default pooling", async () => {
     const ctx = await model.createContext({ embeddings: true, sequences: 2, threads: 1 });
@@ -112,7 +115,9 @@ describe("rank contexts: refusals and bad input", () => {
     await expect(ctx.rank(5 as never, ["d"])).rejects.toThrow(TypeError);
     await expect(ctx.rank("q", "d" as never)).rejects.toThrow(/documents must be an array of strings/);
     await expect(ctx.rank("q", ["d", 7 as never])).rejects.toThrow(/documents\[1\] must be a string/);
-    await expect(ctx.rank("q", ["d"], { sigal: undefined } as never)).rejects.toThrow(/unknown option "sigal" in rank options; did you mean "signal"/);
+    await expect(ctx.rank("q", ["d"], { sigal: undefined } as never)).rejects.toThrow(
+      /unknown option "sigal" in rank options; did you mean "signal"/,
+    );
     await expect(ctx.rank("q", ["d"], { signal: AbortSignal.abort() })).rejects.toThrow(AbortError);
     const long = Array.from({ length: 600 }, () => "word").join(" ");
     const e = await ctx.rank("q", ["short", long]).catch((x) => x);
