@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,6 +41,18 @@ export const RERANK_CASES = [
   { query: "{document} in the query", documents: ["{query} in a document", "plain"] },
 ];
 const CONTEXT = 512;
+
+/** A port nothing listens on now (the system picks it). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
 
 async function serve(bin, model, port) {
   const args = [
@@ -84,7 +97,7 @@ const out = {
 try {
   for (const [name, extra] of Object.entries(RERANK_MODELS)) {
     const model = await makeRandomBertReranker({ out: path.join(dir, `${name}.gguf`), extra });
-    const port = 18000 + Math.floor(Math.random() * 20000);
+    const port = await freePort();
     const { proc, args } = await serve(bin, model, port);
     const entry = {
       name,
@@ -105,7 +118,7 @@ try {
         if (!res.ok) throw new Error(`/v1/rerank ${res.status}: ${JSON.stringify(body)}`);
         const scores = new Array(c.documents.length);
         for (const r of body.results) scores[r.index] = r.relevance_score;
-        entry.runs.push({ request: { path: "/v1/rerank", ...request }, results: body.results, scores });
+        entry.runs.push({ request: { path: "/v1/rerank", ...request }, results: body.results, usage: body.usage, scores });
         console.error(`${name}: ${JSON.stringify(c.query)} → ${scores.map((s) => s.toFixed(4)).join(" ")}`);
       }
     } finally {

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { AbortError, ContextFullError, LlamaError, loadModel, type Model } from "../../dist/index.mjs";
+import { createServer, type LlamaServer } from "../../dist/server/index.mjs";
 import { root } from "../helpers";
 
 interface RerankOracle {
@@ -17,7 +18,12 @@ interface RerankOracle {
     extra: Record<string, string>;
     modelSha256: string;
     command: string[];
-    runs: { request: { query: string; documents: string[] }; scores: number[] }[];
+    runs: {
+      request: { query: string; documents: string[] };
+      results: { index: number; relevance_score: number }[];
+      usage: { prompt_tokens: number };
+      scores: number[];
+    }[];
   }[];
 }
 
@@ -141,5 +147,78 @@ describe("rank contexts: refusals and bad input", () => {
     const ctx = await model.createContext({ embeddings: true, pooling: "rank", threads: 1 });
     await ctx.dispose();
     await expect(ctx.rank("q", ["d"])).rejects.toThrow(/disposed/);
+  });
+});
+
+describe("server: POST /v1/rerank (createServer({ reranking: true }), llama-server's --reranking)", () => {
+  const entry = oracle.models.find((m) => m.name === "plain")!;
+  let server: LlamaServer;
+  let base: string;
+  const post = async (route: string, body: unknown) => {
+    const res = await fetch(`${base}${route}`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { "content-type": "application/json" },
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & unknown[] };
+  };
+  beforeAll(async () => {
+    server = await createServer({ model: await makeReranker("server"), reranking: true, contextSize: 1024, parallel: 1, threads: 1 });
+    const addr = await server.listen(0);
+    base = `http://127.0.0.1:${addr.port}`;
+  });
+  afterAll(() => server?.close());
+
+  it("answers as llama-server did: results sorted by score, top_n, usage", async () => {
+    for (const run of entry.runs) {
+      const { status, body } = await post("/v1/rerank", { query: run.request.query, documents: run.request.documents });
+      expect(status).toBe(200);
+      const results = body.results as { index: number; relevance_score: number }[];
+      expect(results.map((r) => r.index)).toEqual(run.results.map((r) => r.index));
+      expectClose(
+        results.map((r) => r.relevance_score),
+        run.results.map((r) => r.relevance_score),
+      );
+      expect(body.object).toBe("list");
+      // the tokens llama-server evaluated for the pairs: the same pair format, token for token in count
+      expect(body.usage).toEqual({ prompt_tokens: run.usage.prompt_tokens, total_tokens: run.usage.prompt_tokens });
+    }
+    const run = entry.runs[0]!;
+    const top = await post("/rerank", { query: run.request.query, documents: run.request.documents, top_n: 2 });
+    expect((top.body.results as unknown[]).length).toBe(2);
+    const tei = await post("/reranking", { query: run.request.query, texts: run.request.documents, return_text: true });
+    expect(tei.status).toBe(200);
+    const first = tei.body[0] as { index: number; score: number; text: string };
+    expect(first.index).toBe(run.results[0]!.index);
+    expect(first.text).toBe(run.request.documents[first.index]);
+  });
+
+  it("refuses bad requests with 400 naming the field", async () => {
+    const cases: [unknown, string][] = [
+      [{ documents: ["a"] }, "query"],
+      [{ query: 1, documents: ["a"] }, "query"],
+      [{ query: "q", documents: [] }, "documents"],
+      [{ query: "q", documents: ["a", 2] }, "documents"],
+      [{ query: "q", documents: ["a"], top_n: -1 }, "top_n"],
+    ];
+    for (const [body, param] of cases) {
+      const r = await post("/v1/rerank", body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect((r.body as unknown as { error: { param: string } }).error.param).toBe(param);
+    }
+  });
+
+  it("a server without --reranking answers 501, and a model that cannot rank is refused at start", async () => {
+    const plain = await createServer({ model: inject("tinyModel"), contextSize: 256, parallel: 1 });
+    const addr = await plain.listen(0);
+    const res = await fetch(`http://127.0.0.1:${addr.port}/v1/rerank`, {
+      method: "POST",
+      body: JSON.stringify({ query: "q", documents: ["d"] }),
+    });
+    expect(res.status).toBe(501);
+    await plain.close();
+    await expect(createServer({ model: inject("tinyModel"), contextSize: 256, parallel: 1, reranking: true })).rejects.toThrow(
+      /needs a reranker/,
+    );
   });
 });
