@@ -35,6 +35,8 @@ export const RERANKER_FIXTURE = Object.freeze({ embd: 32, layers: 2, heads: 2, f
  * @param {number} [o.sigma] encoder weights' std @param {number} [o.ffnSigma] @param {number} [o.clsSigma] @param {number} [o.outSigma]
  * @param {boolean} [o.head] write the classification head (default true; false: a plain BERT embedder)
  * @param {Record<string, string>} [o.extra] string metadata to add (e.g. tokenizer.chat_template.rerank)
+ * @param {string[]} [o.labels] classifier labels (bert.classifier.output_labels; cls.output gets one row each)
+ * @param {boolean} [o.clsOut] write cls.output.* (default true; false: a one-layer head, cls.* only)
  */
 export async function makeRandomBertReranker(o) {
   const { embd, layers, heads, ff, ctx, seed, sigma } = { ...RERANKER_FIXTURE, ...o };
@@ -71,6 +73,7 @@ export async function makeRandomBertReranker(o) {
     metadata.push({ key, type: vt, arrayType: vocabInfo.metadataArrayTypes[key], value });
   }
   for (const [key, value] of Object.entries(o.extra ?? {})) metadata.push({ key, type: T.STRING, value });
+  if (o.labels) metadata.push({ key: "bert.classifier.output_labels", type: T.ARRAY, arrayType: T.STRING, value: o.labels });
   const w = (name, shape, data) => ({ name, shape, type: "f32", data });
   const ffnSigma = o.ffnSigma ?? sigma;
   const clsSigma = o.clsSigma ?? 0.3;
@@ -99,12 +102,11 @@ export async function makeRandomBertReranker(o) {
     );
   }
   if (head) {
-    tensors.push(
-      w("cls.weight", [embd, embd], randn(embd * embd, clsSigma)),
-      w("cls.bias", [embd], randn(embd, sigma)),
-      w("cls.output.weight", [embd, 1], randn(embd, outSigma)),
-      w("cls.output.bias", [1], randn(1, sigma)),
-    );
+    tensors.push(w("cls.weight", [embd, embd], randn(embd * embd, clsSigma)), w("cls.bias", [embd], randn(embd, sigma)));
+    if (o.clsOut ?? true) {
+      const n = o.labels?.length ?? 1;
+      tensors.push(w("cls.output.weight", [embd, n], randn(embd * n, outSigma)), w("cls.output.bias", [n], randn(n, sigma)));
+    }
   }
   fs.mkdirSync(path.dirname(o.out), { recursive: true });
   const tmp = `${o.out}.${process.pid}.tmp`;

@@ -26,7 +26,8 @@ export const RERANK_TEMPLATE_KEY = "tokenizer.chat_template.rerank";
  * EOS or SEP token or a rerank prompt) and otherwise computes a score from whatever the graph
  * holds: without a classification head (tensors cls.weight / cls.output.weight, which only the
  * reranker architectures load) that is a number read out of a pooled embedding, and with a head
- * narrower than the classifier's labels llama.cpp reads past its output (a GGML_ASSERT).
+ * narrower than the classifier's labels llama.cpp reads past its output (llama-server aborts:
+ * GGML_ASSERT(offset + size <= ggml_nbytes(tensor)) in ggml-backend.cpp).
  */
 export async function checkRankModel(model: ContextModel): Promise<void> {
   const what = `${path.basename(model.path)} (${model.info.architecture})`;

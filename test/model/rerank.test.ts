@@ -32,7 +32,10 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-rerank-"));
 const sha256 = (f: string) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
 const TOLERANCE = 1e-4;
 
-async function makeReranker(name: string, o: { extra?: Record<string, string>; head?: boolean } = {}): Promise<string> {
+async function makeReranker(
+  name: string,
+  o: { extra?: Record<string, string>; head?: boolean; clsOut?: boolean; labels?: string[] } = {},
+): Promise<string> {
   const { makeRandomBertReranker } = await import(path.join(root, "scripts", "make-reranker.mjs"));
   return makeRandomBertReranker({ out: path.join(tmp, `${name}.gguf`), ...o });
 }
@@ -105,6 +108,32 @@ describe("rank contexts: refusals and bad input", () => {
     expect(e).toBeInstanceOf(LlamaError);
     expect(e.message).toMatch(/\(llama\) has none/);
     await llama.dispose();
+  });
+
+  it("refuses what llama.cpp's tools refuse of the vocabulary (no BOS; no EOS, SEP or rerank prompt)", async () => {
+    const { checkRankModel } = await import("../../dist/rank.js");
+    const as = (vocab: object, metadata: Record<string, string> = {}) =>
+      checkRankModel({ path: model.path, info: { ...model.info, metadata }, vocab: { ...model.vocab, ...vocab } } as never);
+    await expect(as({})).resolves.toBeUndefined();
+    await expect(as({ bos: -1 })).rejects.toThrow(/needs a BOS token/);
+    await expect(as({ eos: -1, sep: -1 })).rejects.toThrow(/needs an EOS or SEP token or a rerank prompt/);
+    await expect(as({ eos: -1, sep: -1 }, { "tokenizer.chat_template.rerank": "{query} {document}" })).resolves.toBeUndefined();
+  });
+
+  it("refuses a head narrower than the classifier's labels (llama.cpp would read past its output: GGML_ASSERT)", async () => {
+    const labels = Array.from({ length: 40 }, (_, i) => `label${i}`);
+    const narrow = await loadModel(await makeReranker("narrow", { clsOut: false, labels }));
+    await expect(narrow.createContext({ embeddings: true, pooling: "rank" })).rejects.toThrow(
+      /its classification head has 32 outputs but its classifier names 40 labels/,
+    );
+    await narrow.dispose();
+    // with cls.output one score per label: rank() gives the first, embed() all of them
+    const multi = await loadModel(await makeReranker("multi", { labels: ["yes", "no"] }));
+    const ctx = await multi.createContext({ embeddings: true, pooling: "rank", threads: 1 });
+    const [all] = await ctx.embed(["q[SEP]d"]);
+    expect(all).toHaveLength(2);
+    expect(await ctx.rank("q", ["d"])).toHaveLength(1);
+    await multi.dispose();
   });
 
   it("refuses pooling rank without embeddings, and rank() on a generation context", async () => {
