@@ -115,6 +115,91 @@ export async function makeRandomBertReranker(o) {
   return o.out;
 }
 
+export const QWEN2_VOCAB = path.join(root, "vendor", "llama.cpp", "models", "ggml-vocab-qwen2.gguf");
+/** The rerank prompt llama.cpp's converter writes for Qwen3-Reranker (conversion/qwen.py, Qwen3Model). */
+export const QWEN3_RERANK_TEMPLATE =
+  '<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct provided. Note that the answer can only be "yes" or "no".<|im_end|>\n' +
+  "<|im_start|>user\n<Instruct>: Given a web search query, retrieve relevant passages that answer the query\n<Query>: {query}\n<Document>: {document}<|im_end|>\n" +
+  "<|im_start|>assistant\n<think>\n\n</think>\n\n";
+/** The tests' Qwen3 reranker: 2 layers of 64, 4 heads (2 KV), head size 16. */
+// std 0.3: weaker attention leaves the last token (always the prompt's "\n\n") nearly alone, and every
+// document scored the same. Between batchings the scores moved by 2.6e-6 (SiLU, no f16 table).
+export const QWEN3_RERANKER_FIXTURE = Object.freeze({ embd: 64, layers: 2, heads: 4, headsKv: 2, ff: 128, ctx: 512, seed: 13, sigma: 0.3 });
+
+/**
+ * A Qwen3-Reranker as llama.cpp's converter writes one (conversion/qwen.py): the `qwen3`
+ * architecture, cls.output.weight with a "yes" and a "no" row (labels yes/no), pooling_type rank and
+ * its rerank prompt; llama.cpp pools the last token, applies cls.output and a softmax, and the
+ * score is P(yes). Random weights, the real Qwen2 BPE vocabulary (token embeddings in f16).
+ * @param {{ out: string, embd?: number, layers?: number, heads?: number, headsKv?: number, ff?: number, ctx?: number, seed?: number, sigma?: number }} o
+ */
+export async function makeRandomQwen3Reranker(o) {
+  const { embd, layers, heads, headsKv, ff, ctx, seed, sigma } = { ...QWEN3_RERANKER_FIXTURE, ...o };
+  const headDim = embd / heads;
+  const vocabInfo = await readGgufInfo(QWEN2_VOCAB, { tensors: false });
+  const nVocab = vocabInfo.metadata["tokenizer.ggml.tokens"].length;
+  const rand = normalSource(seed);
+  const randn = (n, scale) => {
+    const a = new Float32Array(n);
+    for (let i = 0; i < n; i++) a[i] = rand() * scale;
+    return a;
+  };
+  const ones = (n) => new Float32Array(n).fill(1);
+  const T = GgufValueType;
+  const metadata = [
+    { key: "general.architecture", type: T.STRING, value: "qwen3" },
+    { key: "general.name", type: T.STRING, value: `random-qwen3-reranker-${embd}x${layers}` },
+    { key: "general.file_type", type: T.UINT32, value: 0 },
+    { key: "qwen3.context_length", type: T.UINT32, value: ctx },
+    { key: "qwen3.embedding_length", type: T.UINT32, value: embd },
+    { key: "qwen3.block_count", type: T.UINT32, value: layers },
+    { key: "qwen3.feed_forward_length", type: T.UINT32, value: ff },
+    { key: "qwen3.attention.head_count", type: T.UINT32, value: heads },
+    { key: "qwen3.attention.head_count_kv", type: T.UINT32, value: headsKv },
+    { key: "qwen3.rope.freq_base", type: T.FLOAT32, value: 1000000 },
+    { key: "qwen3.attention.layer_norm_rms_epsilon", type: T.FLOAT32, value: 1e-6 },
+    { key: "qwen3.pooling_type", type: T.UINT32, value: 4 },
+    { key: "qwen3.classifier.output_labels", type: T.ARRAY, arrayType: T.STRING, value: ["yes", "no"] },
+  ];
+  for (const [key, value] of Object.entries(vocabInfo.metadata)) {
+    if (!key.startsWith("tokenizer.")) continue;
+    metadata.push({ key, type: vocabInfo.metadataTypes[key], arrayType: vocabInfo.metadataArrayTypes[key], value });
+  }
+  metadata.push({ key: "tokenizer.chat_template.rerank", type: T.STRING, value: QWEN3_RERANK_TEMPLATE });
+  const w = (name, shape, data, type = "f32") => ({ name, shape, type, data });
+  const tensors = [
+    w("token_embd.weight", [embd, nVocab], randn(embd * nVocab, 1), "f16"),
+    w("output_norm.weight", [embd], ones(embd)),
+    w("cls.output.weight", [embd, 2], randn(embd * 2, 1)),
+  ];
+  for (let i = 0; i < layers; i++) {
+    const p = `blk.${i}.`;
+    tensors.push(
+      w(`${p}attn_norm.weight`, [embd], ones(embd)),
+      w(`${p}attn_q.weight`, [embd, embd], randn(embd * embd, sigma)),
+      w(`${p}attn_k.weight`, [embd, headDim * headsKv], randn(embd * headDim * headsKv, sigma)),
+      w(`${p}attn_v.weight`, [embd, headDim * headsKv], randn(embd * headDim * headsKv, sigma)),
+      w(`${p}attn_output.weight`, [embd, embd], randn(embd * embd, sigma)),
+      w(`${p}attn_q_norm.weight`, [headDim], ones(headDim)),
+      w(`${p}attn_k_norm.weight`, [headDim], ones(headDim)),
+      w(`${p}ffn_norm.weight`, [embd], ones(embd)),
+      w(`${p}ffn_gate.weight`, [embd, ff], randn(embd * ff, sigma)),
+      w(`${p}ffn_up.weight`, [embd, ff], randn(embd * ff, sigma)),
+      w(`${p}ffn_down.weight`, [ff, embd], randn(ff * embd, sigma)),
+    );
+  }
+  fs.mkdirSync(path.dirname(o.out), { recursive: true });
+  const tmp = `${o.out}.${process.pid}.tmp`;
+  await writeGguf(tmp, { metadata, tensors });
+  fs.renameSync(tmp, o.out);
+  return o.out;
+}
+
+/** Writes a model of the oracle's kinds (test/fixtures/oracles/rerank.json): "bert" with `extra` metadata, or "qwen3". */
+export function makeRerankModel({ kind, extra }, out) {
+  return kind === "qwen3" ? makeRandomQwen3Reranker({ out }) : makeRandomBertReranker({ out, extra });
+}
+
 if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const out = args.shift();

@@ -15,16 +15,20 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildTools } from "./native-tools.mjs";
-import { RERANKER_FIXTURE, makeRandomBertReranker } from "./make-reranker.mjs";
+import { QWEN3_RERANKER_FIXTURE, RERANKER_FIXTURE, makeRerankModel } from "./make-reranker.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json"), "utf8"));
 const sha256 = (f) => createHash("sha256").update(fs.readFileSync(f)).digest("hex");
 
-/** The models: the fixture as is, and with a rerank prompt (special tokens in it are parsed). */
+/**
+ * The models: the BERT fixture as is, the same with a rerank prompt (special tokens in it are
+ * parsed), and a Qwen3-Reranker (last-token pooling, yes/no head, softmax, the converter's prompt).
+ */
 export const RERANK_MODELS = {
-  plain: {},
-  template: { "tokenizer.chat_template.rerank": "[CLS] query: {query} [SEP] document: {document} [SEP]" },
+  plain: { kind: "bert", extra: {} },
+  template: { kind: "bert", extra: { "tokenizer.chat_template.rerank": "[CLS] query: {query} [SEP] document: {document} [SEP]" } },
+  qwen3: { kind: "qwen3", extra: {} },
 };
 export const RERANK_CASES = [
   {
@@ -88,20 +92,20 @@ const bin = path.join(buildTools(["llama-server"]), "llama-server");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rerank-oracle-"));
 const out = {
   about:
-    "llama-server /v1/rerank relevance scores for random-weight BERT rerankers. Recorded by scripts/record-rerank-oracle.mjs with llama-server built from vendor/llama.cpp by scripts/native-tools.mjs; the models are scripts/make-reranker.mjs's makeRandomBertReranker(RERANKER_FIXTURE) with the metadata given (sha256 recorded); each run's command and request are what ran.",
+    "llama-server /v1/rerank relevance scores for random-weight BERT rerankers. Recorded by scripts/record-rerank-oracle.mjs with llama-server built from vendor/llama.cpp by scripts/native-tools.mjs; the models are scripts/make-reranker.mjs's makeRandomBertReranker(RERANKER_FIXTURE) with the metadata given, or makeRandomQwen3Reranker(QWEN3_RERANKER_FIXTURE) (sha256 recorded); each run's command and request are what ran.",
   llamaCppCommit: pin.commit,
-  fixture: RERANKER_FIXTURE,
+  fixtures: { bert: RERANKER_FIXTURE, qwen3: QWEN3_RERANKER_FIXTURE },
   recordedAt: new Date().toISOString(),
   models: [],
 };
 try {
-  for (const [name, extra] of Object.entries(RERANK_MODELS)) {
-    const model = await makeRandomBertReranker({ out: path.join(dir, `${name}.gguf`), extra });
+  for (const [name, spec] of Object.entries(RERANK_MODELS)) {
+    const model = await makeRerankModel(spec, path.join(dir, `${name}.gguf`));
     const port = await freePort();
     const { proc, args } = await serve(bin, model, port);
     const entry = {
       name,
-      extra,
+      ...spec,
       modelSha256: sha256(model),
       command: ["vendor/tools/build/bin/llama-server", ...args.map((a) => (a === model ? `${name}.gguf` : a))],
       runs: [],

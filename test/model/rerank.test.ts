@@ -15,6 +15,7 @@ interface RerankOracle {
   llamaCppCommit: string;
   models: {
     name: string;
+    kind: "bert" | "qwen3";
     extra: Record<string, string>;
     modelSha256: string;
     command: string[];
@@ -51,7 +52,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 describe.each(oracle.models)("ctx.rank() equals llama-server /v1/rerank ($name)", (entry) => {
   let model: Model;
   beforeAll(async () => {
-    const file = await makeReranker(entry.name, { extra: entry.extra });
+    const { makeRerankModel } = await import(path.join(root, "scripts", "make-reranker.mjs"));
+    const file = await makeRerankModel(entry, path.join(tmp, `${entry.name}.gguf`));
     expect(sha256(file), "the regenerated model is the one the oracle was recorded with").toBe(entry.modelSha256);
     model = await loadModel(file);
   });
