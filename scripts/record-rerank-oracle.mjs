@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Records llama-server's /v1/rerank scores (built from vendor/llama.cpp by scripts/native-tools.mjs,
-// started with --reranking) for random-weight BERT rerankers written by scripts/make-reranker.mjs:
-// one with llama-server's default pair format (BOS query SEP document) and one with a rerank prompt
-// in its metadata (tokenizer.chat_template.rerank). test/model/rerank.test.ts regenerates the same
+// started with --reranking) for random-weight rerankers written by scripts/make-reranker.mjs: a BERT
+// with llama-server's default pair format (BOS query SEP document), the same with a rerank prompt in
+// its metadata (tokenizer.chat_template.rerank), and a Qwen3-Reranker. test/model/rerank.test.ts regenerates the same
 // models (their sha256 is recorded) and compares ctx.rank() with these scores.
 //   test/fixtures/oracles/rerank.json
 //
@@ -92,7 +92,7 @@ const bin = path.join(buildTools(["llama-server"]), "llama-server");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rerank-oracle-"));
 const out = {
   about:
-    "llama-server /v1/rerank relevance scores for random-weight BERT rerankers. Recorded by scripts/record-rerank-oracle.mjs with llama-server built from vendor/llama.cpp by scripts/native-tools.mjs; the models are scripts/make-reranker.mjs's makeRandomBertReranker(RERANKER_FIXTURE) with the metadata given, or makeRandomQwen3Reranker(QWEN3_RERANKER_FIXTURE) (sha256 recorded); each run's command and request are what ran.",
+    "llama-server /v1/rerank relevance scores for random-weight rerankers (BERT, Qwen3). Recorded by scripts/record-rerank-oracle.mjs with llama-server built from vendor/llama.cpp by scripts/native-tools.mjs; the models are scripts/make-reranker.mjs's makeRandomBertReranker(RERANKER_FIXTURE) with the metadata given, or makeRandomQwen3Reranker(QWEN3_RERANKER_FIXTURE) (sha256 recorded); each run's command and request are what ran.",
   llamaCppCommit: pin.commit,
   fixtures: { bert: RERANKER_FIXTURE, qwen3: QWEN3_RERANKER_FIXTURE },
   recordedAt: new Date().toISOString(),

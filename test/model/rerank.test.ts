@@ -1,5 +1,5 @@
 // Reranking (pooling "rank", ctx.rank()). Oracle: test/fixtures/oracles/rerank.json, the scores
-// llama-server's /v1/rerank returned for random-weight BERT rerankers (recorded by
+// llama-server's /v1/rerank returned for random-weight rerankers, BERT and Qwen3 (recorded by
 // scripts/record-rerank-oracle.mjs, llama.cpp commit and command inside); the same models are
 // regenerated here from scripts/make-reranker.mjs and checked against the recorded sha256.
 import { createHash } from "node:crypto";
