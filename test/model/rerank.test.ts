@@ -237,6 +237,13 @@ describe("server: POST /v1/rerank (createServer({ reranking: true }), llama-serv
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect((r.body as unknown as { error: { param: string } }).error.param).toBe(param);
     }
+    const long = Array.from({ length: 600 }, () => "word").join(" ");
+    const tooLong = await post("/v1/rerank", { query: "q", documents: ["a", long] });
+    expect(tooLong.status).toBe(400);
+    expect((tooLong.body as unknown as { error: { type: string; message: string } }).error).toMatchObject({
+      type: "exceed_context_size_error",
+      message: expect.stringMatching(/documents\[1\] with the query is \d+ tokens/),
+    });
   });
 
   it("a server without --reranking answers 501, and a model that cannot rank is refused at start", async () => {
