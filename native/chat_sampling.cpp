@@ -9,15 +9,6 @@
 
 namespace llama_native {
 
-namespace {
-
-std::string Anchored(const std::string& pattern) {
-  if (pattern.empty()) return "^$";
-  return (pattern.front() != '^' ? "^" : "") + pattern + (pattern.back() != '$' ? "$" : "");
-}
-
-}  // namespace
-
 ChatSampling ParseChatSampling(const std::string& text, const llama_vocab* vocab) {
   ChatSampling c;
   if (text.empty()) return c;
@@ -33,50 +24,63 @@ ChatSampling ParseChatSampling(const std::string& text, const llama_vocab* vocab
         if (ids.size() == 1) c.preserved.insert(ids[0]);
       }
     }
-    // server-schema.cpp "grammar_triggers", then common_sampler_init's conversion to patterns
+    // server-schema.cpp "grammar_triggers": a word that is one (preserved) token becomes a token trigger
     if (data.contains("grammar_triggers")) {
       for (const auto& t : data.at("grammar_triggers")) {
         std::string type = t.at("type").get<std::string>();
         std::string value = t.at("value").get<std::string>();
+        common_grammar_trigger trigger;
+        trigger.value = value;
         if (type == "word") {
+          trigger.type = COMMON_GRAMMAR_TRIGGER_TYPE_WORD;
           auto ids = common_tokenize(vocab, value, false, true);
           if (ids.size() == 1) {
             if (c.preserved.count(ids[0]) == 0) {
               throw NativeError(ErrorKind::Generic, "Grammar trigger word should be marked as preserved token: " + value);
             }
-            c.trigger_tokens.push_back(ids[0]);
-          } else {
-            c.trigger_patterns.push_back(regex_escape(value));
+            trigger.type = COMMON_GRAMMAR_TRIGGER_TYPE_TOKEN;
+            trigger.token = ids[0];
           }
         } else if (type == "pattern") {
-          c.trigger_patterns.push_back(value);
+          trigger.type = COMMON_GRAMMAR_TRIGGER_TYPE_PATTERN;
         } else if (type == "patternFull") {
-          c.trigger_patterns.push_back(Anchored(value));
+          trigger.type = COMMON_GRAMMAR_TRIGGER_TYPE_PATTERN_FULL;
         } else if (type == "token") {
           int64_t token = t.at("token").get<long long>();
           if (token < 0 || token >= llama_vocab_n_tokens(vocab)) {
             throw NativeError(ErrorKind::Range, "grammar trigger token " + std::to_string(token) + " is not in the vocabulary");
           }
-          c.trigger_tokens.push_back(static_cast<llama_token>(token));
+          trigger.type = COMMON_GRAMMAR_TRIGGER_TYPE_TOKEN;
+          trigger.token = static_cast<llama_token>(token);
         } else {
           throw NativeError(ErrorKind::Type, "unknown grammar trigger type '" + type + "'");
         }
+        c.triggers.push_back(std::move(trigger));
       }
     }
-    if (c.grammar_lazy && c.trigger_patterns.empty() && c.trigger_tokens.empty()) {
+    if (c.grammar_lazy && c.triggers.empty()) {
       throw NativeError(ErrorKind::Generic, "Error: no triggers set for lazy grammar!");
     }
-    // common_sampler_init: the generation prompt's tokens, less a leading space some tokenizers add
-    std::string gp = data.value("generation_prompt", std::string());
-    if (!gp.empty()) {
-      auto tokens = common_tokenize(vocab, gp, false, true);
-      for (size_t i = 0; i < tokens.size(); i++) {
-        std::string piece = common_token_to_piece(vocab, tokens[i], true);
-        if (i == 0 && !piece.empty() && std::isspace(static_cast<unsigned char>(piece[0])) &&
-            !std::isspace(static_cast<unsigned char>(gp[0]))) {
-          continue;
-        }
-        c.prefill.push_back(tokens[i]);
+    c.generation_prompt = data.value("generation_prompt", std::string());
+    // server-schema.cpp "reasoning_budget_*": the tags as tokens; the first end tag (after the
+    // message, if any) is what the budget forces
+    c.reasoning_budget = data.value("reasoning_budget_tokens", -1);
+    if (c.reasoning_budget < -1) throw NativeError(ErrorKind::Range, "reasoning_budget_tokens must be -1 or more");
+    if (data.contains("reasoning_budget_start_tag")) {
+      c.reasoning_start = common_tokenize(vocab, data.at("reasoning_budget_start_tag").get<std::string>(), false, true);
+    }
+    if (data.contains("reasoning_budget_end_tags")) {
+      for (const auto& t : data.at("reasoning_budget_end_tags")) {
+        std::string tag = t.get<std::string>();
+        if (!tag.empty()) c.reasoning_end.push_back(common_tokenize(vocab, tag, false, true));
+      }
+    }
+    if (!c.reasoning_end.empty()) {
+      c.reasoning_forced = c.reasoning_end.front();
+      std::string message = data.value("reasoning_budget_message", std::string());
+      if (!message.empty()) {
+        auto m = common_tokenize(vocab, message, false, true);
+        c.reasoning_forced.insert(c.reasoning_forced.begin(), m.begin(), m.end());
       }
     }
   } catch (const common_json_error& e) {

@@ -49,6 +49,32 @@ double MsBetween(Stream::Clock::time_point a, Stream::Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+Napi::Object TokenToJs(Napi::Env env, llama_token token, const std::string& piece, float logprob) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("token", static_cast<double>(token));
+  // a token may hold part of a UTF-8 character: its text then has U+FFFD, its bytes are exact
+  o.Set("text", Napi::String::New(env, piece));
+  auto bytes = Napi::Uint8Array::New(env, piece.size());
+  std::copy(piece.begin(), piece.end(), bytes.Data());
+  o.Set("bytes", bytes);
+  o.Set("logprob", static_cast<double>(logprob));
+  return o;
+}
+
+Napi::Array LogprobsToJs(Napi::Env env, const std::vector<Stream::LogprobEntry>& entries) {
+  Napi::Array out = Napi::Array::New(env, entries.size());
+  for (size_t i = 0; i < entries.size(); i++) {
+    const auto& e = entries[i];
+    Napi::Object o = TokenToJs(env, e.token, e.text, e.logprob);
+    Napi::Array top = Napi::Array::New(env, e.top.size());
+    for (size_t j = 0; j < e.top.size(); j++)
+      top.Set(static_cast<uint32_t>(j), TokenToJs(env, e.top[j].token, e.top[j].text, e.top[j].logprob));
+    o.Set("top", top);
+    out.Set(static_cast<uint32_t>(i), o);
+  }
+  return out;
+}
+
 }  // namespace
 
 Stream::Stream(ContextHandlePtr h, GenerationRequest req, AbortFlagPtr abort)
@@ -63,7 +89,7 @@ void Stream::Quiesce() { h_->GetEngine().WaitReleased(this); }
 void Stream::Begin(int32_t s) {
   seq = s;
   t_begin = Clock::now();
-  sampler_ = std::make_unique<SamplerChain>(h_->model->vocab, h_->model->n_vocab, req_.sampling);
+  sampler_ = std::make_unique<SamplerChain>(h_->model->model, h_->model->n_vocab, req_.sampling);
   sampler_->AcceptPrompt(req_.prompt);
   // Reuse the longest common prefix of what this sequence holds; the last prompt token is always
   // decoded again, to get its logits.
@@ -103,17 +129,13 @@ bool Stream::Step(int32_t idx) {
   }
   generated++;
   held_tokens_.push_back(token);
-  char piece[256];
-  // A chat renders only its preserved special tokens (llama-server's accept_special_token)
-  const bool special = !req_.sampling.chat.enabled || req_.sampling.chat.preserved.count(token) > 0;
-  int32_t n = llama_token_to_piece(vocab, token, piece, sizeof(piece), 0, special);
-  if (n < 0) {
-    std::string big(static_cast<size_t>(-n), '\0');
-    n = llama_token_to_piece(vocab, token, big.data(), static_cast<int32_t>(big.size()), 0, special);
-    if (n > 0) pending_bytes_.append(big.data(), static_cast<size_t>(n));
-  } else {
-    pending_bytes_.append(piece, static_cast<size_t>(n));
+  if (req_.sampling.top_logprobs >= 0) {
+    TokenLogprobs lp = sampler_->Logprobs(h.ctx, idx, token, req_.sampling.top_logprobs);
+    LogprobEntry e{token, Piece(token), lp.logprob, {}};
+    for (const auto& t : lp.top) e.top.push_back({t.token, Piece(t.token), t.logprob});
+    held_logprobs_.push_back(std::move(e));
   }
+  pending_bytes_ += Piece(token);
   size_t complete = Utf8CompletePrefix(pending_bytes_);
   held_text_.append(pending_bytes_, 0, complete);
   pending_bytes_.erase(0, complete);
@@ -132,6 +154,19 @@ bool Stream::Step(int32_t idx) {
   }
   next_token = token;
   return true;
+}
+
+std::string Stream::Piece(llama_token token) const {
+  const llama_vocab* vocab = h_->model->vocab;
+  // A chat renders only its preserved special tokens (llama-server's accept_special_token)
+  const bool special = !req_.sampling.chat.enabled || req_.sampling.chat.preserved.count(token) > 0;
+  char piece[256];
+  int32_t n = llama_token_to_piece(vocab, token, piece, sizeof(piece), 0, special);
+  if (n >= 0) return std::string(piece, static_cast<size_t>(n));
+  std::string big(static_cast<size_t>(-n), '\0');
+  n = llama_token_to_piece(vocab, token, big.data(), static_cast<int32_t>(big.size()), 0, special);
+  big.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return big;
 }
 
 void Stream::End(const char* reason) {
@@ -195,6 +230,8 @@ void Stream::Emit(bool flush) {
     searched_ = searched_ > n ? searched_ - n : 0;
     out_tokens_.insert(out_tokens_.end(), held_tokens_.begin(), held_tokens_.end());
     held_tokens_.clear();
+    for (auto& e : held_logprobs_) out_logprobs_.push_back(std::move(e));
+    held_logprobs_.clear();
   }
   if (out_text_.empty() && out_tokens_.empty()) return;
   if (out_text_.empty() && !flush) return;  // tokens without text wait for their text
@@ -209,10 +246,18 @@ void Stream::PostOut() {
   text.swap(out_text_);
   std::vector<llama_token> tokens;
   tokens.swap(out_tokens_);
-  Post([text = std::move(text), tokens = std::move(tokens)](Napi::Env env, Napi::Function cb) {
+  std::vector<LogprobEntry> logprobs;
+  logprobs.swap(out_logprobs_);
+  const bool with_logprobs = req_.sampling.top_logprobs >= 0;
+  Post([text = std::move(text), tokens = std::move(tokens), logprobs = std::move(logprobs), with_logprobs](Napi::Env env,
+                                                                                                           Napi::Function cb) {
     auto arr = Napi::Int32Array::New(env, tokens.size());
     std::copy(tokens.begin(), tokens.end(), arr.Data());
-    cb.Call({Napi::String::New(env, text), arr});
+    if (!with_logprobs) {
+      cb.Call({Napi::String::New(env, text), arr});
+      return;
+    }
+    cb.Call({Napi::String::New(env, text), arr, LogprobsToJs(env, logprobs)});
   });
 }
 

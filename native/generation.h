@@ -54,6 +54,19 @@ class Stream : public AsyncOp {
   void End(const char* reason);
   const char* StopReason() const { return stop_reason_; }
 
+  // One sampled token's logprobs, with the text of each token (when the request asked for them).
+  struct Alternative {
+    llama_token token;
+    std::string text;
+    float logprob;
+  };
+  struct LogprobEntry {
+    llama_token token;
+    std::string text;
+    float logprob;
+    std::vector<Alternative> top;
+  };
+
   const GenerationRequest& req() const { return req_; }
   const AbortFlagPtr& abort_flag() const { return abort_; }
 
@@ -77,6 +90,7 @@ class Stream : public AsyncOp {
 
  private:
   bool CheckStop();
+  std::string Piece(llama_token token) const;
   void Emit(bool flush);
   void PostOut();
 
@@ -92,9 +106,11 @@ class Stream : public AsyncOp {
   std::string pending_bytes_;  // bytes of an incomplete UTF-8 sequence
   std::string held_text_;  // complete UTF-8 not yet sent
   std::vector<llama_token> held_tokens_;  // tokens sampled since the last chunk
+  std::vector<LogprobEntry> held_logprobs_;  // theirs, when asked for
   size_t searched_ = 0;
   std::string out_text_;  // ready to send, waiting for the post interval
   std::vector<llama_token> out_tokens_;
+  std::vector<LogprobEntry> out_logprobs_;
   Clock::time_point last_post_{};
   const char* stop_reason_ = "abort";
   bool ended_ = false;

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { makeChatModel } from "./make-chat-model.mjs";
+import { makeChatModel, THINK_TOKENS } from "./make-chat-model.mjs";
 import { buildTools } from "./native-tools.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -67,6 +67,23 @@ export const REQUESTS = {
   },
 };
 
+// Requests only some templates get: the reasoning budget (QwQ opens its thinking block in the
+// generation prompt, so llama.cpp's budget sampler counts from the first token) and logprobs.
+const thinking = { messages: [{ role: "user", content: "Tell me about a cat." }], max_tokens: 40, temperature: 0 };
+export const EXTRA = {
+  "Qwen-QwQ-32B": {
+    budgetUnlimited: thinking,
+    budget0: { ...thinking, reasoning_budget_tokens: 0 },
+    budget6: { ...thinking, reasoning_budget_tokens: 6 },
+  },
+  "Qwen-Qwen2.5-7B-Instruct": {
+    logprobs: { ...REQUESTS.plain, max_tokens: 16, logprobs: true, top_logprobs: 3 },
+  },
+};
+
+// Templates whose model gets single-token <think> and </think> (THINK_TOKENS)
+const THINKING_TOKENS = ["Qwen-QwQ-32B"];
+
 function freePort() {
   return new Promise((resolve) => {
     const s = net.createServer().listen(0, "127.0.0.1", () => {
@@ -85,12 +102,14 @@ const out = {
   cases: [],
 };
 try {
-  for (const name of TEMPLATES) {
+  for (const name of new Set([...TEMPLATES, ...Object.keys(EXTRA)])) {
+    const requests = { ...(TEMPLATES.includes(name) ? REQUESTS : {}), ...(EXTRA[name] ?? {}) };
     const model = path.join(dir, `${name}.gguf`);
     await makeChatModel(
       stories,
       fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${name}.jinja`), "utf8"),
       model,
+      THINKING_TOKENS.includes(name) ? THINK_TOKENS : {},
     );
     const port = await freePort();
     const args = ["-m", model, "--port", String(port), "--jinja", "-c", "2048", "-np", "1", "-t", "1", "--no-webui", "-lv", "0"];
@@ -106,11 +125,13 @@ try {
         if (Date.now() - t0 > 60_000) throw new Error(`llama-server did not come up: ${err}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      for (const [kind, request] of Object.entries(REQUESTS)) {
+      for (const [kind, request] of Object.entries(requests)) {
         const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify(request),
+          // no prompt cache: a request that shares a prefix with the previous one would decode only
+          // its last prompt token alone, whose logits differ from a whole-prompt decode by ~1e-4
+          body: JSON.stringify({ ...request, cache_prompt: false }),
         });
         const j = await r.json();
         if (!r.ok) throw new Error(`${name} ${kind}: HTTP ${r.status}: ${JSON.stringify(j)}`);
@@ -121,10 +142,15 @@ try {
           command: [
             "llama-server",
             ...args.map((a) =>
-              a === model ? `<${path.basename(stories)} + ${name}.jinja as tokenizer.chat_template>` : a === String(port) ? "<port>" : a,
+              a === model
+                ? `<${path.basename(stories)} + ${name}.jinja as tokenizer.chat_template${THINKING_TOKENS.includes(name) ? " + THINK_TOKENS" : ""}>`
+                : a === String(port)
+                  ? "<port>"
+                  : a,
             ),
           ],
           request,
+          thinkTokens: THINKING_TOKENS.includes(name),
           finishReason: j.choices[0].finish_reason,
           message: {
             content: m.content ?? null,
@@ -132,6 +158,15 @@ try {
             toolCalls: (m.tool_calls ?? []).map((c) => ({ name: c.function.name, arguments: c.function.arguments })),
           },
           completionTokens: j.usage.completion_tokens,
+          ...(request.logprobs
+            ? {
+                logprobs: j.choices[0].logprobs.content.map((p) => ({
+                  id: p.id,
+                  logprob: p.logprob,
+                  top: p.top_logprobs.map((t) => ({ id: t.id, logprob: t.logprob })),
+                })),
+              }
+            : {}),
         });
         console.error(`${name} ${kind}: ${j.choices[0].finish_reason}, ${j.usage.completion_tokens} tokens`);
       }

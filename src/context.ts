@@ -4,7 +4,7 @@ import { ChunkStream } from "./chunk-stream";
 import { type ContextOptions, parseContextOptions, toNativeContextParams } from "./context-options";
 import { ContextFullError, DisposedError, LlamaError, callSite, withCallerStack } from "./errors";
 import { type LoraSpec, toNativeLoras } from "./lora";
-import type { CompletionResult, GenerationChunk, GenerationResult } from "./generation-types";
+import type { CompletionResult, GenerationChunk, GenerationResult, TokenLogprob } from "./generation-types";
 import { OpQueue } from "./op-queue";
 import { type GenerationOptions, parseGenerationOptions, toNativeGenerateParams } from "./sampling";
 import { Sequence, type SequenceHost, newSequence } from "./sequence";
@@ -198,10 +198,12 @@ export class Context {
     if (o.responseFormat && o.responseFormat.type !== "text") {
       if (o.grammar !== undefined) throw new TypeError("grammar cannot be combined with responseFormat (both constrain the output)");
       params.grammar = responseFormatGrammar(o.responseFormat);
+      params.outputFormat = true;
     }
     const signal = o.signal;
     const json = o.responseFormat !== undefined && o.responseFormat.type !== "text";
     let answer = "";
+    const logprobs: TokenLogprob[] = [];
 
     const stream = new ChunkStream<GenerationChunk, GenerationResult>();
     const flag = new (binding().AbortFlag)();
@@ -214,12 +216,18 @@ export class Context {
       if (signal?.aborted) flag.abort();
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        const r = await native.generate(tokens, params, flag, (text, toks) => {
+        const r = await native.generate(tokens, params, flag, (text, toks, lp) => {
           if (json) answer += text;
-          stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
+          if (lp === undefined) {
+            stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
+          } else {
+            for (const e of lp) logprobs.push(e);
+            stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks, logprobs: lp });
+          }
         });
         const { stopReason, sequence: seq, ...timings } = r;
         const result: GenerationResult = { stopReason, sequence: seq, timings };
+        if (params.topLogprobs >= 0) result.logprobs = logprobs;
         if (json && stopReason !== "abort") result.json = parseJsonAnswer(answer, stopReason);
         return result;
       } finally {

@@ -25,6 +25,67 @@ export interface SamplingOptions {
   logitBias?: ReadonlyArray<readonly [number, number]> | Readonly<Record<number, number>>;
   /** A GBNF grammar the output must match (llama.cpp's grammar format; the start rule is `root`). */
   grammar?: string;
+  /** The least number of tokens top-k, top-p, min-p, typical and XTC leave; 0 = no minimum. Default 0. */
+  minKeep?: number;
+  /** Keep only tokens whose logit is within this many standard deviations of the top one; -1 = off. Default -1. */
+  topNSigma?: number;
+  /** XTC ("exclude top choices"): with `probability`, drop every token above `threshold` but the least likely of them. Default off. */
+  xtc?: XtcOptions;
+  /** DRY ("don't repeat yourself"): penalize tokens that extend a repetition of earlier text. Default off. */
+  dry?: DryOptions;
+  /** Mirostat: sample to hold the text's surprise near `tau` (replaces top-k/top-p/min-p/typical/XTC). Default off. */
+  mirostat?: MirostatOptions;
+  /**
+   * Report each sampled token's log probability (`chunk.logprobs`, `result.logprobs`), from the model's
+   * distribution before sampling (softmax of the raw logits, as llama-server's `n_probs`). Default false.
+   */
+  logprobs?: boolean;
+  /** With `logprobs`: also the K most likely tokens at each position, most likely first. Default 0. */
+  topLogprobs?: number;
+}
+
+export interface XtcOptions {
+  /** Chance, per token, that XTC applies (0 to 1). */
+  probability: number;
+  /** Tokens at least this likely are candidates for removal (0 to 1; above 0.5 XTC never applies). Default 0.1. */
+  threshold?: number;
+}
+
+export interface DryOptions {
+  /** Strength of the penalty; 0 = off. */
+  multiplier: number;
+  /** Base of the exponential penalty (at least 1). Default 1.75. */
+  base?: number;
+  /** Repetitions up to this many tokens are not penalized. Default 2. */
+  allowedLength?: number;
+  /** How many recent tokens (prompt included) to scan; -1 = the whole context, 0 = off. Default 64. */
+  penaltyLastN?: number;
+  /** Strings that end a repetition (at most 64, each cut to 40 characters). Default `["\n", ":", "\"", "*"]`. */
+  sequenceBreakers?: readonly string[];
+}
+
+export interface MirostatOptions {
+  /** 1 (Mirostat) or 2 (Mirostat 2.0). */
+  version: 1 | 2;
+  /** Target surprise (entropy). Default 5. */
+  tau?: number;
+  /** Learning rate. Default 0.1. */
+  eta?: number;
+}
+
+/** One alternative at a sampled position. */
+export interface TokenProbability {
+  token: number;
+  /** The token's text (a token that holds part of a UTF-8 character shows U+FFFD; `bytes` are exact). */
+  text: string;
+  bytes: Uint8Array;
+  /** Natural log of its probability in the model's distribution before sampling. */
+  logprob: number;
+}
+
+/** A sampled token's log probability, and the most likely tokens at its position (`topLogprobs`). */
+export interface TokenLogprob extends TokenProbability {
+  top: TokenProbability[];
 }
 
 /** A JSON Schema (draft 2020-12 keywords; what llama.cpp's converter supports is listed in docs/chat.md). */
@@ -64,6 +125,8 @@ export interface GenerationChunk {
    * arrives with the text that completes it.
    */
   tokens: Int32Array;
+  /** With `logprobs`: one entry per token of `tokens`. */
+  logprobs?: TokenLogprob[];
 }
 
 export type StopReason = "eog" | "maxTokens" | "stop" | "abort" | "contextFull";
@@ -87,6 +150,8 @@ export interface GenerationResult {
   timings: Timings;
   /** With a JSON `responseFormat`: the answer, parsed (a LlamaError is thrown when it is not JSON). */
   json?: unknown;
+  /** With `logprobs`: one entry per generated token. */
+  logprobs?: TokenLogprob[];
 }
 
 export interface CompletionResult extends GenerationResult {

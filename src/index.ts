@@ -14,6 +14,11 @@ export type {
   Timings,
   SamplingOptions,
   SequenceGenerationOptions,
+  XtcOptions,
+  DryOptions,
+  MirostatOptions,
+  TokenLogprob,
+  TokenProbability,
 } from "./generation-types";
 export { Sequence } from "./sequence";
 export { LoraAdapter } from "./lora";

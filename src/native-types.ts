@@ -1,6 +1,7 @@
 // The native addon's surface, typed: what src/binding.ts loads. The options objects it takes are
 // declared in src/native-params.ts (and, the same, in native/params.cpp).
 import type { NativeParams } from "./native-params";
+import type { TokenLogprob } from "./generation-types";
 
 export interface NativeModelInfo {
   /** general.architecture, e.g. "llama" */
@@ -99,7 +100,8 @@ export interface NativeContext {
     prompt: Int32Array,
     params: NativeParams<"Context.generate">,
     abort: NativeAbortFlag,
-    onChunk: (text: string, tokens: Int32Array) => void,
+    /** logprobs: one per token, when params.topLogprobs >= 0 */
+    onChunk: (text: string, tokens: Int32Array, logprobs?: TokenLogprob[]) => void,
   ): Promise<NativeGenerationResult>;
   embed(inputs: Int32Array[], normalize: boolean, abort: NativeAbortFlag): Promise<Float32Array[]>;
   info(): NativeContextInfo;

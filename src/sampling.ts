@@ -1,7 +1,7 @@
 // Generation options: types, defaults and validation before anything crosses into native code.
 import { MAX_CELLS, type NativeParams } from "./native-params";
-import { defineOptions, type OptionsSpec, v } from "./options";
-import type { SequenceGenerationOptions } from "./generation-types";
+import { defineOptions, type OptionsSpec, type Parsed, type Validator, v } from "./options";
+import type { DryOptions, MirostatOptions, SequenceGenerationOptions, XtcOptions } from "./generation-types";
 import type { Sequence } from "./sequence";
 import { checkObject, describe } from "./validate";
 import { checkResponseFormat } from "./chat/json-schema";
@@ -18,6 +18,44 @@ export interface GenerationOptions extends SequenceGenerationOptions {
 
 const p = (key: keyof NativeParams<"Context.generate">) => v.param("Context.generate", key);
 
+const parseXtc = defineOptions<XtcOptions>("xtc options", {
+  probability: p("xtcProbability"),
+  threshold: p("xtcThreshold"),
+});
+const parseDry = defineOptions<DryOptions>("dry options", {
+  multiplier: p("dryMultiplier"),
+  base: p("dryBase"),
+  allowedLength: p("dryAllowedLength"),
+  penaltyLastN: v.int(-1, MAX_CELLS),
+  sequenceBreakers: (value, name) => {
+    if (!Array.isArray(value) || !value.every((s) => typeof s === "string")) {
+      throw new TypeError(`${name} must be an array of strings; got ${describe(value)}`);
+    }
+    if (value.length > 64) throw new RangeError(`${name}: at most 64 sequence breakers; got ${value.length}`);
+    return value as string[];
+  },
+});
+const parseMirostat = defineOptions<MirostatOptions>("mirostat options", {
+  version: (value, name) => {
+    if (value !== 1 && value !== 2) throw new RangeError(`${name} must be 1 or 2; got ${describe(value)}`);
+    return value;
+  },
+  tau: p("mirostatTau"),
+  eta: p("mirostatEta"),
+});
+
+/** A nested options object whose leading key is required. */
+function required<T>(parse: (value: unknown) => Parsed<T>, key: keyof T & string) {
+  return (value: unknown, name: string): Parsed<T> => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new TypeError(`${name} must be an object; got ${describe(value)}`);
+    }
+    const o = parse(value);
+    if (o[key] === undefined) throw new TypeError(`${name}.${key} is required`);
+    return o;
+  };
+}
+
 /** The validators of GenerationOptions (the chat options include them). */
 export const GENERATION_OPTION_VALIDATORS: OptionsSpec<GenerationOptions> = {
   temperature: p("temperature"),
@@ -25,6 +63,13 @@ export const GENERATION_OPTION_VALIDATORS: OptionsSpec<GenerationOptions> = {
   topP: p("topP"),
   minP: p("minP"),
   typicalP: p("typicalP"),
+  minKeep: p("minKeep"),
+  topNSigma: (value, name) => (value === -1 ? -1 : v.number(0, 1e6)(value, name)),
+  xtc: required(parseXtc, "probability") as Validator<XtcOptions>,
+  dry: required(parseDry, "multiplier") as Validator<DryOptions>,
+  mirostat: required(parseMirostat, "version") as Validator<MirostatOptions>,
+  logprobs: v.bool,
+  topLogprobs: v.int(0, 2 ** 31 - 1),
   repeatPenalty: p("repeatPenalty"),
   frequencyPenalty: p("frequencyPenalty"),
   presencePenalty: p("presencePenalty"),
@@ -64,6 +109,14 @@ export function toNativeGenerateParams(
   sequence: number,
 ): NativeParams<"Context.generate"> {
   if (o.topK !== undefined && o.topK > vocabSize) throw new RangeError(`topK must be an integer in [0, ${vocabSize}]; got ${o.topK}`);
+  if (o.topLogprobs !== undefined && o.topLogprobs > 0 && o.logprobs !== true) {
+    throw new TypeError("topLogprobs needs logprobs: true");
+  }
+  // llama-server's defaults (common_params_sampling) for everything not given
+  const xtc = o.xtc as Parsed<XtcOptions> | undefined;
+  const dry = o.dry as Parsed<DryOptions> | undefined;
+  const mirostat = o.mirostat as Parsed<MirostatOptions> | undefined;
+  const dryLastN = dry?.penaltyLastN ?? 64;
   return {
     sequence,
     maxTokens: o.maxTokens ?? -1,
@@ -73,13 +126,27 @@ export function toNativeGenerateParams(
     topP: o.topP ?? 0.95,
     minP: o.minP ?? 0.05,
     typicalP: o.typicalP ?? 1,
+    minKeep: o.minKeep ?? 0,
+    topNSigma: o.topNSigma ?? -1,
+    xtcProbability: xtc?.probability ?? 0,
+    xtcThreshold: xtc?.threshold ?? 0.1,
     repeatPenalty: o.repeatPenalty ?? 1,
     frequencyPenalty: o.frequencyPenalty ?? 0,
     presencePenalty: o.presencePenalty ?? 0,
     penaltyLastN: o.penaltyLastN === -1 ? sequenceContextSize : (o.penaltyLastN ?? 64),
+    dryMultiplier: dry?.multiplier ?? 0,
+    dryBase: dry?.base ?? 1.75,
+    dryAllowedLength: dry?.allowedLength ?? 2,
+    dryPenaltyLastN: dryLastN === -1 ? sequenceContextSize : dryLastN,
+    dryBreakers: dry?.sequenceBreakers ? [...dry.sequenceBreakers] : ["\n", ":", '"', "*"],
+    mirostat: mirostat?.version ?? 0,
+    mirostatTau: mirostat?.tau ?? 5,
+    mirostatEta: mirostat?.eta ?? 0.1,
     // 0xffffffff is llama.cpp's LLAMA_DEFAULT_SEED: a random seed
     seed: o.seed ?? contextSeed ?? 0xffffffff,
     grammar: o.grammar?.trim() ? o.grammar : "",
+    outputFormat: false,
+    topLogprobs: o.logprobs === true ? (o.topLogprobs ?? 0) : -1,
     logitBias: o.logitBias === undefined ? [] : logitBiasPairs(o.logitBias, vocabSize),
     chatSampling: "",
   };

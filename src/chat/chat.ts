@@ -27,13 +27,7 @@ export interface ChatHost {
 export const parseChatOptions = defineOptions<ChatOptions>("chat options", {
   ...GENERATION_OPTION_VALIDATORS,
   ...TEMPLATE_OPTION_VALIDATORS,
-  // Not implemented yet: the native chat sampler does not run llama.cpp's reasoning-budget sampler, so a
-  // budget would be ignored; refused instead of silently changing nothing
-  reasoningBudget: (value, name) => {
-    if (value !== -1)
-      throw new RangeError(`${name}: a reasoning budget is not supported yet (only -1, unlimited, is accepted); got ${String(value)}`);
-    return -1;
-  },
+  reasoningBudget: v.int(-1, 2 ** 31 - 1),
   sequence: v.any<NonNullable<ChatOptions["sequence"]>>(),
 });
 
@@ -138,6 +132,7 @@ export async function* chatStream(
       // a partial output the parser cannot read yet: the next chunk may complete it
     }
     const chunk = applyDiffs(emptyChunk(r.value.tokens), diffs);
+    if (r.value.logprobs) chunk.logprobs = r.value.logprobs;
     if (chunk.text || chunk.reasoning || chunk.toolCalls.length || chunk.tokens.length) yield chunk;
     r = await it.next();
   }
@@ -163,6 +158,7 @@ export async function* chatStream(
   };
   const stopReason = toolCalls.length && (r.value.stopReason === "eog" || r.value.stopReason === "stop") ? "toolCalls" : r.value.stopReason;
   const result: ChatResult = { message, stopReason, timings: r.value.timings, sequence: r.value.sequence };
+  if (r.value.logprobs) result.logprobs = r.value.logprobs;
   if (o.responseFormat && o.responseFormat.type !== "text" && stopReason !== "abort") {
     result.json = parseJsonAnswer(m.content, stopReason);
   }

@@ -1,5 +1,13 @@
 // Chat: the public types (messages, tools, options, results).
-import type { GenerationChunk, JsonSchema, ResponseFormat, SequenceGenerationOptions, Timings, StopReason } from "../generation-types";
+import type {
+  GenerationChunk,
+  JsonSchema,
+  ResponseFormat,
+  SequenceGenerationOptions,
+  Timings,
+  StopReason,
+  TokenLogprob,
+} from "../generation-types";
 
 export type { JsonSchema, ResponseFormat };
 
@@ -96,7 +104,11 @@ export interface SessionTool {
 }
 
 export interface ChatOptions extends SequenceGenerationOptions, Omit<ApplyChatTemplateOptions, "addGenerationPrompt"> {
-  /** Reserved for a reasoning budget; only -1 (unlimited, the default) is accepted for now. */
+  /**
+   * At most this many tokens of reasoning (thinking) before the template's end-of-thinking tag is
+   * forced, as llama-server's `reasoning_budget_tokens` (llama.cpp's reasoning-budget sampler); 0 ends
+   * the reasoning at once; -1 = unlimited (the default). Only templates with thinking tags use it.
+   */
   reasoningBudget?: number;
   /** The KV sequence to run in (a Sequence, or an unowned number), as for generate(). */
   sequence?: number | import("../sequence").Sequence;
@@ -111,6 +123,8 @@ export interface ChatChunk {
   toolCalls: { index: number; id?: string; name?: string; arguments: string }[];
   /** the tokens this chunk's text came from */
   tokens: Int32Array;
+  /** with `logprobs`: one entry per token of `tokens` */
+  logprobs?: TokenLogprob[];
 }
 
 export interface AssistantMessage {
@@ -129,6 +143,8 @@ export interface ChatResult {
   json?: unknown;
   /** the KV sequence the turn ran in */
   sequence: number;
+  /** with `logprobs`: one entry per generated token */
+  logprobs?: TokenLogprob[];
 }
 
 export type { GenerationChunk };

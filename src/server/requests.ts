@@ -74,10 +74,63 @@ export function samplingFromBody(body: Body, vocabSize: number, maxTokensCap: nu
     o.logitBias = pairs;
   }
   if (body.n !== undefined && body.n !== null && body.n !== 1) throw badField("n", "only n = 1 is supported");
-  if (body.logprobs === true || (body.logprobs !== undefined && typeof body.logprobs === "number")) {
-    throw badField("logprobs", "log probabilities are not supported by this server yet");
+  // llama-server's extra sampler fields
+  set("minKeep", int(body, "min_keep", 0, 2 ** 31 - 1));
+  const sigma = num(body, "top_n_sigma", -1e6, 1e6);
+  if (sigma !== undefined) o.topNSigma = sigma < 0 ? -1 : sigma;
+  const xtcP = num(body, "xtc_probability", 0, 1);
+  const xtcT = num(body, "xtc_threshold", 0, 1);
+  if (xtcP !== undefined || xtcT !== undefined) o.xtc = { probability: xtcP ?? 0, ...(xtcT !== undefined ? { threshold: xtcT } : {}) };
+  const dryM = num(body, "dry_multiplier", 0, 1e6);
+  if (dryM !== undefined) {
+    const base = num(body, "dry_base", -1e6, 1e6);
+    const breakers = body.dry_sequence_breakers;
+    if (breakers !== undefined && breakers !== null) {
+      if (!Array.isArray(breakers) || breakers.length === 0 || !breakers.every((b) => typeof b === "string"))
+        throw badField("dry_sequence_breakers", "must be a non-empty array of strings");
+      if (breakers.length > 64) throw badField("dry_sequence_breakers", "at most 64 sequence breakers");
+    }
+    o.dry = {
+      multiplier: dryM,
+      // llama-server replaces a base below 1 with its default
+      ...(base !== undefined && base >= 1 ? { base } : {}),
+      ...optional("allowedLength", int(body, "dry_allowed_length", 0, 2 ** 31 - 1)),
+      ...optional("penaltyLastN", int(body, "dry_penalty_last_n", -1, 2 ** 24)),
+      ...(Array.isArray(breakers) ? { sequenceBreakers: breakers as string[] } : {}),
+    };
+  }
+  const miro = int(body, "mirostat", 0, 2);
+  if (miro !== undefined && miro > 0) {
+    o.mirostat = {
+      version: miro as 1 | 2,
+      ...optional("tau", num(body, "mirostat_tau", 0, 1e6)),
+      ...optional("eta", num(body, "mirostat_eta", 0, 1e6)),
+    };
   }
   return o;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/**
+ * Log probabilities. Chat (OpenAI): `logprobs: true` with `top_logprobs` (default 20, as llama-server);
+ * completions: `logprobs: N` (the N most likely) or `n_probs: N`, as llama-server reads them.
+ */
+export function logprobsFromBody(body: Body, chat: boolean): Pick<GenerationOptions, "logprobs" | "topLogprobs"> {
+  const top = int(body, "top_logprobs", 0, 20);
+  if (chat) {
+    const on = bool(body, "logprobs");
+    if (on === true) return { logprobs: true, topLogprobs: top ?? 20 };
+    if (top !== undefined) throw badField("top_logprobs", "top_logprobs requires logprobs to be set to true");
+    return {};
+  }
+  const n = int(body, "n_probs", 0, 100) ?? (typeof body.logprobs === "number" ? int(body, "logprobs", 0, 100) : undefined);
+  if (body.logprobs !== undefined && body.logprobs !== null && typeof body.logprobs !== "number") {
+    throw badField("logprobs", "must be the number of most likely tokens to return with each token");
+  }
+  return n === undefined || n === 0 ? {} : { logprobs: true, topLogprobs: n };
 }
 
 function text(content: unknown, where: string): string {
@@ -166,7 +219,10 @@ function responseFormatOf(v: unknown): ResponseFormat | undefined {
 /** A /v1/chat/completions body → messages and chat options. */
 export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number): { messages: ChatMessage[]; options: ChatOptions } {
   const messages = messagesFromBody(body);
-  const options: ChatOptions = samplingFromBody(body, vocabSize, maxTokensCap);
+  const options: ChatOptions = { ...samplingFromBody(body, vocabSize, maxTokensCap), ...logprobsFromBody(body, true) };
+  if (options.logprobs && body.stream === true && Array.isArray(body.tools) && body.tools.length > 0) {
+    throw badField("logprobs", "logprobs is not supported with tools + stream"); // as llama-server
+  }
   if (body.tools !== undefined && body.tools !== null) {
     if (!Array.isArray(body.tools)) throw badField("tools", "must be an array of tools");
     options.tools = body.tools.map((t, i) => {
@@ -203,6 +259,8 @@ export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number
     options.reasoningFormat = rfmt;
   }
   if (body.reasoning_effort === "none") options.enableThinking = false;
+  const budget = int(body, "reasoning_budget_tokens", -1, 2 ** 31 - 1) ?? int(body, "thinking_budget_tokens", -1, 2 ** 31 - 1);
+  if (budget !== undefined) options.reasoningBudget = budget;
   return { messages, options };
 }
 

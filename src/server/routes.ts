@@ -1,7 +1,16 @@
 // The generating endpoints: /v1/chat/completions and /v1/completions, whole or streamed as
 // server-sent events in OpenAI's chunk shapes (llama-server's extras: reasoning_content, timings).
 import type { ServerResponse } from "node:http";
-import type { ChatMessage, ChatOptions, ChatResult, GenerationOptions, StopReason, Timings } from "../index";
+import type {
+  ChatMessage,
+  ChatOptions,
+  ChatResult,
+  GenerationOptions,
+  StopReason,
+  Timings,
+  TokenLogprob,
+  TokenProbability,
+} from "../index";
 import type { Context, Model } from "../index";
 import { EventStream, responseId, sendJson, toHttpError } from "./http";
 
@@ -47,6 +56,31 @@ function timings(t: Timings) {
   };
 }
 
+/** The longest prefix of `bytes` that is whole UTF-8 (llama-server's validate_utf8), as text. */
+function wholeUtf8(bytes: Uint8Array): string {
+  let end = bytes.length;
+  // step back over an incomplete sequence at the end
+  for (let i = Math.max(0, end - 3); i < end; i++) {
+    const b = bytes[i]!;
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    if (b >= 0xc0 && i + need > end) {
+      end = i;
+      break;
+    }
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, end).toString("utf8");
+}
+
+function probJson(t: TokenProbability) {
+  return { id: t.token, token: wholeUtf8(t.bytes), bytes: Array.from(t.bytes), logprob: t.logprob };
+}
+
+/** llama-server's (and OpenAI's) `logprobs: { content: [...] }` of some tokens; null without logprobs. */
+function logprobsJson(lp: readonly TokenLogprob[] | undefined) {
+  if (!lp) return null;
+  return { content: lp.map((e) => ({ ...probJson(e), top_logprobs: e.top.map(probJson) })) };
+}
+
 function streamUsage(body: Body): boolean {
   const so = body.stream_options;
   return so !== null && typeof so === "object" && (so as Body).include_usage === true;
@@ -84,7 +118,9 @@ export async function chatCompletion(
       {
         ...base,
         object: "chat.completion",
-        choices: [{ index: 0, message: assistantMessage(r), finish_reason: finishReason(r.stopReason) }],
+        choices: [
+          { index: 0, message: assistantMessage(r), logprobs: logprobsJson(r.logprobs), finish_reason: finishReason(r.stopReason) },
+        ],
         usage: usage(r.timings),
         timings: timings(r.timings),
       },
@@ -96,17 +132,18 @@ export async function chatCompletion(
   // the first step renders the template: a bad request fails here, before any event is sent
   let r = await it.next();
   const events = new EventStream(res, cors);
-  const chunk = (delta: Body, finish: string | null = null) => ({
+  const chunk = (delta: Body, finish: string | null = null, lp?: TokenLogprob[]) => ({
     ...base,
     object: "chat.completion.chunk",
-    choices: [{ index: 0, delta, finish_reason: finish }],
+    choices: [{ index: 0, delta, ...(lp ? { logprobs: logprobsJson(lp) } : {}), finish_reason: finish }],
   });
   events.send(chunk({ role: "assistant", content: null }));
   try {
     while (!r.done) {
       const c = r.value;
-      if (c.reasoning) events.send(chunk({ reasoning_content: c.reasoning }));
-      if (c.text) events.send(chunk({ content: c.text }));
+      if (c.reasoning) events.send(chunk({ reasoning_content: c.reasoning }, null, c.text ? undefined : c.logprobs));
+      if (c.text) events.send(chunk({ content: c.text }, null, c.logprobs));
+      else if (!c.reasoning && c.logprobs?.length) events.send(chunk({}, null, c.logprobs));
       if (c.toolCalls.length) {
         events.send(
           chunk({
@@ -149,7 +186,7 @@ export async function completion(
       200,
       {
         ...base,
-        choices: [{ index: 0, text: r.text, logprobs: null, finish_reason: finishReason(r.stopReason) }],
+        choices: [{ index: 0, text: r.text, logprobs: logprobsJson(r.logprobs), finish_reason: finishReason(r.stopReason) }],
         usage: usage(r.timings),
         timings: timings(r.timings),
       },
@@ -162,7 +199,10 @@ export async function completion(
   const events = new EventStream(res, cors);
   try {
     while (!r.done) {
-      if (r.value.text) events.send({ ...base, choices: [{ index: 0, text: r.value.text, logprobs: null, finish_reason: null }] });
+      if (r.value.text || r.value.logprobs?.length) {
+        const lp = logprobsJson(r.value.logprobs);
+        events.send({ ...base, choices: [{ index: 0, text: r.value.text, logprobs: lp, finish_reason: null }] });
+      }
       r = await it.next();
     }
     const result = r.value;

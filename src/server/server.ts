@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { type Context, type Model, loadModel } from "../index";
 import { defineOptions, v } from "../options";
 import { EventStream, HttpError, keyMatches, readJson, sendError, sendJson, toHttpError } from "./http";
-import { chatFromBody, embeddingInput, promptFromBody, samplingFromBody } from "./requests";
+import { chatFromBody, embeddingInput, logprobsFromBody, promptFromBody, samplingFromBody } from "./requests";
 import { rerank, rerankFromBody } from "./rerank";
 import { type ServerState, chatCompletion, completion } from "./routes";
 
@@ -258,7 +258,7 @@ export class LlamaServer {
         case "POST /completions": {
           const body = await readJson(req, limit);
           const prompt = promptFromBody(body);
-          const options = samplingFromBody(body, s.model.vocab.size, s.perSequence);
+          const options = { ...samplingFromBody(body, s.model.vocab.size, s.perSequence), ...logprobsFromBody(body, false) };
           const release = await this.#slot(ac.signal);
           try {
             await completion(s, body, prompt, { ...options, signal: ac.signal }, res, cors);

@@ -18,6 +18,8 @@ interface Case {
   finishReason: string;
   message: { content: string | null; reasoning: string; toolCalls: { name: string; arguments: string }[] };
   completionTokens: number;
+  logprobs?: { id: number; logprob: number; top: { id: number; logprob: number }[] }[];
+  thinkTokens: boolean;
 }
 const oracle: { modelSha256: string; cases: Case[] } = JSON.parse(
   fs.readFileSync(path.join(root, "test", "fixtures", "oracles", "chat-e2e.json"), "utf8"),
@@ -29,13 +31,14 @@ describe.runIf(modelPath || requireRealModel)("chat against llama-server (record
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-e2e-"));
   const files = new Map<string, string>();
   beforeAll(async () => {
-    const { makeChatModel } = await import(path.join(root, "scripts", "make-chat-model.mjs"));
+    const { makeChatModel, THINK_TOKENS } = await import(path.join(root, "scripts", "make-chat-model.mjs"));
     for (const t of new Set(oracle.cases.map((c) => c.template))) {
       const file = path.join(dir, `${t}.gguf`);
       await makeChatModel(
         modelPath!,
         fs.readFileSync(path.join(root, "vendor", "llama.cpp", "models", "templates", `${t}.jinja`), "utf8"),
         file,
+        oracle.cases.some((c) => c.template === t && c.thinkTokens) ? THINK_TOKENS : {},
       );
       files.set(t, file);
     }
@@ -44,7 +47,15 @@ describe.runIf(modelPath || requireRealModel)("chat against llama-server (record
 
   it("covers several templates and every kind of request", () => {
     expect(new Set(oracle.cases.map((c) => c.template)).size).toBeGreaterThanOrEqual(3);
-    expect(new Set(oracle.cases.map((c) => c.kind))).toEqual(new Set(["plain", "turns", "toolRequired", "jsonSchema"]));
+    expect(new Set(oracle.cases.map((c) => c.kind))).toEqual(
+      new Set(["plain", "turns", "toolRequired", "jsonSchema", "budgetUnlimited", "budget0", "budget6", "logprobs"]),
+    );
+  });
+
+  it("the reasoning budget changed llama-server's answer (so the budget cases can fail)", () => {
+    const budget = (kind: string) => oracle.cases.find((c) => c.kind === kind)!.message;
+    expect(budget("budget6")).not.toEqual(budget("budgetUnlimited"));
+    expect(budget("budget6").content).not.toBe("");
   });
 
   for (const c of oracle.cases) {
@@ -60,6 +71,14 @@ describe.runIf(modelPath || requireRealModel)("chat against llama-server (record
         expect(FINISH[r.stopReason]).toBe(c.finishReason);
         // llama-server's completion_tokens counts the end-of-generation token it sampled; generatedTokens does not
         expect(r.timings.generatedTokens + (r.stopReason === "eog" ? 1 : 0)).toBe(c.completionTokens);
+        if (c.logprobs) {
+          expect(r.logprobs!.map((l) => l.token)).toEqual(c.logprobs.map((l) => l.id));
+          r.logprobs!.forEach((l, i) => {
+            expect(Math.abs(l.logprob - c.logprobs![i]!.logprob)).toBeLessThan(1e-4);
+            expect(l.top.map((t) => t.token)).toEqual(c.logprobs![i]!.top.map((t) => t.id));
+            for (const [j, t] of l.top.entries()) expect(Math.abs(t.logprob - c.logprobs![i]!.top[j]!.logprob)).toBeLessThan(1e-4);
+          });
+        }
       } finally {
         await model.dispose();
       }

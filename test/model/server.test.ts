@@ -249,6 +249,83 @@ describe.runIf(modelPath || requireRealModel)("server: chat on stories260K with 
     expect(usage).toMatchObject({ completion_tokens: mine.timings.generatedTokens });
   });
 
+  it("logprobs: OpenAI's shape, equal to ctx.chatComplete's, whole and streamed", async () => {
+    const r = await client.chat.completions.create({
+      model: "m",
+      messages,
+      max_tokens: 12,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 3,
+    });
+    const mine = await ref.chatComplete(messages, { maxTokens: 12, temperature: 0, logprobs: true, topLogprobs: 3 });
+    const content = r.choices[0]!.logprobs!.content!;
+    expect(content.map((c) => c.logprob)).toEqual(mine.logprobs!.map((l) => l.logprob));
+    expect(content.map((c) => c.top_logprobs.length)).toEqual(mine.logprobs!.map(() => 3));
+    expect(content.map((c) => c.token).join("")).toBe(mine.message.content);
+    expect(content[0]!.bytes).toEqual(Array.from(mine.logprobs![0]!.bytes));
+    const stream = await client.chat.completions.create({
+      model: "m",
+      messages,
+      max_tokens: 12,
+      temperature: 0,
+      logprobs: true,
+      top_logprobs: 3,
+      stream: true,
+    });
+    const streamed = [];
+    for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.content ?? []));
+    expect(streamed).toEqual(content);
+    // llama-server refuses top_logprobs without logprobs
+    const bad = await fetch(`${client.baseURL}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages, top_logprobs: 2 }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/top_logprobs/);
+  });
+
+  it("llama-server's sampler fields (DRY, XTC, mirostat, top_n_sigma, min_keep) reach the sampler", async () => {
+    const body = {
+      prompt: "Once upon a time",
+      max_tokens: 16,
+      temperature: 0.9,
+      seed: 11,
+      dry_multiplier: 0.8,
+      dry_allowed_length: 1,
+      xtc_probability: 0.5,
+      xtc_threshold: 0.1,
+      top_n_sigma: 2,
+      min_keep: 2,
+      logprobs: 2,
+    };
+    const r = await fetch(`${client.baseURL}/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const j = (await r.json()) as { choices: { text: string; logprobs: { content: { id: number }[] } }[] };
+    const mine = await ref.complete("Once upon a time", {
+      maxTokens: 16,
+      temperature: 0.9,
+      seed: 11,
+      dry: { multiplier: 0.8, allowedLength: 1 },
+      xtc: { probability: 0.5, threshold: 0.1 },
+      topNSigma: 2,
+      minKeep: 2,
+    });
+    expect(j.choices[0]!.text).toBe(mine.text);
+    expect(j.choices[0]!.logprobs.content.map((c) => c.id)).toEqual(Array.from(mine.tokens));
+    const miro = await fetch(`${client.baseURL}/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "Once upon a time", max_tokens: 16, seed: 5, mirostat: 2, mirostat_tau: 3 }),
+    });
+    const mineMiro = await ref.complete("Once upon a time", { maxTokens: 16, seed: 5, mirostat: { version: 2, tau: 3 } });
+    expect(((await miro.json()) as { choices: { text: string }[] }).choices[0]!.text).toBe(mineMiro.text);
+  });
+
   it('tools with tool_choice "required" give a tool call whose arguments validate', async () => {
     const r = await toolClient.chat.completions.create({
       model: "m",
