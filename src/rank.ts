@@ -32,7 +32,17 @@ export const RERANK_TEMPLATE_KEY = "tokenizer.chat_template.rerank";
 export async function checkRankModel(model: ContextModel): Promise<void> {
   const what = `${path.basename(model.path)} (${model.info.architecture})`;
   const info = await readGgufInfo(model.path);
-  const tensor = (name: string) => info.tensors.find((t) => t.name === name);
+  const tensors = [...info.tensors];
+  // A split model (llama_split_path's NAME-0000i-of-0000n.gguf) keeps its head in a later file.
+  const splits = Number(info.metadata["split.count"] ?? 1);
+  const m = /^(.*)-00001-of-(\d{5})\.gguf$/.exec(model.path);
+  if (splits > 1 && m) {
+    for (let i = 2; i <= splits; i++) {
+      const part = `${m[1]}-${String(i).padStart(5, "0")}-of-${m[2]}.gguf`;
+      tensors.push(...(await readGgufInfo(part)).tensors);
+    }
+  }
+  const tensor = (name: string) => tensors.find((t) => t.name === name);
   const labels = info.metadata[`${model.info.architecture}.classifier.output_labels`] as { length: number } | undefined;
   const nClsOut = labels && labels.length > 0 ? labels.length : 1;
   const cls = tensor("cls.weight");

@@ -7,7 +7,16 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { AbortError, ContextFullError, LlamaError, loadModel, type Model } from "../../dist/index.mjs";
+import {
+  AbortError,
+  ContextFullError,
+  GgufValueType as T,
+  LlamaError,
+  loadModel,
+  type Model,
+  readGgufInfo,
+  writeGguf,
+} from "../../dist/index.mjs";
 import { createServer, type LlamaServer } from "../../dist/server/index.mjs";
 import { root } from "../helpers";
 
@@ -136,6 +145,42 @@ describe("rank contexts: refusals and bad input", () => {
     expect(all).toHaveLength(2);
     expect(await ctx.rank("q", ["d"])).toHaveLength(1);
     await multi.dispose();
+  });
+
+  it("finds the head of a split model in its later file (NAME-00002-of-00002.gguf)", async () => {
+    const info = await readGgufInfo(model.path);
+    const bytes = fs.readFileSync(model.path);
+    const raw = (t: (typeof info.tensors)[number]) => ({
+      name: t.name,
+      shape: t.shape,
+      typeId: t.type,
+      bytes: bytes.subarray(info.dataOffset + t.offset, info.dataOffset + t.offset + t.sizeBytes),
+    });
+    const split = (no: number) => [
+      { key: "split.no", type: T.UINT16, value: no },
+      { key: "split.count", type: T.UINT16, value: 2 },
+      { key: "split.tensors.count", type: T.INT32, value: info.tensors.length },
+    ];
+    const metadata = Object.entries(info.metadata).map(([key, value]) => ({
+      key,
+      type: info.metadataTypes[key]!,
+      arrayType: info.metadataArrayTypes[key],
+      value,
+    }));
+    const first = path.join(tmp, "split-00001-of-00002.gguf");
+    await writeGguf(first, {
+      metadata: [...metadata, ...split(0)],
+      tensors: info.tensors.filter((t) => !t.name.startsWith("cls.")).map(raw),
+    });
+    await writeGguf(path.join(tmp, "split-00002-of-00002.gguf"), {
+      metadata: [{ key: "general.architecture", type: T.STRING, value: "bert" }, ...split(1)],
+      tensors: info.tensors.filter((t) => t.name.startsWith("cls.")).map(raw),
+    });
+    const parts = await loadModel(first);
+    const ctx = await parts.createContext({ embeddings: true, pooling: "rank", threads: 1 });
+    const run = plain.runs[0]!;
+    expectClose(await ctx.rank(run.request.query, run.request.documents), run.scores);
+    await parts.dispose();
   });
 
   it("refuses pooling rank without embeddings, and rank() on a generation context", async () => {
