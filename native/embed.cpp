@@ -33,6 +33,11 @@ class EmbedTask : public ThreadTask {
     llama_memory_t mem = llama_get_memory(ctx);
     for (auto& t : h_->seq_tokens) t.clear();
 
+    // One decode holds at most n_ubatch tokens: llama.cpp asserts that encoders and non-causal
+    // decoders get the whole batch in one ubatch (llama-context.cpp, "encoder requires n_ubatch >=
+    // n_tokens" / "non-causal attention requires n_ubatch >= n_tokens"); a causal model would split
+    // it into ubatches anyway.
+    const int32_t batch_limit = std::min<int32_t>(h_->n_batch, static_cast<int32_t>(llama_n_ubatch(ctx)));
     size_t next = 0;
     while (next < inputs_.size()) {
       if (Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
@@ -41,7 +46,7 @@ class EmbedTask : public ThreadTask {
       b.n_tokens = 0;
       size_t first = next;
       while (next < inputs_.size() && static_cast<int32_t>(next - first) < h_->n_seq_max &&
-             b.n_tokens + static_cast<int32_t>(inputs_[next].size()) <= h_->n_batch) {
+             b.n_tokens + static_cast<int32_t>(inputs_[next].size()) <= batch_limit) {
         const auto& toks = inputs_[next];
         llama_seq_id seq = static_cast<llama_seq_id>(next - first);
         for (size_t j = 0; j < toks.size(); j++) {

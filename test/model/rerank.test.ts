@@ -147,6 +147,16 @@ describe("rank contexts: refusals and bad input", () => {
     await multi.dispose();
   });
 
+  it("packs no more than ubatchSize tokens per decode (llama.cpp aborts an encoder batch past n_ubatch)", async () => {
+    // before the fix: GGML_ASSERT(cparams.n_ubatch >= n_tokens && "encoder requires n_ubatch >= n_tokens")
+    const ctx = await model.createContext({ embeddings: true, pooling: "rank", batchSize: 512, ubatchSize: 48, threads: 1 });
+    const run = plain.runs[0]!;
+    expectClose(await ctx.rank(run.request.query, run.request.documents), run.scores);
+    const scores = await ctx.embed(run.request.documents.map((d) => `${run.request.query}[SEP]${d}`));
+    expect(scores).toHaveLength(run.request.documents.length);
+    await ctx.dispose();
+  });
+
   it("finds the head of a split model in its later file (NAME-00002-of-00002.gguf)", async () => {
     const info = await readGgufInfo(model.path);
     const bytes = fs.readFileSync(model.path);
