@@ -31,7 +31,13 @@ ApplyResult ApplyRequest(const common_chat_templates* tmpls, bool supports_think
 // several times to find its capabilities; apply renders it again to find the format) ends with an
 // error once `ms` have passed: a chat template comes from the model file, i.e. from whoever made it
 // (vendor/patches/0006-jinja-bounds.patch also bounds each render's steps, nesting and size).
+#ifdef LLAMA_NATIVE_SANITIZE
+// The sanitized build (scripts/sanitize.mjs: ASan + UBSan at -O1) renders several times slower; its
+// limits scale as its tests' time limits do (test/helpers.ts timeScale), so real templates still fit.
+constexpr int kTemplateTimeLimitMs = 20000;
+#else
 constexpr int kTemplateTimeLimitMs = 2000;
+#endif
 struct RenderDeadline {
   explicit RenderDeadline(int ms = kTemplateTimeLimitMs) {
     jinja::exec_set_deadline(std::chrono::steady_clock::now() + std::chrono::milliseconds(ms));

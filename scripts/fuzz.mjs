@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state,chat_template,chat_parse] [--jobs 1]
+// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state,chat_template,chat_parse,http] [--seed S]
 //
 // Builds llama.cpp (the vendored tree) with clang, AddressSanitizer and libFuzzer instrumentation
 // into fuzz/build (cached), links the harnesses in fuzz/*.cpp, and runs each for --seconds from the
@@ -8,6 +8,10 @@
 // own validation (validateModelFile: what loadModel runs before llama.cpp sees a file) whether it
 // rejects each one: a crash that validation lets through is a finding to fix.
 // Needs clang and libFuzzer: apt-get install clang-14 libclang-rt-14-dev (Debian/Ubuntu).
+//
+// `http` is not a libFuzzer harness: fuzz/http_fuzz.mjs sends mutated HTTP requests to the server
+// (createServer on a loopback port, stories260K) for --seconds and judges every answer; it needs
+// neither clang nor a build (only dist/ and the model), so `--only http` runs without them.
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -25,7 +29,8 @@ const opt = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const SECONDS = Number(opt("seconds", "60"));
-const ONLY = opt("only", "gguf,tokenize,grammar,state,chat_template,chat_parse").split(",");
+const ONLY = opt("only", "gguf,tokenize,grammar,state,chat_template,chat_parse,http").split(",");
+const NATIVE = ONLY.filter((n) => n !== "http");
 // Native sources a harness compiles in besides its own file (the checks it puts in front of llama.cpp).
 const HARNESS_SOURCES = { state: [path.join(root, "native", "state_check.cpp")] };
 const jobs = String(os.availableParallelism?.() ?? os.cpus().length);
@@ -119,8 +124,8 @@ function build() {
   const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) =>
     path.join(llamaBuild, l),
   );
-  const chatObjects = ONLY.some((n) => n.startsWith("chat_")) ? buildChatObjects(cxx, flags) : [];
-  for (const name of ONLY) {
+  const chatObjects = NATIVE.some((n) => n.startsWith("chat_")) ? buildChatObjects(cxx, flags) : [];
+  for (const name of NATIVE) {
     const out = path.join(buildDir, `${name}_fuzzer`);
     const src = path.join(fuzzDir, `${name}_fuzzer.cpp`);
     const extra = HARNESS_SOURCES[name] ?? [];
@@ -230,7 +235,59 @@ async function replayGguf(crashes) {
   return findings;
 }
 
+/** The HTTP harness (fuzz/http_fuzz.mjs): its summary as a row of the table. */
+function runHttp() {
+  log(`http: ${SECONDS} s`);
+  const seed = opt("seed", undefined);
+  const r = spawnSync(
+    process.execPath,
+    [path.join(fuzzDir, "http_fuzz.mjs"), "--seconds", String(SECONDS), "--json", ...(seed !== undefined ? ["--seed", seed] : [])],
+    { stdio: ["ignore", "pipe", "inherit"], encoding: "utf8", maxBuffer: 64 << 20 },
+  );
+  const line = r.stdout.trim().split("\n").at(-1) ?? "";
+  let s;
+  try {
+    s = JSON.parse(line);
+  } catch {
+    throw new Error(`fuzz/http_fuzz.mjs exited with ${r.status} and printed no summary`);
+  }
+  const kept = fs.readdirSync(path.join(workDir, "http")).filter((f) => /^[a-z0-9-]+-s\d+-[ct]\d+\.json$/.test(f)).length;
+  return {
+    name: "http",
+    seconds: SECONDS,
+    runs: s.requests,
+    cov: "-",
+    ft: "-",
+    corpus: "-",
+    newArtifacts: s.findings,
+    artifacts: kept,
+    notCaught: s.findings,
+  };
+}
+
 async function main() {
+  const summary = [];
+  let uncaught = 0;
+  if (NATIVE.length)
+    await fuzzNative(summary).then((n) => {
+      uncaught += n;
+    });
+  if (ONLY.includes("http")) {
+    const row = runHttp();
+    summary.push(row);
+    uncaught += row.notCaught;
+  }
+  console.log("| harness | seconds | runs | cov | ft | corpus | new crashes | crashes kept | not caught by llama-native |");
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const s of summary)
+    console.log(
+      `| ${s.name} | ${s.seconds} | ${s.runs ?? "?"} | ${s.cov ?? "?"} | ${s.ft ?? "?"} | ${s.corpus} | ${s.newArtifacts} | ${s.artifacts} | ${s.notCaught} |`,
+    );
+  if (uncaught) process.exitCode = 1;
+}
+
+/** The libFuzzer harnesses: builds them, runs each, adds its row to `summary`; returns the inputs not caught. */
+async function fuzzNative(summary) {
   build();
   // the tokenizer families the harnesses are seeded with; one that the vendored tree lacks is said, not skipped in silence
   const wanted = ["llama-spm", "llama-bpe", "qwen2", "bert-bge", "t5"].map((v) =>
@@ -240,9 +297,8 @@ async function main() {
     log(`seed vocabulary missing, its tokenizer is not fuzzed: ${path.relative(root, f)}`);
   const vocabs = wanted.filter((f) => fs.existsSync(f));
   log(`seed vocabularies: ${vocabs.map((f) => path.basename(f)).join(", ")}`);
-  const summary = [];
   let uncaught = 0;
-  for (const name of ONLY) {
+  for (const name of NATIVE) {
     const work = path.join(workDir, name);
     const corpus = path.join(work, "corpus");
     fs.mkdirSync(corpus, { recursive: true });
@@ -313,13 +369,7 @@ async function main() {
       notCaught: notCaught.length,
     });
   }
-  console.log("| harness | seconds | runs | cov | ft | corpus | new crashes | crashes kept | not caught by llama-native |");
-  console.log("|---|---|---|---|---|---|---|---|---|");
-  for (const s of summary)
-    console.log(
-      `| ${s.name} | ${s.seconds} | ${s.runs ?? "?"} | ${s.cov ?? "?"} | ${s.ft ?? "?"} | ${s.corpus} | ${s.newArtifacts} | ${s.artifacts} | ${s.notCaught} |`,
-    );
-  if (uncaught) process.exitCode = 1;
+  return uncaught;
 }
 
 main().catch((e) => {

@@ -35,6 +35,21 @@ function undefinedSymbols(file) {
   return byObject;
 }
 
+// Per object, how many functions it defines of its own (nm --defined-only: text symbols, less the
+// module constructors the sanitizers add). An object without any (a source whose every line is
+// compiled out for this CPU, like ggml's AMX kernels without AMX) has nothing to instrument.
+function ownFunctions(file) {
+  const r = spawnSync("nm", ["-A", "--defined-only", file], { encoding: "utf8", maxBuffer: 256 << 20 });
+  if (r.status !== 0) throw new Error(`nm ${file} failed: ${r.stderr}`);
+  const byObject = new Map();
+  for (const line of r.stdout.split("\n")) {
+    const m = /^(.*?):\s*[0-9a-f]*\s+([TtWw]) (\S+)$/.exec(line);
+    if (!m || /^(asan\.|sancov\.|__asan|__sanitizer|__ubsan)/.test(m[3])) continue;
+    byObject.set(m[1], (byObject.get(m[1]) ?? 0) + 1);
+  }
+  return byObject;
+}
+
 // Where an object's source lives, from its name (CMake names objects <source path>.o under
 // CMakeFiles/<target>.dir/): native | llama.cpp src | common | ggml | other.
 export function origin(name) {
@@ -60,14 +75,25 @@ export function checkObjects(buildDir, spec) {
       .stdout.split("\n")
       .filter((m) => m.endsWith(".o"));
     const syms = undefinedSymbols(a);
+    const code = ownFunctions(a);
     const rel = path.relative(buildDir, a);
     for (const m of members)
-      objects.push({ name: `${rel}(${m})`, origin: origin(`${rel}/${m}`), syms: syms.get(`${a}:${m}`) ?? new Set() });
+      objects.push({
+        name: `${rel}(${m})`,
+        origin: origin(`${rel}/${m}`),
+        syms: syms.get(`${a}:${m}`) ?? new Set(),
+        functions: code.get(`${a}:${m}`) ?? 0,
+      });
   }
   if (spec.loose) {
     for (const o of files.filter((f) => f.endsWith(".o") && spec.loose.test(f))) {
       const rel = path.relative(buildDir, o);
-      objects.push({ name: rel, origin: origin(rel), syms: undefinedSymbols(o).get(o) ?? new Set() });
+      objects.push({
+        name: rel,
+        origin: origin(rel),
+        syms: undefinedSymbols(o).get(o) ?? new Set(),
+        functions: ownFunctions(o).get(o) ?? 0,
+      });
     }
   }
   const failures = [];
@@ -77,8 +103,15 @@ export function checkObjects(buildDir, spec) {
   lines.push(`objects: ${objects.length} (${[...counts].map(([k, n]) => `${k} ${n}`).join(", ")})`);
   if (objects.length === 0) failures.push(`no objects found under ${buildDir}`);
   for (const { name, prefix } of spec.require) {
-    const missing = objects.filter((o) => ![...o.syms].some((s) => s.startsWith(prefix)));
-    lines.push(`${name} (${prefix}*): ${objects.length - missing.length}/${objects.length} objects`);
+    const without = objects.filter((o) => ![...o.syms].some((s) => s.startsWith(prefix)));
+    const empty = without.filter((o) => o.functions === 0);
+    const missing = without.filter((o) => o.functions > 0);
+    lines.push(
+      `${name} (${prefix}*): ${objects.length - without.length}/${objects.length} objects` +
+        (empty.length
+          ? `; ${empty.length} define no function of their own (nothing to instrument): ${empty.map((o) => o.name).join(", ")}`
+          : ""),
+    );
     for (const o of missing) failures.push(`${o.name} [${o.origin}] has no ${prefix}* symbol: ${name} did not reach it`);
   }
   for (const { name, prefix } of spec.report ?? []) {

@@ -160,7 +160,12 @@ export async function* chatStream(
   const result: ChatResult = { message, stopReason, timings: r.value.timings, sequence: r.value.sequence };
   if (r.value.logprobs) result.logprobs = r.value.logprobs;
   if (o.responseFormat && o.responseFormat.type !== "text" && stopReason !== "abort") {
-    result.json = parseJsonAnswer(m.content, stopReason);
+    try {
+      result.json = parseJsonAnswer(m.content, stopReason);
+    } catch (e) {
+      // the turn itself is kept on the error (the server answers a cut-off JSON turn as llama-server does)
+      throw Object.assign(e as LlamaError, { result });
+    }
   }
   return result;
 }

@@ -108,8 +108,10 @@ export function checkJson(schema: JsonSchema, value: unknown, root: JsonSchema =
 /**
  * llama.cpp's JSON-Schema-to-GBNF converter (common/json-schema-to-grammar.cpp, what llama-server
  * uses for `response_format` and tool parameters): the grammar that admits exactly the JSON texts
- * the schema describes, within the keywords llama.cpp supports. Throws a TypeError on a schema it
- * cannot convert (an unresolvable $ref, an unsupported pattern).
+ * the schema describes, within the keywords llama.cpp supports. Throws a TypeError when `schema` is
+ * not a JSON Schema value, and a LlamaError naming the reason on one llama.cpp cannot convert (an
+ * unresolvable $ref, an unsupported pattern). The converter's time grows fast with some shapes
+ * (cubic in the number of optional properties): bound untrusted schemas first, as the server does.
  */
 export function jsonSchemaToGrammar(schema: JsonSchema): string {
   if (typeof schema !== "boolean" && (schema === null || typeof schema !== "object" || Array.isArray(schema))) {

@@ -139,7 +139,7 @@ export interface ChatResult {
   /** as generate()'s, plus "toolCalls" when the turn ended in tool calls */
   stopReason: StopReason | "toolCalls";
   timings: Timings;
-  /** with a JSON responseFormat: the answer, parsed */
+  /** with a JSON responseFormat: the answer, parsed (when it is not JSON, a LlamaError is thrown whose `result` is this turn without `json`) */
   json?: unknown;
   /** the KV sequence the turn ran in */
   sequence: number;

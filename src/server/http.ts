@@ -2,6 +2,7 @@
 // events, and the API key check.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { ContextFullError } from "../errors";
 
 /** An error answered to the client: its status and OpenAI's error object. */
@@ -44,27 +45,74 @@ export function sendError(res: ServerResponse, e: HttpError): void {
     res.end();
     return;
   }
-  sendJson(res, e.status, { error: { message: e.message, type: e.type, param: e.param, code: e.status } }, e.headers);
+  sendJson(res, e.status, errorObject(e), e.headers);
 }
 
-/** The request body as parsed JSON, refused with 413 past `limit` bytes and 400 when it is not a JSON object. */
+/** OpenAI's error object: { error: { message, type, param, code } } */
+export function errorObject(e: HttpError) {
+  return { error: { message: e.message, type: e.type, param: e.param, code: e.status } };
+}
+
+/**
+ * node:http's 'clientError' (a request it could not parse: bad method, header or framing; headers
+ * too large; a request timeout), answered in OpenAI's error shape instead of node's bare status line.
+ * As node's own handler does, it writes only when no response has started on the socket.
+ */
+export function answerClientError(err: Error & { code?: string; reason?: string }, socket: Duplex): void {
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
+    const e =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? new HttpError(431, "the request headers are too large")
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? new HttpError(408, "the request was not received in time")
+          : new HttpError(400, `the request is not valid HTTP: ${err.reason ?? err.message}${err.code ? ` (${err.code})` : ""}`);
+    const body = JSON.stringify(errorObject(e));
+    const reason = { 400: "Bad Request", 408: "Request Timeout", 431: "Request Header Fields Too Large" }[e.status];
+    socket.write(
+      `HTTP/1.1 ${e.status} ${reason}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
+/**
+ * The request body as parsed JSON, refused with 413 past `limit` bytes and 400 when it is not a JSON
+ * object. A body over the limit is answered at once and the rest of it read and dropped, so the
+ * connection stays usable: leaving a `for await` over the request destroyed it, and with it any
+ * request pipelined behind (fuzz/http_fuzz.mjs found that); closing the connection instead loses the
+ * 413 itself to a reset while the client is still sending. A declared Content-Length over the limit
+ * is answered without reading; node:http then drops the body the same way.
+ */
 export async function readJson(req: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limit)
     throw new HttpError(413, `the request body is ${declared} bytes; the limit is ${limit}`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume(); // drain the rest without keeping it
-      throw new HttpError(413, `the request body is over the limit of ${limit} bytes`);
-    }
-    chunks.push(chunk as Buffer);
-  }
+  const text = await new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on("data", (chunk: Buffer) => {
+      if (over) return; // draining
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        reject(new HttpError(413, `the request body is over the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.once("end", () => resolve(Buffer.concat(chunks, size).toString("utf8")));
+    // a client gone mid-body: nobody reads the answer, but it is the client's error, not the server's
+    req.once("error", () => reject(new HttpError(400, "the request body ended before it was complete")));
+    req.once("close", () => {
+      if (!req.complete) reject(new HttpError(400, "the request body ended before it was complete"));
+    });
+  });
   let body: unknown;
   try {
-    body = JSON.parse(Buffer.concat(chunks, size).toString("utf8"));
+    body = JSON.parse(text);
   } catch (e) {
     throw new HttpError(400, `the request body is not valid JSON: ${(e as Error).message}`);
   }
@@ -93,7 +141,7 @@ export class EventStream {
 
   /** an error after the stream started: an error event, as llama-server sends one */
   fail(e: HttpError): void {
-    this.send({ error: { message: e.message, type: e.type, param: e.param, code: e.status } });
+    this.send(errorObject(e));
     this.end();
   }
 

@@ -1,7 +1,8 @@
 // Request bodies of the OpenAI-compatible endpoints, checked field by field into the library's own
 // options. A known field with a wrong type or value is a 400 naming it; a field the server does not
 // know is ignored, as OpenAI-compatible servers (llama-server among them) do (docs/server.md).
-import type { ChatMessage, ChatOptions, GenerationOptions, ResponseFormat, ToolCall, ToolDefinition } from "../index";
+import type { ChatMessage, ChatOptions, GenerationOptions, JsonSchema, ResponseFormat, ToolCall, ToolDefinition } from "../index";
+import { jsonSchemaToGrammar } from "../index";
 import { badField } from "./http";
 
 type Body = Record<string, unknown>;
@@ -201,16 +202,76 @@ export function messagesFromBody(body: Body): ChatMessage[] {
   });
 }
 
-function responseFormatOf(v: unknown): ResponseFormat | undefined {
+/**
+ * Bounds on the JSON schemas of one request (tool parameters and response_format together).
+ * llama.cpp's converter (json_schema_to_grammar, run here synchronously and again when the template
+ * builds its grammar) takes time cubic in an object's optional properties (2,000 of them: 26 s,
+ * 4,000: 174 s on this machine), quadratic in nesting depth (1,000 levels: 2.2 s, a 4 MB grammar) and
+ * superlinear in alternatives (`anyOf`, `type` lists: 10,000 took minutes; 64 × 64 nested, 0.7 s).
+ * `enum` and `required` lists are linear (40,000 values: 0.35 s). Within these bounds the worst
+ * schemas measured convert in about 0.2 s (fuzz/http_fuzz.mjs found each of the slow ones).
+ */
+export const SCHEMA_LIMITS = { depth: 64, propertiesPerObject: 128, properties: 256, arrayItems: 64, values: 4000 };
+
+/** What a request's schemas have used of SCHEMA_LIMITS so far. */
+export type SchemaBudget = { properties: number; values: number };
+
+/** Arrays of plain values, whose conversion is linear: not bounded by arrayItems. */
+const VALUE_LISTS = new Set(["enum", "required", "examples"]);
+
+function withinLimits(schema: unknown, param: string, used: SchemaBudget): void {
+  const stack: [unknown, number, string][] = [[schema, 0, ""]];
+  while (stack.length > 0) {
+    const [v, depth, key] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > SCHEMA_LIMITS.depth) throw badField(param, `is nested deeper than ${SCHEMA_LIMITS.depth} levels of objects and arrays`);
+    const entries = Object.entries(v);
+    if (Array.isArray(v) && !VALUE_LISTS.has(key) && v.length > SCHEMA_LIMITS.arrayItems)
+      throw badField(param, `${key || "an array"} has ${v.length} items; the limit is ${SCHEMA_LIMITS.arrayItems}`);
+    used.values += entries.length;
+    if (used.values > SCHEMA_LIMITS.values)
+      throw badField(param, `the request's schemas have more than ${SCHEMA_LIMITS.values} values in all`);
+    const props = (v as Body).properties;
+    if (!Array.isArray(v) && props !== null && typeof props === "object") {
+      const n = Object.keys(props).length;
+      used.properties += n;
+      if (n > SCHEMA_LIMITS.propertiesPerObject)
+        throw badField(param, `an object has ${n} properties; the limit is ${SCHEMA_LIMITS.propertiesPerObject}`);
+      if (used.properties > SCHEMA_LIMITS.properties)
+        throw badField(param, `the request's schemas have more than ${SCHEMA_LIMITS.properties} properties in all`);
+    }
+    for (const [k, x] of entries) stack.push([x, depth + 1, Array.isArray(v) ? key : k]);
+  }
+}
+
+/**
+ * A schema of the request (tool parameters, response_format) that llama.cpp's converter rejects is
+ * the client's error: a 400 naming the field, found before the template builds its grammar from it.
+ */
+function convertible(schema: unknown, param: string, used: SchemaBudget): void {
+  withinLimits(schema, param, used);
+  try {
+    jsonSchemaToGrammar(schema as JsonSchema);
+  } catch (e) {
+    throw badField(param, (e as Error).message);
+  }
+}
+
+function responseFormatOf(v: unknown, used: SchemaBudget): ResponseFormat | undefined {
   if (v === undefined || v === null) return undefined;
   if (!isObject(v)) throw badField("response_format", "must be an object");
   if (v.type === "text") return { type: "text" };
-  if (v.type === "json_object") return v.schema !== undefined ? { type: "json_object", schema: v.schema as Body } : { type: "json_object" };
+  if (v.type === "json_object") {
+    if (v.schema === undefined) return { type: "json_object" };
+    convertible(v.schema, "response_format.schema", used);
+    return { type: "json_object", schema: v.schema as Body };
+  }
   if (v.type === "json_schema") {
     const js = v.json_schema;
     if (!isObject(js) || (js.schema !== undefined && !isObject(js.schema) && typeof js.schema !== "boolean")) {
       throw badField("response_format.json_schema", "must be { name, schema }");
     }
+    if (js.schema !== undefined) convertible(js.schema, "response_format.json_schema.schema", used);
     return { type: "json_schema", schema: (js.schema as Body | boolean | undefined) ?? {} };
   }
   throw badField("response_format.type", 'must be "text", "json_object" or "json_schema"');
@@ -220,6 +281,7 @@ function responseFormatOf(v: unknown): ResponseFormat | undefined {
 export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number): { messages: ChatMessage[]; options: ChatOptions } {
   const messages = messagesFromBody(body);
   const options: ChatOptions = { ...samplingFromBody(body, vocabSize, maxTokensCap), ...logprobsFromBody(body, true) };
+  const used: SchemaBudget = { properties: 0, values: 0 };
   if (options.logprobs && body.stream === true && Array.isArray(body.tools) && body.tools.length > 0) {
     throw badField("logprobs", "logprobs is not supported with tools + stream"); // as llama-server
   }
@@ -229,6 +291,7 @@ export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number
       const f = isObject(t) && isObject(t.function) ? t.function : undefined;
       if (!f || typeof f.name !== "string")
         throw badField(`tools[${i}]`, 'must be { type: "function", function: { name, description?, parameters? } }');
+      if (f.parameters !== undefined) convertible(f.parameters, `tools[${i}].function.parameters`, used);
       return {
         name: f.name,
         ...(typeof f.description === "string" ? { description: f.description } : {}),
@@ -245,7 +308,7 @@ export function chatFromBody(body: Body, vocabSize: number, maxTokensCap: number
   }
   const parallel = bool(body, "parallel_tool_calls");
   if (parallel !== undefined) options.parallelToolCalls = parallel;
-  const rf = responseFormatOf(body.response_format);
+  const rf = responseFormatOf(body.response_format, used);
   if (rf) options.responseFormat = rf;
   if (body.chat_template_kwargs !== undefined) {
     if (!isObject(body.chat_template_kwargs)) throw badField("chat_template_kwargs", "must be an object");

@@ -1,7 +1,9 @@
 // The generating endpoints: /v1/chat/completions and /v1/completions, whole or streamed as
 // server-sent events in OpenAI's chunk shapes (llama-server's extras: reasoning_content, timings).
 import type { ServerResponse } from "node:http";
+import { LlamaError } from "../errors";
 import type {
+  ChatChunk,
   ChatMessage,
   ChatOptions,
   ChatResult,
@@ -12,7 +14,7 @@ import type {
   TokenProbability,
 } from "../index";
 import type { Context, Model } from "../index";
-import { EventStream, responseId, sendJson, toHttpError } from "./http";
+import { EventStream, HttpError, responseId, sendJson, toHttpError } from "./http";
 
 type Body = Record<string, unknown>;
 
@@ -98,6 +100,29 @@ function assistantMessage(r: ChatResult) {
   };
 }
 
+/**
+ * A failure while preparing a chat request (rendering the template, building its grammar: what the
+ * first step of ctx.chat() does before the first token) is the request's: a 400, not a 500. Only
+ * LlamaError itself: its subclasses (a full context, an abort) keep their own answers.
+ */
+export function preparationError(e: unknown): unknown {
+  if (e instanceof LlamaError && e.constructor === LlamaError) return new HttpError(400, `the request could not be prepared: ${e.message}`);
+  return e;
+}
+
+type Turn = AsyncGenerator<ChatChunk, ChatResult, undefined>;
+
+/** The rest of a turn; a JSON answer cut short (max_tokens) is answered as it is, as llama-server does. */
+async function rest(it: Turn): Promise<IteratorResult<ChatChunk, ChatResult>> {
+  try {
+    return await it.next();
+  } catch (e) {
+    const result = (e as { result?: ChatResult }).result;
+    if (e instanceof LlamaError && result) return { done: true, value: result };
+    throw e;
+  }
+}
+
 export async function chatCompletion(
   s: ServerState,
   body: Body,
@@ -109,9 +134,15 @@ export async function chatCompletion(
   const id = responseId("chatcmpl");
   const created = Math.floor(Date.now() / 1000);
   const base = { id, created, model: s.modelId };
+  const it = s.ctx.chat(messages, options);
+  // the first step renders the template: a bad request fails here, before any event is sent
+  let r = await it.next().catch((e) => {
+    throw preparationError(e);
+  });
   if (body.stream !== true) {
-    const r = await s.ctx.chatComplete(messages, options);
-    if (r.stopReason === "abort") return; // the client is gone
+    while (!r.done) r = await rest(it);
+    const result = r.value;
+    if (result.stopReason === "abort") return; // the client is gone
     sendJson(
       res,
       200,
@@ -119,18 +150,20 @@ export async function chatCompletion(
         ...base,
         object: "chat.completion",
         choices: [
-          { index: 0, message: assistantMessage(r), logprobs: logprobsJson(r.logprobs), finish_reason: finishReason(r.stopReason) },
+          {
+            index: 0,
+            message: assistantMessage(result),
+            logprobs: logprobsJson(result.logprobs),
+            finish_reason: finishReason(result.stopReason),
+          },
         ],
-        usage: usage(r.timings),
-        timings: timings(r.timings),
+        usage: usage(result.timings),
+        timings: timings(result.timings),
       },
       cors,
     );
     return;
   }
-  const it = s.ctx.chat(messages, options);
-  // the first step renders the template: a bad request fails here, before any event is sent
-  let r = await it.next();
   const events = new EventStream(res, cors);
   const chunk = (delta: Body, finish: string | null = null, lp?: TokenLogprob[]) => ({
     ...base,
@@ -155,7 +188,7 @@ export async function chatCompletion(
           }),
         );
       }
-      r = await it.next();
+      r = await rest(it);
     }
     const result = r.value;
     if (result.stopReason === "abort") return events.end();

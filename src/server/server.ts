@@ -5,10 +5,10 @@ import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Context, type Model, loadModel } from "../index";
 import { defineOptions, v } from "../options";
-import { EventStream, HttpError, keyMatches, readJson, sendError, sendJson, toHttpError } from "./http";
+import { EventStream, HttpError, answerClientError, keyMatches, readJson, sendError, sendJson, toHttpError } from "./http";
 import { chatFromBody, embeddingInput, logprobsFromBody, promptFromBody, samplingFromBody } from "./requests";
 import { rerank, rerankFromBody } from "./rerank";
-import { type ServerState, chatCompletion, completion } from "./routes";
+import { type ServerState, chatCompletion, completion, preparationError } from "./routes";
 
 export interface ServerOptions {
   /** A loaded model, or the path of one (loaded by createServer, disposed by close). */
@@ -132,6 +132,12 @@ export class LlamaServer {
   listen(port = 8080, host = "127.0.0.1"): Promise<AddressInfo> {
     if (this.#http) throw new Error("the server is already listening");
     const srv = http.createServer(this.handler);
+    // what node:http answers by itself (unparseable requests, Expect other than 100-continue) in
+    // OpenAI's error shape too (a server mounting `handler` keeps its own answers to those)
+    srv.on("clientError", answerClientError);
+    srv.on("checkExpectation", (req: IncomingMessage, res: ServerResponse) =>
+      sendError(res, new HttpError(417, `expect: ${String(req.headers.expect)} is not supported (only 100-continue)`, { param: "expect" })),
+    );
     this.#http = srv;
     return new Promise((resolve, reject) => {
       srv.once("error", reject);
@@ -325,13 +331,17 @@ export class LlamaServer {
         case "POST /apply-template": {
           const body = await readJson(req, limit);
           const { messages, options } = chatFromBody(body, s.model.vocab.size, s.perSequence);
-          const r = await s.model.applyChatTemplate(messages, {
-            ...(options.tools ? { tools: options.tools } : {}),
-            ...(options.toolChoice ? { toolChoice: options.toolChoice } : {}),
-            ...(options.templateKwargs ? { templateKwargs: options.templateKwargs } : {}),
-            ...(options.enableThinking !== undefined ? { enableThinking: options.enableThinking } : {}),
-            ...(s.chatTemplate ? { template: s.chatTemplate } : {}),
-          });
+          const r = await s.model
+            .applyChatTemplate(messages, {
+              ...(options.tools ? { tools: options.tools } : {}),
+              ...(options.toolChoice ? { toolChoice: options.toolChoice } : {}),
+              ...(options.templateKwargs ? { templateKwargs: options.templateKwargs } : {}),
+              ...(options.enableThinking !== undefined ? { enableThinking: options.enableThinking } : {}),
+              ...(s.chatTemplate ? { template: s.chatTemplate } : {}),
+            })
+            .catch((e) => {
+              throw preparationError(e);
+            });
           return sendJson(res, 200, { prompt: r.prompt }, cors);
         }
         default:

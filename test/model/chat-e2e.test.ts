@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadModel } from "../../dist/index.mjs";
 import { chatFromBody } from "../../dist/server/requests.js";
-import { realModelPath, requireRealModel, root } from "../helpers";
+import { logprobTolerance, realModelPath, requireRealModel, root } from "../helpers";
 
 interface Case {
   template: string;
@@ -74,9 +74,10 @@ describe.runIf(modelPath || requireRealModel)("chat against llama-server (record
         if (c.logprobs) {
           expect(r.logprobs!.map((l) => l.token)).toEqual(c.logprobs.map((l) => l.id));
           r.logprobs!.forEach((l, i) => {
-            expect(Math.abs(l.logprob - c.logprobs![i]!.logprob)).toBeLessThan(1e-4);
+            expect(Math.abs(l.logprob - c.logprobs![i]!.logprob)).toBeLessThan(logprobTolerance);
             expect(l.top.map((t) => t.token)).toEqual(c.logprobs![i]!.top.map((t) => t.id));
-            for (const [j, t] of l.top.entries()) expect(Math.abs(t.logprob - c.logprobs![i]!.top[j]!.logprob)).toBeLessThan(1e-4);
+            for (const [j, t] of l.top.entries())
+              expect(Math.abs(t.logprob - c.logprobs![i]!.top[j]!.logprob)).toBeLessThan(logprobTolerance);
           });
         }
       } finally {

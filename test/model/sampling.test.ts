@@ -7,7 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Context, type GenerationOptions, loadModel, type Model } from "../../dist/index.mjs";
-import { realModelPath, requireRealModel, root } from "../helpers";
+import { logprobTolerance, realModelPath, requireRealModel, root } from "../helpers";
 
 interface Case {
   name: string;
@@ -141,9 +141,9 @@ describe.runIf(modelPath || requireRealModel)("sampling against llama-server (re
         r.logprobs!.forEach((lp, i) => {
           const want = c.probabilities![i]!;
           expect(lp.token).toBe(want.id);
-          expect(Math.abs(lp.logprob - want.logprob)).toBeLessThan(1e-4);
+          expect(Math.abs(lp.logprob - want.logprob)).toBeLessThan(logprobTolerance);
           expect(lp.top.map((t) => t.token)).toEqual(want.top.map((t) => t.id));
-          for (const [j, t] of lp.top.entries()) expect(Math.abs(t.logprob - want.top[j]!.logprob)).toBeLessThan(1e-4);
+          for (const [j, t] of lp.top.entries()) expect(Math.abs(t.logprob - want.top[j]!.logprob)).toBeLessThan(logprobTolerance);
           expect(lp.top[0]!.logprob).toBeGreaterThanOrEqual(lp.top[lp.top.length - 1]!.logprob);
         });
       }
