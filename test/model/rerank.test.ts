@@ -301,6 +301,35 @@ describe("server: POST /v1/rerank (createServer({ reranking: true }), llama-serv
     });
   });
 
+  it("random request bodies (a small fuzz over the fields it reads): only 200 or 400, well-formed answers", async () => {
+    let seed = 20261202;
+    const rand = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)]!;
+    const long = Array.from({ length: 700 }, () => "word").join(" ");
+    const strings = ["", "q", "What is a panda?", "[CLS] [SEP] [PAD]", "{query} {document}", "Ünïcödé 漢字 🐼", "\u0000\n\t", long];
+    const values: unknown[] = [...strings, null, 0, -1, 1.5, 2 ** 40, true, [], {}, [[]], ["a", 1], { a: "b" }];
+    const docsPool: unknown[] = [[], ["a"], strings, [long], Array.from({ length: 70 }, (_, i) => `doc ${i}`), ["a", null], "a", 3];
+    for (let i = 0; i < 200; i++) {
+      const body: Record<string, unknown> = {};
+      if (rand() < 0.9) body.query = rand() < 0.7 ? pick(strings) : pick(values);
+      if (rand() < 0.8) body[rand() < 0.8 ? "documents" : "texts"] = rand() < 0.8 ? pick(docsPool) : pick(values);
+      if (rand() < 0.3) body.top_n = pick([0, 1, 3, 100, -1, 1.5, "2", null]);
+      if (rand() < 0.2) body.return_text = pick([true, false, "yes"]);
+      if (rand() < 0.2) body.model = pick(values);
+      const { status, body: answer } = await post(pick(["/v1/rerank", "/rerank", "/v1/reranking", "/reranking"]), body);
+      expect([200, 400], JSON.stringify(body).slice(0, 200)).toContain(status);
+      if (status !== 200) continue;
+      const results = (Array.isArray(answer) ? answer : answer.results) as { index: number }[];
+      const docs = (body.documents ?? body.texts) as string[];
+      expect(results.length).toBe(Math.min(docs.length, typeof body.top_n === "number" ? body.top_n : docs.length));
+      for (const r of results) expect(r.index).toBeLessThan(docs.length);
+    }
+    expect((await post("/v1/rerank", { query: "q", documents: ["d"] })).status).toBe(200); // still up
+  });
+
   it("a server without --reranking answers 501, and a model that cannot rank is refused at start", async () => {
     const plain = await createServer({ model: inject("tinyModel"), contextSize: 256, parallel: 1 });
     const addr = await plain.listen(0);
