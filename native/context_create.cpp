@@ -70,6 +70,7 @@ enum llama_pooling_type ParsePooling(const std::string& s) {
   if (s == "mean") return LLAMA_POOLING_TYPE_MEAN;
   if (s == "cls") return LLAMA_POOLING_TYPE_CLS;
   if (s == "last") return LLAMA_POOLING_TYPE_LAST;
+  if (s == "rank") return LLAMA_POOLING_TYPE_RANK;
   return LLAMA_POOLING_TYPE_UNSPECIFIED;  // "default": the model's own
 }
 

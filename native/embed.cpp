@@ -22,13 +22,22 @@ class EmbedTask : public ThreadTask {
     CpuUser user;
     llama_context* ctx = h_->ctx;
     llama_model* model = h_->model->model;
-    const int32_t n_embd = llama_model_n_embd_out(model);
     const bool pooled = h_->pooling != LLAMA_POOLING_TYPE_NONE;
+    // Rank pooling yields the classification head's n_cls_out scores per sequence, not a vector of
+    // n_embd_out (llama-context.cpp resizes embd_seq to n_cls_out); scores are never normalized.
+    const bool rank = h_->pooling == LLAMA_POOLING_TYPE_RANK;
+    const int32_t n_embd = rank ? static_cast<int32_t>(llama_model_n_cls_out(model)) : llama_model_n_embd_out(model);
+    const bool normalize = normalize_ && !rank;
     const bool encoder_only = llama_model_has_encoder(model) && !llama_model_has_decoder(model);
     outputs_.resize(inputs_.size());
     llama_memory_t mem = llama_get_memory(ctx);
     for (auto& t : h_->seq_tokens) t.clear();
 
+    // One decode holds at most n_ubatch tokens: llama.cpp asserts that encoders and non-causal
+    // decoders get the whole batch in one ubatch (llama-context.cpp, "encoder requires n_ubatch >=
+    // n_tokens" / "non-causal attention requires n_ubatch >= n_tokens"); a causal model would split
+    // it into ubatches anyway.
+    const int32_t batch_limit = std::min<int32_t>(h_->n_batch, static_cast<int32_t>(llama_n_ubatch(ctx)));
     size_t next = 0;
     while (next < inputs_.size()) {
       if (Aborted()) throw NativeError(ErrorKind::Aborted, "embedding was aborted");
@@ -37,7 +46,7 @@ class EmbedTask : public ThreadTask {
       b.n_tokens = 0;
       size_t first = next;
       while (next < inputs_.size() && static_cast<int32_t>(next - first) < h_->n_seq_max &&
-             b.n_tokens + static_cast<int32_t>(inputs_[next].size()) <= h_->n_batch) {
+             b.n_tokens + static_cast<int32_t>(inputs_[next].size()) <= batch_limit) {
         const auto& toks = inputs_[next];
         llama_seq_id seq = static_cast<llama_seq_id>(next - first);
         for (size_t j = 0; j < toks.size(); j++) {
@@ -69,14 +78,14 @@ class EmbedTask : public ThreadTask {
           const float* e = llama_get_embeddings_seq(ctx, static_cast<llama_seq_id>(i - first));
           if (e == nullptr) throw NativeError(ErrorKind::Generic, "llama.cpp returned no pooled embedding");
           out.assign(e, e + n_embd);
-          if (normalize_) Normalize(out.data(), n_embd);
+          if (normalize) Normalize(out.data(), n_embd);
         } else {
           out.resize(len * static_cast<size_t>(n_embd));
           for (size_t j = 0; j < len; j++) {
             const float* e = llama_get_embeddings_ith(ctx, tok_index + static_cast<int32_t>(j));
             if (e == nullptr) throw NativeError(ErrorKind::Generic, "llama.cpp returned no token embedding");
             std::copy(e, e + n_embd, out.data() + j * n_embd);
-            if (normalize_) Normalize(out.data() + j * n_embd, n_embd);
+            if (normalize) Normalize(out.data() + j * n_embd, n_embd);
           }
         }
         tok_index += static_cast<int32_t>(len);

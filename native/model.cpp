@@ -385,6 +385,8 @@ Napi::Value Model::Vocab(const Napi::CallbackInfo& info) {
   o.Set("size", static_cast<double>(h->n_vocab));
   o.Set("addBos", llama_vocab_get_add_bos(v));
   o.Set("addEos", llama_vocab_get_add_eos(v));
+  o.Set("sep", static_cast<double>(llama_vocab_sep(v)));
+  o.Set("addSep", llama_vocab_get_add_sep(v));
   o.Set("vocabOnly", h->vocab_only);
   // The longest token text, in bytes: with SPM, byte-level BPE and RWKV vocabularies no token covers
   // more bytes of input than its text has (their encodings only lengthen it), so a text of B bytes

@@ -20,7 +20,7 @@ export const TINY_FIXTURE = Object.freeze({ embd: 64, layers: 2, heads: 4, heads
 export const DEFAULT_VOCAB = path.join(root, "vendor", "llama.cpp", "models", "ggml-vocab-llama-spm.gguf");
 
 // mulberry32 + Box-Muller: a small, fixed, portable generator (the weights only need to be stable).
-function normalSource(seed) {
+export function normalSource(seed) {
   let a = seed >>> 0;
   const uniform = () => {
     a = (a + 0x6d2b79f5) >>> 0;

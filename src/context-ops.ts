@@ -40,9 +40,19 @@ export async function embedTexts(
     return toks;
   });
   const o = parseEmbedOptions(options);
-  const normalize = o.normalize ?? true;
-  const signal = o.signal;
   if (inputs.length === 0) return [];
+  const out = await runEmbed(h, inputs, o.normalize ?? true, o.signal, site);
+  return single ? out[0]! : out;
+}
+
+/** @internal one native embed call over token inputs, queued on the context and abortable */
+export async function runEmbed(
+  h: OpsHost,
+  inputs: Int32Array[],
+  normalize: boolean,
+  signal: AbortSignal | undefined,
+  site: Error,
+): Promise<Float32Array[]> {
   const flag = new (binding().AbortFlag)();
   const onAbort = () => flag.abort();
   try {
@@ -56,8 +66,7 @@ export async function embedTexts(
         signal?.removeEventListener("abort", onAbort);
       }
     };
-    const out = await h.track(flag, -1, h.exclusive(run));
-    return single ? out[0]! : out;
+    return await h.track(flag, -1, h.exclusive(run));
   } catch (e) {
     throw withCallerStack(e, site);
   }

@@ -48,7 +48,11 @@ export interface ContextOptions {
   adaptiveThreads?: boolean;
   /** Create an embedding context (ctx.embed) instead of a generation context. Default false. */
   embeddings?: boolean;
-  /** How token embeddings are pooled into one vector. Default: the model's own (llama.cpp's default). */
+  /**
+   * How token embeddings are pooled into one vector. Default: the model's own (llama.cpp's default).
+   * "rank" (with `embeddings: true`) scores query/document pairs with a reranker's classification
+   * head (ctx.rank()); a model without one is refused.
+   */
   pooling?: Pooling;
   /** Default seed for this context's sampling (generation options may override). Default: random. */
   seed?: number;
@@ -128,6 +132,9 @@ export function toNativeContextParams(
     throw new RangeError(
       `sequences (${sequences}) must not exceed batchSize (${batchSize}): each sequence needs an output slot in a batch`,
     );
+  }
+  if (o.pooling === "rank" && !embeddings) {
+    throw new RangeError('pooling "rank" needs embeddings: true (a rank context scores pairs, it does not generate)');
   }
   const threads = o.threads ?? defaultThreads();
   return {

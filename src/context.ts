@@ -10,13 +10,14 @@ import { type GenerationOptions, parseGenerationOptions, toNativeGenerateParams 
 import { Sequence, type SequenceHost, newSequence } from "./sequence";
 import { type StateOptions, parseStateOptions } from "./state";
 import { type EmbedOptions, type OpsHost, embedTexts, stateOps } from "./context-ops";
+import { type RankOptions, checkRankModel, rankDocuments } from "./rank";
 import { checkInt, checkTokens } from "./validate";
 import { chatComplete, chatStream } from "./chat/chat";
 import { responseFormatGrammar, parseJsonAnswer } from "./chat/json-schema";
 import { ChatSession, type ChatSessionOptions, type SessionHost } from "./chat/session";
 import type { ChatChunk, ChatMessage, ChatOptions, ChatResult } from "./chat/types";
 
-export type { EmbedOptions };
+export type { EmbedOptions, RankOptions };
 import type { ContextModel, ContextParent } from "./context-types";
 
 export type { ContextModel, ContextParent };
@@ -30,6 +31,15 @@ export async function createContext(model: ContextParent, options: ContextOption
   const loras = o.loras === undefined ? undefined : toNativeLoras("loras", o.loras, model);
   try {
     const handle = await binding().Context.create(model.native, params);
+    const info = handle.info();
+    if (info.embeddings && info.pooling === "rank") {
+      try {
+        await checkRankModel(model);
+      } catch (e) {
+        handle.dispose();
+        throw e;
+      }
+    }
     if (loras?.length) {
       try {
         handle.setLoras(loras);
@@ -300,6 +310,16 @@ export class Context {
   async embed(input: string | readonly string[], options: EmbedOptions = {}): Promise<Float32Array | Float32Array[]> {
     this.#live();
     return embedTexts(this.#ops, input, options, callSite());
+  }
+
+  /**
+   * Scores each document's relevance to the query with the model's classification head, one number
+   * per document in their order (higher: more relevant), as llama-server's `/v1/rerank` scores them.
+   * Needs a context created with `{ embeddings: true, pooling: "rank" }`; the pairs are batched.
+   */
+  async rank(query: string, documents: readonly string[], options: RankOptions = {}): Promise<number[]> {
+    this.#live();
+    return rankDocuments(this.#ops, this.model, this.info, query, documents, options, callSite());
   }
 
   /**

@@ -3,7 +3,7 @@ export { loadModel, Model } from "./model";
 export type { LoadModelOptions, ModelInfo, Vocab, TokenizeOptions, DetokenizeOptions, TokenToPieceOptions } from "./model";
 export type { PreflightOptions } from "./preflight";
 export { Context } from "./context";
-export type { EmbedOptions, ContextModel } from "./context";
+export type { EmbedOptions, RankOptions, ContextModel } from "./context";
 export { defaultThreads } from "./context-options";
 export type { ContextOptions, ContextShiftOptions, Pooling } from "./context-options";
 export type {

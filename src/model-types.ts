@@ -14,8 +14,14 @@ export interface Vocab {
   readonly eot: number;
   /** number of tokens */
   readonly size: number;
+  /** separator token (BERT's [SEP]), or -1 */
+  readonly sep: number;
   /** whether tokenize() with addSpecial adds BOS */
   readonly addBos: boolean;
+  /** whether tokenize() with addSpecial adds EOS */
+  readonly addEos: boolean;
+  /** whether the vocabulary puts SEP between the two texts of a pair (BERT-style vocabularies; llama_vocab_get_add_sep) */
+  readonly addSep: boolean;
   /** true for end-of-generation tokens (EOS, EOT and the model's other stop tokens) */
   isEog(token: number): boolean;
 }

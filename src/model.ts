@@ -192,8 +192,11 @@ export class Model {
       bos: v.bos,
       eos: v.eos,
       eot: v.eot,
+      sep: v.sep,
       size: v.size,
       addBos: v.addBos,
+      addEos: v.addEos,
+      addSep: v.addSep,
       isEog: (token: number) => this.#live().isEog(token),
     });
     this.maxTokenBytes = v.maxTokenBytes;

@@ -47,7 +47,7 @@ export const QUANTIZE_TYPES = [
   "Q2_K",
 ] as const;
 
-export const POOLINGS = ["default", "none", "mean", "cls", "last"] as const;
+export const POOLINGS = ["default", "none", "mean", "cls", "last", "rank"] as const;
 
 export const NATIVE_PARAMS = {
   "Model.load": {

@@ -39,6 +39,9 @@ export interface NativeVocab {
   size: number;
   addBos: boolean;
   addEos: boolean;
+  /** separator token (BERT's [SEP]), or -1 */
+  sep: number;
+  addSep: boolean;
   vocabOnly: boolean;
   /** bytes of the longest token text: a text of B bytes needs at least B / maxTokenBytes tokens (0: no such bound for this vocabulary type) */
   maxTokenBytes: number;

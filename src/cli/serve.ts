@@ -7,7 +7,7 @@ import { loadFromFlags } from "./model-flags";
 
 const USAGE = `llama-native serve -m MODEL [options]
     An OpenAI-compatible HTTP server (docs/server.md): /v1/chat/completions, /v1/completions,
-    /v1/embeddings, /v1/models, /health, /tokenize, /detokenize, /apply-template.
+    /v1/embeddings, /v1/rerank, /v1/models, /health, /tokenize, /detokenize, /apply-template.
     -m, --model FILE            the GGUF model (required)
     --host HOST                 address to listen on (default 127.0.0.1: this machine only)
     --port N                    port (default 8080)
@@ -20,6 +20,7 @@ const USAGE = `llama-native serve -m MODEL [options]
     --api-key KEY               require Authorization: Bearer KEY (or LLAMA_API_KEY)
     --chat-template-file FILE   a Jinja chat template overriding the model's
     --embeddings                serve /v1/embeddings
+    --reranking                 serve /v1/rerank (the model must be a reranker)
     --alias NAME                the model id /v1/models reports
     --timeout SECONDS           longest a request may take (default 600)
     --queue N                   requests that may wait for a free sequence (default 64; beyond: 503)
@@ -41,6 +42,7 @@ async function run(argv: string[]): Promise<number> {
     "api-key": { type: "string" },
     "chat-template-file": { type: "string" },
     embeddings: { type: "boolean" },
+    reranking: { type: "boolean" },
     alias: { type: "string" },
     timeout: { type: "string" },
     queue: { type: "string" },
@@ -74,6 +76,7 @@ async function run(argv: string[]): Promise<number> {
     ...(apiKey ? { apiKey } : {}),
     ...(chatTemplate !== undefined ? { chatTemplate } : {}),
     ...(values.embeddings ? { embeddings: true } : {}),
+    ...(values.reranking ? { reranking: true } : {}),
     ...(values.alias ? { alias: values.alias as string } : {}),
     ...(values.cors ? { cors: values.cors as string } : {}),
   });

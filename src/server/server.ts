@@ -7,6 +7,7 @@ import { type Context, type Model, loadModel } from "../index";
 import { defineOptions, v } from "../options";
 import { EventStream, HttpError, answerClientError, keyMatches, readJson, sendError, sendJson, toHttpError } from "./http";
 import { chatFromBody, embeddingInput, logprobsFromBody, promptFromBody, samplingFromBody } from "./requests";
+import { rerank, rerankFromBody } from "./rerank";
 import { type ServerState, chatCompletion, completion, preparationError } from "./routes";
 
 export interface ServerOptions {
@@ -24,6 +25,11 @@ export interface ServerOptions {
   chatTemplate?: string;
   /** Serve /v1/embeddings (a second, embedding context). Default false. */
   embeddings?: boolean;
+  /**
+   * Serve /v1/rerank (a context with pooling "rank", as llama-server's --reranking): the model must be
+   * a reranker. Default false.
+   */
+  reranking?: boolean;
   /** The model id /v1/models reports (default: the file name). */
   alias?: string;
   /** Seconds a request may take in all (queue + generation) before it is aborted. Default 600. */
@@ -48,6 +54,7 @@ const parseServerOptions = defineOptions<ServerOptions>("createServer options", 
   apiKey: v.string,
   chatTemplate: v.string,
   embeddings: v.bool,
+  reranking: v.bool,
   alias: v.string,
   timeout: v.int(1, 86_400),
   maxQueue: v.int(0, 100_000),
@@ -59,6 +66,7 @@ export class LlamaServer {
   readonly #o: ServerOptions;
   #state: ServerState | undefined;
   #emb: Context | undefined;
+  #rank: Context | undefined;
   #ownsModel = false;
   #http: http.Server | undefined;
   #active = 0;
@@ -88,6 +96,22 @@ export class LlamaServer {
         embeddings: true,
         ...(o.threads ? { threads: o.threads } : {}),
       });
+    if (o.reranking) {
+      try {
+        this.#rank = await model.createContext({
+          contextSize: Math.min(contextSize, 8192),
+          embeddings: true,
+          pooling: "rank",
+          ...(o.threads ? { threads: o.threads } : {}),
+        });
+      } catch (e) {
+        // not a reranker: nothing the server made stays behind
+        await this.#emb?.dispose();
+        await ctx.dispose();
+        if (this.#ownsModel) await model.dispose();
+        throw e;
+      }
+    }
     const name = typeof o.model === "string" ? o.model : model.path;
     this.#state = {
       model,
@@ -143,6 +167,7 @@ export class LlamaServer {
       for (const w of this.#waiting.splice(0)) w();
       const s = this.#state;
       await this.#emb?.dispose();
+      await this.#rank?.dispose();
       await s?.ctx.dispose();
       if (this.#ownsModel) await s?.model.dispose();
     })();
@@ -271,6 +296,14 @@ export class LlamaServer {
             },
             cors,
           );
+        }
+        case "POST /v1/rerank":
+        case "POST /rerank":
+        case "POST /v1/reranking":
+        case "POST /reranking": {
+          if (!this.#rank) throw new HttpError(501, "this server was started without --reranking", { type: "not_supported_error" });
+          const body = await readJson(req, limit);
+          return sendJson(res, 200, await rerank(this.#rank, s.modelId, body, rerankFromBody(body), ac.signal), cors);
         }
         case "POST /tokenize": {
           const body = await readJson(req, limit);

@@ -17,6 +17,7 @@ const ARGS: Record<string, unknown[]> = {
   generateChat: ["x", { maxTokens: 1 }, ""],
   complete: ["x", { maxTokens: 1 }],
   embed: ["x"],
+  rank: ["q", ["d"]],
   cachedTokens: [],
   clearCache: [],
   getSequence: [],

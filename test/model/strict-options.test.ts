@@ -40,6 +40,7 @@ const cases = (): Case[] => [
   ["mirostat options", () => ctx.complete("x", { mirostat: { version: 2, tua: 5 } } as never), "tua", "tau"],
   ["generate options", () => ctx.complete("x", { topk: 2 } as never), "topk", "topK"],
   ["embed options", () => emb.embed("x", { normalise: true } as never), "normalise", "normalize"],
+  ["rank options", () => emb.rank("x", ["y"], { signl: undefined } as never), "signl", "signal"],
   ["tokenize options", () => model.tokenize("x", { addspecial: false } as never), "addspecial", "addSpecial"],
   ["detokenize options", () => model.detokenize([1], { removeSpecials: true } as never), "removeSpecials", "removeSpecial"],
   ["tokenToPiece options", () => model.tokenToPiece(1, { speical: true } as never), "speical", "special"],
