@@ -21,6 +21,12 @@ export const timeScale = process.env.LLAMA_NATIVE_SANITIZED === "1" ? 10 : 1;
  * point operations into FMAs differently from the release build, which moves logits by ~1e-4.
  */
 export const logprobTolerance = process.env.LLAMA_NATIVE_SANITIZED === "1" ? 2e-3 : 1e-4;
+/**
+ * Whether tokens sampled at temperature > 0 must equal a recorded llama.cpp run exactly. Not in the
+ * sanitized build: those logit shifts move a sampler's cut (top-n-sigma's, say) past a token now and
+ * then. The release build's run proves the equality; the sanitized run exercises the same code.
+ */
+export const exactSampling = process.env.LLAMA_NATIVE_SANITIZED !== "1";
 
 /** CI sets LLAMA_NATIVE_REQUIRE_REAL_MODEL=1: then a missing real model fails instead of skipping. */
 export const requireRealModel = process.env.LLAMA_NATIVE_REQUIRE_REAL_MODEL === "1";
