@@ -97,7 +97,9 @@ for (const c of controls) {
 
 // 4. suite
 // (LLAMA_NATIVE_SANITIZE_REPORTS: another folder, for two runs at once on one build)
-const logDir = process.env.LLAMA_NATIVE_SANITIZE_REPORTS ? path.resolve(process.env.LLAMA_NATIVE_SANITIZE_REPORTS) : path.join(buildDir, "reports");
+const logDir = process.env.LLAMA_NATIVE_SANITIZE_REPORTS
+  ? path.resolve(process.env.LLAMA_NATIVE_SANITIZE_REPORTS)
+  : path.join(buildDir, "reports");
 fs.rmSync(logDir, { recursive: true, force: true });
 fs.mkdirSync(logDir, { recursive: true });
 const env = { ...sanitizerEnv(logDir), LLAMA_NATIVE_REQUIRE_REAL_MODEL: process.env.LLAMA_NATIVE_REQUIRE_REAL_MODEL ?? "0" };
