@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { inject } from "vitest";
-import { root } from "../helpers";
+import { root, timeScale } from "../helpers";
 
 export const programs = path.join(root, "test", "native", "programs");
 
@@ -22,7 +22,7 @@ export interface ChildOptions {
 }
 
 /** Runs `programs/<program>` with node and waits for it; `summary` describes how it ended, for assertion messages. */
-export function child(program: string, { args = [], nodeArgs = [], env = {}, timeout = 60_000 }: ChildOptions = {}) {
+export function child(program: string, { args = [], nodeArgs = [], env = {}, timeout = 60_000 * timeScale }: ChildOptions = {}) {
   const r = spawnSync(process.execPath, [...nodeArgs, path.join(programs, program), ...args], {
     encoding: "utf8",
     timeout: timeout ?? undefined,
