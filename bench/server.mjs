@@ -6,13 +6,11 @@
 // completions one after the other (bounded loops). Reports aggregate generated tokens/s, p50/p99
 // time to first token (first content or reasoning delta), and errors; then RSS of each server
 // before and after --rss-requests short requests. --write puts the table into bench/RESULTS.md.
-import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildTools } from "../scripts/native-tools.mjs";
+import { buildTools, freePort, startServer } from "../scripts/native-tools.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
@@ -53,30 +51,7 @@ await makeChatModel(
   model,
 );
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function start(name, cmd, args, port) {
-  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  child.stderr.on("data", (d) => (err = (err + d).slice(-4000)));
-  const t0 = Date.now();
-  while (Date.now() - t0 < 120_000) {
-    if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${err}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error(`${name} did not come up: ${err}`);
-}
+const start = (name, cmd, args, port) => startServer(cmd, args, port, { name, timeoutMs: 120_000 });
 
 function rssMb(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));

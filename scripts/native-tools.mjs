@@ -3,8 +3,9 @@
 // (cached; git-ignored). They are the oracles the tests were recorded against and the baselines
 // the benchmarks compare with.
 //   node scripts/native-tools.mjs [target ...]   (default: the tools listed below)
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,4 +64,43 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   const targets = process.argv.slice(2);
   const bin = buildTools(targets.length ? targets : DEFAULT_TOOLS);
   console.error(`llama.cpp tools in ${path.relative(process.cwd(), bin)}`);
+}
+
+/** A loopback port nothing listens on now (the system picks it). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a server program (llama-server, `llama-native serve`) with `args` and resolves with its child
+ * process once GET /health on `port` answers 200; rejects with the end of its stderr if it exits or
+ * does not come up within `timeoutMs`.
+ */
+export async function startServer(cmd, args, port, { name = path.basename(cmd), timeoutMs = 60_000 } = {}) {
+  const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr.on("data", (d) => (err = (err + d).slice(-4000)));
+  for (const t0 = Date.now(); Date.now() - t0 < timeoutMs; ) {
+    if (child.exitCode !== null) throw new Error(`${name} exited ${child.exitCode}: ${err}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  throw new Error(`${name} did not come up: ${err}`);
+}
+
+/** Stops a child started by startServer and waits for it to exit. */
+export async function stopServer(child) {
+  if (child.exitCode !== null) return;
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
 }

@@ -4,16 +4,14 @@
 // test/fixtures/oracles/chat-e2e.json, read by test/model/chat-e2e.test.ts. Each entry keeps the
 // request, the exact llama-server command line, and the response message.
 //   node scripts/record-chat-e2e.mjs [--model ../shared/models/stories260K.gguf]
-import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { makeChatModel, THINK_TOKENS } from "./make-chat-model.mjs";
-import { buildTools } from "./native-tools.mjs";
+import { buildTools, freePort, startServer, stopServer } from "./native-tools.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({ options: { model: { type: "string" } }, strict: true });
@@ -84,15 +82,6 @@ export const EXTRA = {
 // Templates whose model gets single-token <think> and </think> (THINK_TOKENS)
 const THINKING_TOKENS = ["Qwen-QwQ-32B"];
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 const bin = path.join(buildTools(["llama-server"]), "llama-server");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-chat-e2e-"));
 const out = {
@@ -113,18 +102,8 @@ try {
     );
     const port = await freePort();
     const args = ["-m", model, "--port", String(port), "--jinja", "-c", "2048", "-np", "1", "-t", "1", "--no-webui", "-lv", "0"];
-    const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
-    let err = "";
-    child.stderr.on("data", (d) => (err = (err + d).slice(-4000)));
+    const child = await startServer(bin, args, port);
     try {
-      for (let t0 = Date.now(); ; ) {
-        if (child.exitCode !== null) throw new Error(`llama-server exited: ${err}`);
-        try {
-          if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
-        } catch {}
-        if (Date.now() - t0 > 60_000) throw new Error(`llama-server did not come up: ${err}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
       for (const [kind, request] of Object.entries(requests)) {
         const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
           method: "POST",
@@ -171,8 +150,7 @@ try {
         console.error(`${name} ${kind}: ${j.choices[0].finish_reason}, ${j.usage.completion_tokens} tokens`);
       }
     } finally {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      await stopServer(child);
     }
   }
 } finally {

@@ -8,13 +8,11 @@
 //
 //   node scripts/record-rerank-oracle.mjs
 import { createHash } from "node:crypto";
-import { spawn } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildTools } from "./native-tools.mjs";
+import { buildTools, freePort, startServer } from "./native-tools.mjs";
 import { QWEN3_RERANKER_FIXTURE, RERANKER_FIXTURE, makeRerankModel } from "./make-reranker.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -46,18 +44,6 @@ export const RERANK_CASES = [
 ];
 const CONTEXT = 512;
 
-/** A port nothing listens on now (the system picks it). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function serve(bin, model, port) {
   const args = [
     "-m",
@@ -74,18 +60,7 @@ async function serve(bin, model, port) {
     "--port",
     String(port),
   ];
-  const proc = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  proc.stderr.on("data", (d) => (log = (log + d).slice(-4000)));
-  for (let i = 0; i < 300; i++) {
-    if (proc.exitCode !== null) throw new Error(`llama-server exited ${proc.exitCode}: ${log}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return { proc, args };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  proc.kill();
-  throw new Error(`llama-server did not come up: ${log}`);
+  return { proc: await startServer(bin, args, port, { timeoutMs: 30_000 }), args };
 }
 
 const bin = path.join(buildTools(["llama-server"]), "llama-server");

@@ -5,14 +5,12 @@
 // case keeps the exact /completion request, the llama-server command line, the prompt's tokens
 // (from its /tokenize) and the tokens and probabilities it answered.
 //   node scripts/record-sampling-oracle.mjs [--model ../shared/models/stories260K.gguf]
-import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { buildTools } from "./native-tools.mjs";
+import { buildTools, freePort, startServer, stopServer } from "./native-tools.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({ options: { model: { type: "string" } }, strict: true });
@@ -50,15 +48,6 @@ export const CASES = {
   sampledLogprobs: { ...base, n_predict: 32, n_probs: 3, repeat_penalty: 1.2 },
 };
 
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function post(port, route, body) {
   const r = await fetch(`http://127.0.0.1:${port}${route}`, {
     method: "POST",
@@ -82,18 +71,8 @@ const out = {
   promptTokens: [],
   cases: [],
 };
-const child = spawn(bin, args, { stdio: ["ignore", "ignore", "pipe"] });
-let err = "";
-child.stderr.on("data", (d) => (err = (err + d).slice(-4000)));
+const child = await startServer(bin, args, port);
 try {
-  for (let t0 = Date.now(); ; ) {
-    if (child.exitCode !== null) throw new Error(`llama-server exited: ${err}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) break;
-    } catch {}
-    if (Date.now() - t0 > 60_000) throw new Error(`llama-server did not come up: ${err}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
   out.promptTokens = (await post(port, "/tokenize", { content: PROMPT, add_special: true })).tokens;
   for (const [name, fields] of Object.entries(CASES)) {
     // the prompt as tokens, so that both sides start from the same ones; no prompt cache between cases
@@ -111,8 +90,7 @@ try {
     console.error(`${name}: ${j.tokens.length} tokens (${j.stop_type})`);
   }
 } finally {
-  child.kill("SIGTERM");
-  await new Promise((r) => child.once("exit", r));
+  await stopServer(child);
 }
 const file = path.join(root, "test", "fixtures", "oracles", "sampling.json");
 fs.writeFileSync(file, `${JSON.stringify(out, null, 1)}\n`);
