@@ -145,7 +145,7 @@ try {
 
 const local = results.get("local");
 const lines = [
-  `Model: ${path.basename(file)} (${(nParams / 1e6).toFixed(0)}M parameters, ${layers} layers); ${os.cpus().length} cores, ${THREADS} threads here and per worker; medians of ${RUNS} runs; pp${PP}, tg${TG}.`,
+  `Model: ${path.basename(file)} (${(nParams / 1e6).toFixed(0)}M parameters, ${layers} layers); ${os.cpus()[0]?.model.trim()}, ${os.cpus().length} cores, ${THREADS} threads here and per worker; medians of ${RUNS} runs; pp${PP}, tg${TG}; measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC (\`npm run bench -- --only rpc --write\`).`,
   "",
   "| configuration | pp tokens/s | vs local | tg tokens/s | vs local |",
   "|---|---:|---:|---:|---:|",
@@ -156,10 +156,13 @@ const lines = [
     return `| ${c.name} | ${pp.toFixed(1)} | ${((pp / median(local.pp)) * 100).toFixed(0)} % | ${tg.toFixed(1)} | ${((tg / median(local.tg)) * 100).toFixed(0)} % |`;
   }),
   "",
-  "Loopback: every RPC message crosses the kernel's TCP stack but no wire. Per generated token each",
-  "worker costs at least one blocking round trip (the activations read back with GET_TENSOR after its",
-  "GRAPH_COMPUTE) plus the SET_TENSOR that sends it its input; on a network each of those adds its",
-  "latency (docs/rpc.md). The workers here also share this machine's cores with the client.",
+  "Loopback: every RPC message crosses the kernel's TCP stack but no wire. Per generated token, ggml's",
+  "RPC client (ggml-rpc.cpp at the vendored revision) sends each worker its inputs (SET_TENSOR) and the",
+  "graph (GRAPH_RECOMPUTE when the worker already holds it, else GRAPH_COMPUTE), both one-way, then",
+  "waits for its output (GET_TENSOR): one blocking round trip per worker per token, one worker after",
+  "the other, because the activations pass through this process between them. On a network each round",
+  "trip adds its latency (docs/rpc.md). The workers here also share this machine's two cores with the",
+  "client, so \"+ local\" is three processes taking turns on them.",
 ];
 console.log(lines.join("\n"));
 if (values.write) {

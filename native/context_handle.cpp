@@ -116,6 +116,10 @@ int32_t ContextHandle::Decode(const llama_batch& b, bool encode) {
   {
     QuietAbortScope quiet;
     rc = encode ? llama_encode(ctx, b) : llama_decode(ctx, b);
+    // An asynchronous backend (RPC, CUDA) returns from llama_decode with the graph still queued: wait
+    // for it here, so that the prompt time, the thread tuner's sample and the lost-worker check below
+    // see the finished computation (llama.cpp's own timings count that wait too). A no-op on the CPU.
+    if (rc == 0) llama_synchronize(ctx);
   }
   const auto end = ThreadTuner::Clock::now();
   // A lost RPC worker (vendor/patches/0009) leaves ggml's client failing quietly: its reads come

@@ -13,6 +13,7 @@
 #include "addon.h"
 #include "exit_gate.h"
 #include "log.h"
+#include "model_devices.h"
 #include "params.h"
 #include "rpc.h"
 #include "task.h"
@@ -369,6 +370,7 @@ Napi::Value Model::Info(const Napi::CallbackInfo& info) {
     meta.Set(k, Napi::String::New(env, v));
   }
   o.Set("metadata", meta);
+  o.Set("devices", ModelDevices(env, m));
   return o;
 }
 

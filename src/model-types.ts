@@ -1,6 +1,8 @@
 // Types of the model's public surface that other modules (a context) refer to, kept apart from the
 // Model class so that those modules need not import it.
-import type { NativeModelInfo } from "./native-types";
+import type { ModelDevicePlacement, NativeModelInfo } from "./native-types";
+
+export type { ModelDevicePlacement };
 
 /** Facts about a loaded model, as llama.cpp reports them (see NativeModelInfo for each field). */
 export type ModelInfo = Readonly<NativeModelInfo>;

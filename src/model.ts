@@ -9,7 +9,7 @@ import type { ContextOptions } from "./context-options";
 import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, withCallerStack } from "./errors";
 import { readGgufInfo, validateModelFile } from "./gguf";
 import { type LoraAdapter, newLoraAdapter, validateLoraFile } from "./lora";
-import type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab } from "./model-types";
+import type { DetokenizeOptions, ModelDevicePlacement, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab } from "./model-types";
 import type { NativeParams } from "./native-params";
 import { defineOptions, v } from "./options";
 import { type PreflightOptions, preflightLoad } from "./preflight";
@@ -165,7 +165,7 @@ function safeCall(fn: (p: number) => void, p: number) {
 
 const MODEL_TOKEN = Symbol("Model");
 
-export type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab };
+export type { DetokenizeOptions, ModelDevicePlacement, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab };
 
 export class Model {
   readonly path: string;

@@ -29,6 +29,27 @@ export interface NativeModelInfo {
   chatTemplate?: string;
   /** every metadata key as llama.cpp renders it (long arrays are summarized) */
   metadata: Record<string, string>;
+  /**
+   * Where llama.cpp placed the model: one entry per device holding layers or weights, in layer order
+   * (the devices of the first layers first). Empty for a vocab-only load.
+   */
+  devices: ModelDevicePlacement[];
+}
+
+/** One device's share of a loaded model (model.info.devices). */
+export interface ModelDevicePlacement {
+  /** ggml's device name: "CPU", "CUDA0", "Metal", "RPC0"... */
+  name: string;
+  /** the device's description; for an RPC worker, its endpoint ("10.0.0.2:50052") */
+  description: string;
+  /** the kind of device */
+  type: "cpu" | "gpu" | "igpu" | "accel" | "other";
+  /** repeating layers computed there */
+  layers: number;
+  /** whether the output layer (the logits) is computed there */
+  output: boolean;
+  /** bytes of model weights held in the device's memory (for "cpu": the mapped file's or host buffers) */
+  bytes: number;
 }
 
 export interface NativeVocab {

@@ -8,7 +8,7 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type Model, ModelLoadError, RpcError, loadModel } from "../../dist/index.mjs";
+import { type Model, ModelLoadError, RpcError, loadModel, setLogLevel, setLogger } from "../../dist/index.mjs";
 import { realModelPath, root, timeScale } from "../helpers";
 
 const bin = path.join(root, "bin", "llama-native.mjs");
@@ -109,10 +109,34 @@ describe("ggml RPC", () => {
     async () => {
       const local = await loadModel(real!);
       const layers = local.info.layers;
+      expect(local.info.devices).toMatchObject([{ name: "CPU", type: "cpu", layers, output: true }]);
       const want = await greedy(local, "Once upon a time", 48);
       await local.dispose();
-      // layers 0-1 stay local; the rest and the output layer are split across the two workers
-      const split = await loadModel(real!, { rpcServers: workers.map((w) => w.endpoint), gpuLayers: layers - 1 });
+      // layers 0-1 stay local; the rest and the output layer are split across the two workers.
+      // llama.cpp's own load log is the oracle for model.info.devices: it says how many layers it
+      // offloaded and how large each device's weight buffer is (in MiB, two decimals).
+      const log: string[] = [];
+      setLogLevel("info");
+      setLogger((_level, text) => log.push(text));
+      let split: Model;
+      try {
+        split = await loadModel(real!, { rpcServers: workers.map((w) => w.endpoint), gpuLayers: layers - 1 });
+      } finally {
+        setLogger(null);
+        setLogLevel("error");
+      }
+      const devices = split.info.devices;
+      expect(devices.map((d) => d.name)).toEqual(["CPU", "RPC0", "RPC1"].slice(0, devices.length));
+      expect(devices.slice(1).map((d) => d.description)).toEqual(workers.map((w) => w.endpoint));
+      expect(devices.reduce((n, d) => n + d.layers, 0)).toBe(layers);
+      expect(devices.filter((d) => d.output).map((d) => d.name)).toEqual(["RPC1"]);
+      const text = log.join("");
+      const offloaded = Number(/offloaded (\d+)\/\d+ layers/.exec(text)?.[1]);
+      const remote = devices.filter((d) => d.type !== "cpu");
+      expect(remote.reduce((n, d) => n + d.layers + (d.output ? 1 : 0), 0)).toBe(offloaded);
+      const mib = (name: string) => Number(new RegExp(`${name.replace(/[[\].]/g, "\\$&")} model buffer size =\\s+([\\d.]+) MiB`).exec(text)?.[1]);
+      expect((devices[0].bytes / 2 ** 20).toFixed(2)).toBe(mib("CPU_Mapped").toFixed(2));
+      for (const d of remote) expect((d.bytes / 2 ** 20).toFixed(2)).toBe(mib(`[${d.description}]`).toFixed(2));
       expect(await greedy(split, "Once upon a time", 48)).toEqual(want);
       await split.dispose();
     },
