@@ -162,7 +162,7 @@ const lines = [
   "waits for its output (GET_TENSOR): one blocking round trip per worker per token, one worker after",
   "the other, because the activations pass through this process between them. On a network each round",
   "trip adds its latency (docs/rpc.md). The workers here also share this machine's two cores with the",
-  "client, so \"+ local\" is three processes taking turns on them.",
+  'client, so "+ local" is three processes taking turns on them.',
 ];
 console.log(lines.join("\n"));
 if (values.write) {

@@ -23,16 +23,11 @@ struct Placement {
 
 const char* TypeName(ggml_backend_dev_t dev) {
   switch (ggml_backend_dev_type(dev)) {
-    case GGML_BACKEND_DEVICE_TYPE_CPU:
-      return "cpu";
-    case GGML_BACKEND_DEVICE_TYPE_GPU:
-      return "gpu";
-    case GGML_BACKEND_DEVICE_TYPE_IGPU:
-      return "igpu";
-    case GGML_BACKEND_DEVICE_TYPE_ACCEL:
-      return "accel";
-    default:
-      return "other";
+    case GGML_BACKEND_DEVICE_TYPE_CPU: return "cpu";
+    case GGML_BACKEND_DEVICE_TYPE_GPU: return "gpu";
+    case GGML_BACKEND_DEVICE_TYPE_IGPU: return "igpu";
+    case GGML_BACKEND_DEVICE_TYPE_ACCEL: return "accel";
+    default: return "other";
   }
 }
 

@@ -1,6 +1,14 @@
 // Public API: re-exports only.
 export { loadModel, Model } from "./model";
-export type { LoadModelOptions, ModelInfo, ModelDevicePlacement, Vocab, TokenizeOptions, DetokenizeOptions, TokenToPieceOptions } from "./model";
+export type {
+  LoadModelOptions,
+  ModelInfo,
+  ModelDevicePlacement,
+  Vocab,
+  TokenizeOptions,
+  DetokenizeOptions,
+  TokenToPieceOptions,
+} from "./model";
 export type { PreflightOptions } from "./preflight";
 export { Context } from "./context";
 export type { EmbedOptions, RankOptions, ContextModel } from "./context";

@@ -134,7 +134,8 @@ describe("ggml RPC", () => {
       const offloaded = Number(/offloaded (\d+)\/\d+ layers/.exec(text)?.[1]);
       const remote = devices.filter((d) => d.type !== "cpu");
       expect(remote.reduce((n, d) => n + d.layers + (d.output ? 1 : 0), 0)).toBe(offloaded);
-      const mib = (name: string) => Number(new RegExp(`${name.replace(/[[\].]/g, "\\$&")} model buffer size =\\s+([\\d.]+) MiB`).exec(text)?.[1]);
+      const mib = (name: string) =>
+        Number(new RegExp(`${name.replace(/[[\].]/g, "\\$&")} model buffer size =\\s+([\\d.]+) MiB`).exec(text)?.[1]);
       expect((devices[0].bytes / 2 ** 20).toFixed(2)).toBe(mib("CPU_Mapped").toFixed(2));
       for (const d of remote) expect((d.bytes / 2 ** 20).toFixed(2)).toBe(mib(`[${d.description}]`).toFixed(2));
       expect(await greedy(split, "Once upon a time", 48)).toEqual(want);
