@@ -196,6 +196,23 @@ describe("chat bindings: errors, lifetimes and hostile templates", () => {
     await expect(Promise.resolve().then(() => t.apply(request))).rejects.toThrow(/disposed/);
   });
 
+  it("a request's `now` is the date the template sees (strftime_now and date_string), not the wall clock", async () => {
+    // vendor/patches/0010-chat-template-now.patch: without it llama.cpp reads the clock, and the recorded
+    // oracle above only matches on the day it was recorded
+    const t = await create("{{ strftime_now('%Y-%m-%d') }}|{{ date_string }}|{{ messages[0].content }}");
+    try {
+      const at = (iso: string) =>
+        t.apply(JSON.stringify({ messages: [{ role: "user", content: "hi" }], now: Date.parse(iso) })).then((p) => p.prompt);
+      // noon UTC, so that any TZ a machine has keeps the same calendar day
+      expect(await at("2020-01-15T12:00:00Z")).toBe("2020-01-15|15 Jan 2020|hi");
+      expect(await at("1999-07-04T12:00:00Z")).toBe("1999-07-04|04 Jul 1999|hi");
+      const today = await t.apply(request).then((p) => p.prompt);
+      expect(today.startsWith(String(new Date().getFullYear()))).toBe(true);
+    } finally {
+      t.dispose();
+    }
+  });
+
   it("disposing while apply() runs is safe: the render finishes on its own reference", async () => {
     const t = await create("{% for i in range(500) %}{{ i }}{% endfor %}{{ messages[0].content }}");
     const p = t.apply(request);
