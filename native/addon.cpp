@@ -28,6 +28,7 @@
 #include "exit_gate.h"
 #include "log.h"
 #include "lora.h"
+#include "mtmd.h"
 #include "model.h"
 #include "params.h"
 #include "quantize.h"
@@ -163,6 +164,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("Model", model);
   exports.Set("LoraAdapter", lora);
+  exports.Set("Projector", Projector::Init(env));
   exports.Set("Context", context);
   exports.Set("AbortFlag", AbortFlag::Init(env));
   Napi::Function chat_templates = ChatTemplates::Init(env);

@@ -68,6 +68,7 @@ export {
   AbortError,
   InvalidStateError,
   RpcError,
+  InvalidMediaError,
 } from "./errors";
 export type { LlamaErrorCode } from "./errors";
 export { setLogLevel, setLogger } from "./log";
