@@ -147,7 +147,7 @@ class TokenizeTask : public ThreadTask {
     auto mp = std::make_shared<MediaPrompt>();
     mp->projector = p_;
     mp->chunks = mtmd_input_chunks_init();
-    mtmd_input_text text{text_.c_str(), add_special_, parse_special_};
+    mtmd_input_text text{text_.data(), text_.size(), add_special_, parse_special_};
     int32_t rc = mtmd_tokenize(ctx, mp->chunks, &text, ptrs.data(), ptrs.size());
     if (rc == 1) {
       throw NativeError(ErrorKind::Range, "the prompt's media markers (" + std::string(mtmd_default_marker()) + ") do not match the " +

@@ -31,6 +31,8 @@ export type {
 export { Sequence } from "./sequence";
 export { LoraAdapter } from "./lora";
 export type { LoraSpec } from "./lora";
+export { Projector, MEDIA_MARKER } from "./projector";
+export type { MediaInput, Modalities, ProjectorOptions } from "./projector";
 export type { StateOptions } from "./state";
 export type { GenerationOptions } from "./sampling";
 export type { JsonSchema, ResponseFormat } from "./generation-types";
