@@ -110,7 +110,9 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2);
   const out = args.shift();
   if (!out) {
-    console.error("usage: node scripts/make-projector.mjs OUT.gguf [--out-embd N] [--seed N] [--image-size N] [--patch N] [--embd N] [--layers N] [--heads N] [--ff N]");
+    console.error(
+      "usage: node scripts/make-projector.mjs OUT.gguf [--out-embd N] [--seed N] [--image-size N] [--patch N] [--embd N] [--layers N] [--heads N] [--ff N]",
+    );
     process.exit(2);
   }
   const keys = {

@@ -59,7 +59,10 @@ for (const [name, make] of Object.entries(TEST_IMAGES)) {
   out.runs.push({
     image: name,
     imageSha256: createHash("sha256").update(make()).digest("hex"),
-    command: ["vendor/tools/build/bin/llama-mtmd-cli", ...[...args, ...extra].map((a) => a.replaceAll(tmp, "$TMP").replaceAll(model, rel(model)))],
+    command: [
+      "vendor/tools/build/bin/llama-mtmd-cli",
+      ...[...args, ...extra].map((a) => a.replaceAll(tmp, "$TMP").replaceAll(model, rel(model))),
+    ],
     prompt: MTMD_PROMPT,
     n: MTMD_TOKENS,
     formatted: m ? m[1] : null,

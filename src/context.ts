@@ -194,11 +194,15 @@ export class Context {
     if (media) {
       if (typeof prompt !== "string") throw new TypeError("with media, the prompt must be a string that holds one media marker per medium");
       if (!projector || projector.disposed) {
-        throw new LlamaError("this model has no projector for media: load one with loadModel(path, { projector }) or model.loadProjector(path)");
+        throw new LlamaError(
+          "this model has no projector for media: load one with loadModel(path, { projector }) or model.loadProjector(path)",
+        );
       }
       for (const [i, m] of media.entries()) {
-        if (m.type === "image" && !projector.modalities.vision) throw new InvalidMediaError(`media[${i}] is an image, but the projector takes only audio`);
-        if (m.type === "audio" && !projector.modalities.audio) throw new InvalidMediaError(`media[${i}] is audio, but the projector takes only images`);
+        if (m.type === "image" && !projector.modalities.vision)
+          throw new InvalidMediaError(`media[${i}] is an image, but the projector takes only audio`);
+        if (m.type === "audio" && !projector.modalities.audio)
+          throw new InvalidMediaError(`media[${i}] is audio, but the projector takes only images`);
       }
     }
     const tokens = media ? new Int32Array(0) : this.#promptTokens(prompt);
@@ -231,15 +235,21 @@ export class Context {
       try {
         // Media are decoded and preprocessed on a native thread, in call order with the other work
         const mp = media ? await tokenizeMedia(projector!, prompt as string, media) : undefined;
-        const r = await native.generate(mp ? mp.tokens : tokens, params, flag, (text, toks, lp) => {
-          if (json) answer += text;
-          if (lp === undefined) {
-            stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
-          } else {
-            for (const e of lp) logprobs.push(e);
-            stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks, logprobs: lp });
-          }
-        }, mp?.handle);
+        const r = await native.generate(
+          mp ? mp.tokens : tokens,
+          params,
+          flag,
+          (text, toks, lp) => {
+            if (json) answer += text;
+            if (lp === undefined) {
+              stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
+            } else {
+              for (const e of lp) logprobs.push(e);
+              stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks, logprobs: lp });
+            }
+          },
+          mp?.handle,
+        );
         const { stopReason, sequence: seq, ...timings } = r;
         const result: GenerationResult = { stopReason, sequence: seq, timings };
         if (params.topLogprobs >= 0) result.logprobs = logprobs;

@@ -143,7 +143,9 @@ export function countMarkers(text: string): number {
 export async function tokenizeMedia(projector: Projector, text: string, media: readonly MediaInput[]): Promise<NativeMediaPrompt> {
   const markers = countMarkers(text);
   if (markers !== media.length) {
-    throw new RangeError(`the prompt has ${markers} media marker${markers === 1 ? "" : "s"} (${MEDIA_MARKER}) but ${media.length} media were given`);
+    throw new RangeError(
+      `the prompt has ${markers} media marker${markers === 1 ? "" : "s"} (${MEDIA_MARKER}) but ${media.length} media were given`,
+    );
   }
   return projector.native.tokenize(
     text,

@@ -57,7 +57,22 @@ describe("bad media are typed errors", () => {
       },
       /could not be decoded|not an image/,
     ],
-    ["a header that claims 100000 x 100000 pixels", () => encodePng(4, 4, () => [1, 2, 3], { claimWidth: 100000, claimHeight: 100000 }), /100000 x 100000 pixels|not an image/],
+    [
+      "a header that claims 100000 x 100000 pixels",
+      () => encodePng(4, 4, () => [1, 2, 3], { claimWidth: 100000, claimHeight: 100000 }),
+      /not an image llama.cpp can decode/,
+    ],
+    // under stb_image's own limit (2^30 bytes) but over the projector's maxPixels (64 Mi by default)
+    [
+      "a header that claims 10000 x 10000 pixels",
+      () => encodePng(4, 4, () => [1, 2, 3], { claimWidth: 10000, claimHeight: 10000 }),
+      /10000 x 10000 pixels; at most 67108864/,
+    ],
+    [
+      "a header that claims 4000 x 4000 pixels over 16 pixels of data",
+      () => encodePng(4, 4, () => [1, 2, 3], { claimWidth: 4000, claimHeight: 4000 }),
+      /could not be decoded/,
+    ],
     ["random bytes", () => new Uint8Array(Array.from({ length: 300 }, (_, i) => (i * 131 + 7) & 255)), /not an image/],
     ["WAV bytes given as an image", () => encodeWav(), /not an image/],
   ];
@@ -93,7 +108,14 @@ describe("bad projector files are typed errors", () => {
     expect(r.message).toMatch(/not "clip"/);
   });
   it("random bytes as a projector", () => {
-    const r = run("load-projector", "", write("random.gguf", new Uint8Array(4096).map((_, i) => (i * 7919) & 255)));
+    const r = run(
+      "load-projector",
+      "",
+      write(
+        "random.gguf",
+        new Uint8Array(4096).map((_, i) => (i * 7919) & 255),
+      ),
+    );
     expect(r.name, JSON.stringify(r)).toBe("InvalidModelFileError");
   });
 });
