@@ -1,13 +1,12 @@
 #include "mtmd.h"
 
-#include <stb/stb_image.h>
-
 #include <algorithm>
 #include <cstring>
 #include <thread>
 
 #include "addon.h"
 #include "log.h"
+#include "media_check.h"
 #include "mtmd-helper.h"
 #include "task.h"
 
@@ -107,24 +106,10 @@ class TokenizeTask : public ThreadTask {
     for (size_t i = 0; i < media_.size(); i++) {
       const MediaInput& m = media_[i];
       const std::string name = "media[" + std::to_string(i) + "]";
-      if (m.bytes.empty()) throw NativeError(ErrorKind::InvalidMedia, name + " is empty (0 bytes)");
       if (m.audio && !p_->audio) throw NativeError(ErrorKind::InvalidMedia, name + " is audio, but this projector takes only images");
       if (!m.audio && !p_->vision) throw NativeError(ErrorKind::InvalidMedia, name + " is an image, but this projector takes only audio");
-      if (m.bytes.size() > static_cast<size_t>(INT32_MAX)) throw NativeError(ErrorKind::InvalidMedia, name + " is larger than 2 GiB");
-      if (!m.audio) {
-        // The header first: a picture that claims 100k x 100k pixels is refused before anything is allocated.
-        int w = 0, h = 0, c = 0;
-        if (stbi_info_from_memory(m.bytes.data(), static_cast<int>(m.bytes.size()), &w, &h, &c) == 0) {
-          const char* why = stbi_failure_reason();
-          throw NativeError(ErrorKind::InvalidMedia, name + " is not an image llama.cpp can decode (PNG, JPEG, BMP, GIF, TGA, PSD, PNM)" +
-                                                         (why != nullptr ? std::string(": ") + why : std::string()));
-        }
-        if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > p_->max_pixels) {
-          throw NativeError(ErrorKind::InvalidMedia, name + " is " + std::to_string(w) + " x " + std::to_string(h) +
-                                                         " pixels; at most " + std::to_string(p_->max_pixels) +
-                                                         " pixels are decoded (the projector's maxPixels option)");
-        }
-      }
+      const std::string bad = CheckMediaBytes(m.bytes.data(), m.bytes.size(), m.audio, p_->max_pixels, name);
+      if (!bad.empty()) throw NativeError(ErrorKind::InvalidMedia, bad);
       mtmd_helper_bitmap_wrapper wrapped{nullptr, nullptr};
       wrapped = mtmd_helper_bitmap_init_from_buf(ctx, m.bytes.data(), m.bytes.size(), false, mtmd_helper_init_opt_default());
       if (wrapped.bitmap == nullptr) {
