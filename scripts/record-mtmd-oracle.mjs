@@ -27,8 +27,11 @@ const rel = (p) =>
 export const MTMD_PROMPT = "Once upon a time";
 export const MTMD_TOKENS = 24;
 
-const bin = buildTools(["llama-mtmd-cli"]);
-const exe = path.join(bin, "llama-mtmd-cli");
+// LLAMA_NATIVE_MTMD_CLI: a llama-mtmd-cli built another way from the same vendored tree (recorded as such)
+const exe = process.env.LLAMA_NATIVE_MTMD_CLI
+  ? path.resolve(process.env.LLAMA_NATIVE_MTMD_CLI)
+  : path.join(buildTools(["llama-mtmd-cli"]), "llama-mtmd-cli");
+const shownExe = process.env.LLAMA_NATIVE_MTMD_CLI ? path.relative(root, exe) : "vendor/tools/build/bin/llama-mtmd-cli";
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-mtmd-oracle-"));
 const projector = path.join(tmp, "projector.gguf");
 await makeProjector({ ...TINY_PROJECTOR, out: projector });
@@ -44,18 +47,22 @@ const out = {
   projector: { ...TINY_PROJECTOR },
   projectorSha256: sha256(projector),
   recordedAt: new Date().toISOString(),
+  cli: process.env.LLAMA_NATIVE_MTMD_CLI_ABOUT ?? "llama-mtmd-cli built by scripts/native-tools.mjs",
   runs: [],
 };
 for (const [name, make] of Object.entries(TEST_IMAGES)) {
   const image = path.join(tmp, `${name}.png`);
   fs.writeFileSync(image, make());
   const args = ["-m", model, "--mmproj", projector, "--image", image, "-p", MTMD_PROMPT, "--temp", "0", "-n", String(MTMD_TOKENS)];
-  const extra = ["--chat-template", "chatml", "-t", "1", "--no-warmup", "-lv", "4"];
+  // -v: the debug log has the prompt the CLI formatted (formatted_chat.prompt) and the encode times
+  const extra = ["--chat-template", "chatml", "-t", "1", "--no-warmup", "-v"];
   const r = spawnSync(exe, [...args, ...extra], { encoding: "utf8", maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`llama-mtmd-cli exited ${r.status}: ${r.stderr.slice(-3000)}`);
   const log = r.stderr + r.stdout;
-  const m = /formatted_chat\.prompt: ([\s\S]*?)\n(?=\S*?[a-z_]+: |\S*?encoding|\S*?decoding|$)/.exec(log);
-  const enc = /image slice encoded in (\d+(?:\.\d+)?) ms/.exec(log);
+  // each log line starts with a timestamp and a level ("0.00.022.026 D "); the prompt runs to the next one
+  const m = /formatted_chat\.prompt: ([\s\S]*?)\n(?=\d+\.\d+\.\d+\.\d+ [A-Z] )/.exec(log);
+  const enc = /mtmd batch encoding done in (\d+(?:\.\d+)?) ms/.exec(log);
+  const dec = /image decoded \(batch 1\/1\) in (\d+(?:\.\d+)?) ms/.exec(log);
   out.runs.push({
     image: name,
     imageSha256: createHash("sha256").update(make()).digest("hex"),
@@ -66,8 +73,10 @@ for (const [name, make] of Object.entries(TEST_IMAGES)) {
     prompt: MTMD_PROMPT,
     n: MTMD_TOKENS,
     formatted: m ? m[1] : null,
+    // the CLI prints a newline before the answer and one or two after it
     stdout: r.stdout,
     encodeMs: enc ? Number(enc[1]) : null,
+    imageDecodeMs: dec ? Number(dec[1]) : null,
   });
   console.error(`${name}: ${JSON.stringify(r.stdout.slice(0, 80))}`);
 }

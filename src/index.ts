@@ -41,6 +41,7 @@ export type { ChatSessionOptions, SessionTurnOptions } from "./chat/session";
 export { jsonSchemaToGrammar } from "./chat/json-schema";
 export type {
   ChatMessage,
+  ContentPart,
   AssistantMessage,
   ToolCall,
   ToolDefinition,

@@ -27,6 +27,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-mtmd-"));
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 /** The chatml rendering llama-mtmd-cli makes of one user message (checked against its log below). */
 const chatml = (user: string) => `<|im_start|>user\n${user}<|im_end|>\n<|im_start|>assistant\n`;
+/** The answer in what llama-mtmd-cli printed: it writes a newline before the answer and one or two after it. */
+const cliAnswer = (stdout: string) => stdout.replace(/^\n/, "").replace(/\n\n?$/, "");
 
 let images: Record<string, () => Uint8Array>;
 let projectorPath: string;
@@ -69,9 +71,31 @@ describe.skipIf(!real && !requireRealModel)("images on stories260K (llama-mtmd-c
         maxTokens: run.n,
         temperature: 0,
       });
-      expect(r.text).toBe(run.stdout.replace(/\n+$/, ""));
+      expect(r.text).toBe(cliAnswer(run.stdout));
     });
   }
+
+  it("chat messages with image parts render the marker where llama.cpp's chat pipeline puts it (the CLI's text again)", async () => {
+    // stories260K has no template: the chat pipeline falls back to ChatML, as the CLI was told to use
+    for (const run of oracle!.runs.slice(0, 3)) {
+      const r = await ctx.chatComplete(
+        [
+          {
+            role: "user",
+            content: [
+              { type: "image", data: images[run.image]!() },
+              { type: "text", text: run.prompt },
+            ],
+          },
+        ],
+        { maxTokens: run.n, temperature: 0 },
+      );
+      expect(r.message.content, run.image).toBe(cliAnswer(run.stdout));
+    }
+    await expect(ctx.chatComplete([{ role: "user", content: [{ type: "video", data: new Uint8Array(1) }] as never }])).rejects.toThrow(
+      /"text", "image" or "audio"/,
+    );
+  });
 
   it("the picture decides the output (control: the runs above are not all the same text)", () => {
     const texts = new Set(oracle!.runs.map((r) => r.stdout));
