@@ -166,7 +166,8 @@ void Stream::DecodeText(size_t end) {
       h.ResyncTokens(seq);
       throw NativeError(ErrorKind::Generic, "llama_decode failed with code " + std::to_string(rc) + " on the prompt's text");
     }
-    cached.insert(cached.end(), req_.prompt.begin() + static_cast<long>(prompt_pos), req_.prompt.begin() + static_cast<long>(prompt_pos + n));
+    cached.insert(cached.end(), req_.prompt.begin() + static_cast<long>(prompt_pos),
+                  req_.prompt.begin() + static_cast<long>(prompt_pos + n));
     prompt_pos += n;
     evaluated += n;
   }

@@ -22,7 +22,12 @@ Napi::FunctionReference& ProjectorCtor(Napi::Env env);
 class ProjectorLoadTask : public ThreadTask {
  public:
   ProjectorLoadTask(ModelHandlePtr model, std::string path, int32_t threads, bool use_gpu, int64_t max_pixels)
-      : ThreadTask(nullptr), model_(std::move(model)), path_(std::move(path)), threads_(threads), use_gpu_(use_gpu), max_pixels_(max_pixels) {}
+      : ThreadTask(nullptr),
+        model_(std::move(model)),
+        path_(std::move(path)),
+        threads_(threads),
+        use_gpu_(use_gpu),
+        max_pixels_(max_pixels) {}
 
  protected:
   void Execute() override {
@@ -116,9 +121,9 @@ class TokenizeTask : public ThreadTask {
         std::string why = capture.Text();
         const char* stb = m.audio ? nullptr : stbi_failure_reason();
         if (why.empty() && stb != nullptr) why = stb;
-        throw NativeError(ErrorKind::InvalidMedia, name + (m.audio ? " is not audio llama.cpp can decode (WAV, MP3, FLAC)"
-                                                                    : " could not be decoded as an image") +
-                                                       (why.empty() ? "" : ": " + why));
+        throw NativeError(ErrorKind::InvalidMedia,
+                          name + (m.audio ? " is not audio llama.cpp can decode (WAV, MP3, FLAC)" : " could not be decoded as an image") +
+                              (why.empty() ? "" : ": " + why));
       }
       bitmaps.emplace_back(wrapped.bitmap);
       if (mtmd_bitmap_is_audio(wrapped.bitmap) != m.audio) {
