@@ -97,6 +97,43 @@ describe.skipIf(!real && !requireRealModel)("images on stories260K (llama-mtmd-c
     );
   });
 
+  it("the server: /v1/chat/completions with image_url data: URL parts (the CLI's text; other orders as ctx.chatComplete)", async () => {
+    const { createServer } = await import("../../dist/server/index.mjs");
+    const server = await createServer({ model, contextSize: 512, parallel: 1 });
+    try {
+      const addr = await server.listen(0, "127.0.0.1");
+      const url = `http://127.0.0.1:${addr.port}/v1/chat/completions`;
+      const post = (body: object) =>
+        fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const run = oracle!.runs[2]!;
+      const dataUrl = `data:image/png;base64,${Buffer.from(images[run.image]!()).toString("base64")}`;
+      const image = { type: "image_url", image_url: { url: dataUrl } };
+      const text = { type: "text", text: run.prompt };
+      const ask = async (content: object[]) => {
+        const res = await post({ messages: [{ role: "user", content }], temperature: 0, max_tokens: run.n });
+        expect(res.status, await res.clone().text()).toBe(200);
+        return ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
+      };
+      expect(await ask([image, text])).toBe(cliAnswer(run.stdout));
+      const data = images[run.image]!();
+      for (const order of [
+        [text, image],
+        [text, image, text],
+      ]) {
+        const parts = order.map((p) => (p === image ? { type: "image" as const, data } : { type: "text" as const, text: run.prompt }));
+        const direct = await ctx.chatComplete([{ role: "user", content: parts }], { maxTokens: run.n, temperature: 0 });
+        expect(await ask(order)).toBe(direct.message.content);
+      }
+      const remote = await post({
+        messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] }],
+      });
+      expect(remote.status).toBe(400);
+      expect(await remote.text()).toMatch(/only data: URLs/);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("the picture decides the output (control: the runs above are not all the same text)", () => {
     const texts = new Set(oracle!.runs.map((r) => r.stdout));
     expect(texts.size).toBeGreaterThanOrEqual(3);
