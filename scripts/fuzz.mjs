@@ -37,6 +37,9 @@ const rpcDir = path.join(root, "vendor", "llama.cpp", "ggml", "src", "ggml-rpc")
 const HARNESS_SOURCES = {
   state: [path.join(root, "native", "state_check.cpp")],
   rpc: [path.join(rpcDir, "ggml-rpc.cpp"), path.join(rpcDir, "transport.cpp")],
+  // the decoders (stb_image, miniaudio) live in mtmd-helper.cpp: compiled here, instrumented, even
+  // when the mtmd library linked after it is an uninstrumented addon build's
+  media: [path.join(root, "vendor", "llama.cpp", "tools", "mtmd", "mtmd-helper.cpp")],
 };
 const HARNESS_INCLUDES = {
   rpc: [path.join(root, "vendor", "llama.cpp", "ggml", "src"), rpcDir],
@@ -136,9 +139,16 @@ function build() {
     for (const l of check.lines) log(l);
     if (check.failures.length) throw new Error(`not instrumented:\n  ${check.failures.join("\n  ")}`);
   }
-  const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) =>
-    path.join(llamaBuild, l),
-  );
+  // an addon build (LLAMA_NATIVE_FUZZ_LLAMA) has ggml's RPC backend, which libggml's registry references
+  const libs = [
+    "src/libllama.a",
+    "ggml/src/libggml.a",
+    "ggml/src/ggml-rpc/libggml-rpc.a",
+    "ggml/src/libggml-cpu.a",
+    "ggml/src/libggml-base.a",
+  ]
+    .map((l) => path.join(llamaBuild, l))
+    .filter((l) => !l.includes("ggml-rpc") || fs.existsSync(l));
   // the media harness links mtmd (and the hash library it uses) before them: the fuzz build's own, or
   // with LLAMA_NATIVE_FUZZ_LLAMA=build/llama.cpp the addon's (build/libllama_native_mtmd.a)
   const mtmdLibs = [
