@@ -134,6 +134,53 @@ describe.skipIf(!real && !requireRealModel)("images on stories260K (llama-mtmd-c
     }
   });
 
+  it("the CLI's chat: /image FILE attaches a picture to the next message (the CLI oracle's answer)", async () => {
+    const { spawn } = await import("node:child_process");
+    const run = oracle!.runs[0]!;
+    const png = path.join(tmp, `${run.image}.png`);
+    fs.writeFileSync(png, images[run.image]!());
+    const child = spawn(
+      process.execPath,
+      [
+        path.join(root, "bin", "llama-native.mjs"),
+        "chat",
+        "-m",
+        real!,
+        "--mmproj",
+        projectorPath,
+        "--temp",
+        "0",
+        "-n",
+        String(run.n),
+        "-c",
+        "512",
+      ],
+      { stdio: ["pipe", "pipe", "pipe"] },
+    );
+    let out = "";
+    const answer = `${cliAnswer(run.stdout)}\n`;
+    // stdin stays open until the answer is out (the chat stops an answer when its input ends)
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no answer; stdout so far: ${out}`)), 60_000);
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes(answer)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    child.stdin.write(`/image ${png}\n${run.prompt}\n`);
+    try {
+      await done;
+    } finally {
+      child.stdin.end("/exit\n");
+      await new Promise((r) => child.once("exit", r));
+    }
+    expect(out).toContain(`(${png} goes with your next message)`);
+    expect(out).toContain(answer);
+  });
+
   it("the picture decides the output (control: the runs above are not all the same text)", () => {
     const texts = new Set(oracle!.runs.map((r) => r.stdout));
     expect(texts.size).toBeGreaterThanOrEqual(3);
