@@ -238,6 +238,37 @@ describe.skipIf(!real && !requireRealModel)("images on stories260K (llama-mtmd-c
     await expect(model.loadProjector(projectorPath, { thread: 2 } as never)).rejects.toThrow(/threads/);
   });
 
+  it("disposing the projector and the model during a generation with a picture is safe", async () => {
+    const m2 = await loadModel(real!, { projector: projectorPath });
+    const c2 = await m2.createContext({ contextSize: 256 });
+    const it2 = c2.generate(chatml(`${MEDIA_MARKER}Once upon a time`), {
+      media: [{ type: "image", data: images.gradient!() }],
+      maxTokens: 200,
+    });
+    const first = await it2.next();
+    expect(first.done).toBe(false);
+    await m2.projector!.dispose(); // the running prompt keeps the encoder alive
+    const p = m2.dispose();
+    let r = await it2.next();
+    while (!r.done) r = await it2.next();
+    expect(r.value.stopReason).toMatch(/abort|maxTokens|eog/);
+    await p;
+    expect(m2.disposed).toBe(true);
+    // and before the picture is even decoded: a DisposedError or an aborted stream, never a crash
+    const m3 = await loadModel(real!, { projector: projectorPath });
+    const c3 = await m3.createContext({ contextSize: 256 });
+    const it3 = c3.generate(chatml(`${MEDIA_MARKER}Once upon a time`), { media: [{ type: "image", data: images.wide!() }], maxTokens: 50 });
+    const pending = it3.next();
+    const gone = Promise.all([m3.projector!.dispose(), m3.dispose()]);
+    const outcome = await pending.then(
+      (x) => (x.done ? x.value.stopReason : "chunk"),
+      (e: Error) => e.constructor.name,
+    );
+    expect(outcome).toMatch(/DisposedError|abort|chunk/);
+    await it3.return(undefined as never).catch(() => undefined);
+    await gone;
+  });
+
   it("a model without a projector refuses media", async () => {
     const bare = await loadModel(real!);
     try {
