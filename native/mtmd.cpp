@@ -1,6 +1,7 @@
 #include "mtmd.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <thread>
 
@@ -81,16 +82,18 @@ struct MediaInput {
   std::vector<unsigned char> bytes;
 };
 
-// A stable pseudo token for every position of one medium: negative, from its SHA-256 (hex) id.
-llama_token PseudoToken(const char* id, size_t index) {
+// A stable pseudo token for every position of one medium: negative, from its SHA-256 (hex) id (31
+// bits of FNV-1a over it: two different media collide with probability 2^-31). A medium without an
+// id gets a value of its own, so that no other medium matches it.
+std::atomic<uint32_t> g_unnamed_media{0};
+llama_token PseudoToken(const char* id) {
   uint32_t h = 2166136261u;
   if (id != nullptr && id[0] != '\0') {
     for (const char* c = id; *c; c++) h = (h ^ static_cast<unsigned char>(*c)) * 16777619u;
   } else {
-    h ^= static_cast<uint32_t>(index) * 0x9e3779b9u;  // no id: never matches another prompt's medium
-    h ^= static_cast<uint32_t>(reinterpret_cast<uintptr_t>(id));
+    h ^= (g_unnamed_media.fetch_add(1) + 1u) * 0x9e3779b9u;
   }
-  return -1 - static_cast<llama_token>(h & 0x3fffffffu);
+  return -1 - static_cast<llama_token>(h & 0x7ffffffeu);
 }
 
 class TokenizeTask : public ThreadTask {
@@ -164,7 +167,7 @@ class TokenizeTask : public ThreadTask {
         if (n_pos < 0 || static_cast<size_t>(n_pos) != n_tok) {
           throw NativeError(ErrorKind::Generic, "this projector places its embeddings at positions llama-native does not support");
         }
-        mp->tokens.insert(mp->tokens.end(), n_tok, PseudoToken(mtmd_input_chunk_get_id(chunk), i));
+        mp->tokens.insert(mp->tokens.end(), n_tok, PseudoToken(mtmd_input_chunk_get_id(chunk)));
         mp->media_tokens += n_tok;
       }
       span.end = mp->tokens.size();
