@@ -41,6 +41,9 @@ const HARNESS_SOURCES = {
   // when the mtmd library linked after it is an uninstrumented addon build's
   media: [path.join(root, "vendor", "llama.cpp", "tools", "mtmd", "mtmd-helper.cpp")],
 };
+// Definitions a harness's own sources are compiled with: the media harness's stb_image decodes what
+// the addon's does (CMakeLists.txt: STBI_ONLY_* on mtmd-helper.cpp).
+const HARNESS_DEFINES = { media: ["-DSTBI_ONLY_PNG", "-DSTBI_ONLY_JPEG", "-DSTBI_ONLY_BMP", "-DSTBI_ONLY_GIF"] };
 const HARNESS_INCLUDES = {
   rpc: [path.join(root, "vendor", "llama.cpp", "ggml", "src"), rpcDir],
   // media: llama.cpp's mtmd (built with the libraries below, instrumented) and stb_image's header
@@ -187,6 +190,7 @@ function build() {
       "-I",
       path.join(root, "vendor", "llama.cpp", "ggml", "include"),
       ...(HARNESS_INCLUDES[name] ?? []).flatMap((d) => ["-I", d]),
+      ...(HARNESS_DEFINES[name] ?? []),
       ...(chat
         ? chatIncludes()
             .flatMap((d) => ["-I", d])
