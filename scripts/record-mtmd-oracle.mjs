@@ -63,7 +63,7 @@ function buildCliAgainstAddon() {
   ].map((l) => path.join(B, l));
   const objs = srcs.map((s) => path.join(dir, `${path.basename(s, ".cpp")}.o`));
   let mk = `llama-mtmd-cli: ${objs.join(" ")}\n\tccache g++ -o $@ $^ ${libs.join(" ")} -pthread -ldl -lm\n`;
-  srcs.forEach((s, i) => (mk += `${objs[i]}: ${L}/${s}\n\tccache g++ ${flags} -c $< -o $@\n`));
+  for (const [i, s] of srcs.entries()) mk += `${objs[i]}: ${L}/${s}\n\tccache g++ ${flags} -c $< -o $@\n`;
   fs.writeFileSync(path.join(dir, "Makefile"), mk);
   const r = spawnSync("make", ["-C", dir, "-j", String(os.availableParallelism())], { stdio: "inherit" });
   if (r.status !== 0) throw new Error("building llama-mtmd-cli against the addon's libraries failed");
