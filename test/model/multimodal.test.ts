@@ -181,6 +181,21 @@ describe.skipIf(!real && !requireRealModel)("images on stories260K (llama-mtmd-c
     expect(out).toContain(answer);
   });
 
+  it("generations with different pictures at once, in the engine's shared batch, each equal the CLI's", async () => {
+    const c2 = await model.createContext({ contextSize: 512, sequences: 3 });
+    try {
+      const runs = oracle!.runs.slice(0, 3);
+      const results = await Promise.all(
+        runs.map((run) =>
+          c2.complete(run.formatted, { media: [{ type: "image", data: images[run.image]!() }], maxTokens: run.n, temperature: 0 }),
+        ),
+      );
+      for (const [i, r] of results.entries()) expect(r.text, runs[i]!.image).toBe(cliAnswer(runs[i]!.stdout));
+    } finally {
+      await c2.dispose();
+    }
+  });
+
   it("the picture decides the output (control: the runs above are not all the same text)", () => {
     const texts = new Set(oracle!.runs.map((r) => r.stdout));
     expect(texts.size).toBeGreaterThanOrEqual(3);
