@@ -331,6 +331,8 @@ void Engine::Loop() {
       starting.assign(active_.begin() + static_cast<long>(before), active_.end());
     }
     for (Stream* s : starting) {
+      batch_flags_.clear();  // Begin may decode (media): the abort callback reads these
+      if (s->abort_flag()) batch_flags_.push_back(s->abort_flag().get());
       try {
         s->Begin(s->seq);
       } catch (const NativeError& e) {
@@ -339,6 +341,7 @@ void Engine::Loop() {
         Fail(s, ErrorKind::Generic, e.what());
       }
     }
+    batch_flags_.clear();
     // Streams whose caller gave up end before the decode, within one step of the request.
     std::vector<Stream*> aborted;
     for (Stream* s : active_) {
