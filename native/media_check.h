@@ -37,7 +37,7 @@ inline std::string CheckMediaBytes(const unsigned char* data, size_t size, bool 
   int w = 0, h = 0, c = 0;
   if (stbi_info_from_memory(data, static_cast<int>(size), &w, &h, &c) == 0) {
     const char* why = stbi_failure_reason();
-    return name + " is not an image llama.cpp can decode (PNG, JPEG, BMP, GIF, TGA, PSD, PNM)" +
+    return name + " is not an image llama.cpp can decode (PNG, JPEG, BMP, GIF)" +
            (why != nullptr ? std::string(": ") + why : std::string());
   }
   if (w <= 0 || h <= 0 || static_cast<int64_t>(w) * h > max_pixels) {
