@@ -11,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { makeChatModel, THINK_TOKENS } from "./make-chat-model.mjs";
+import { oracleFileToWrite, simdClass } from "./simd-class.mjs";
 import { buildTools, freePort, startServer, stopServer } from "./native-tools.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -88,6 +89,9 @@ const out = {
   llamaCppCommit: pin.commit,
   model: path.basename(stories),
   modelSha256: crypto.createHash("sha256").update(fs.readFileSync(stories)).digest("hex"),
+  // logprobs and sampled tokens depend on the kernels' SIMD width (scripts/simd-class.mjs)
+  simd: simdClass(),
+  cpu: os.cpus()[0]?.model ?? "",
   cases: [],
 };
 try {
@@ -156,6 +160,6 @@ try {
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
-const file = path.join(root, "test", "fixtures", "oracles", "chat-e2e.json");
+const file = oracleFileToWrite(path.join(root, "test", "fixtures", "oracles"), "chat-e2e");
 fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 console.error(`wrote ${path.relative(process.cwd(), file)} (${out.cases.length} cases)`);

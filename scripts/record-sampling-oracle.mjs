@@ -7,9 +7,11 @@
 //   node scripts/record-sampling-oracle.mjs [--model ../shared/models/stories260K.gguf]
 import crypto from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { oracleFileToWrite, simdClass } from "./simd-class.mjs";
 import { buildTools, freePort, startServer, stopServer } from "./native-tools.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -66,6 +68,9 @@ const out = {
   llamaCppCommit: pin.commit,
   model: path.basename(stories),
   modelSha256: crypto.createHash("sha256").update(fs.readFileSync(stories)).digest("hex"),
+  // logprobs and sampled tokens depend on the kernels' SIMD width (scripts/simd-class.mjs)
+  simd: simdClass(),
+  cpu: os.cpus()[0]?.model ?? "",
   command: ["llama-server", ...args.map((a) => (a === stories ? `<${path.basename(stories)}>` : a === String(port) ? "<port>" : a))],
   prompt: PROMPT,
   promptTokens: [],
@@ -92,6 +97,6 @@ try {
 } finally {
   await stopServer(child);
 }
-const file = path.join(root, "test", "fixtures", "oracles", "sampling.json");
+const file = oracleFileToWrite(path.join(root, "test", "fixtures", "oracles"), "sampling");
 fs.writeFileSync(file, `${JSON.stringify(out, null, 1)}\n`);
 console.error(`wrote ${path.relative(process.cwd(), file)} (${out.cases.length} cases)`);

@@ -21,9 +21,11 @@ interface Case {
   logprobs?: { id: number; logprob: number; top: { id: number; logprob: number }[] }[];
   thinkTokens: boolean;
 }
-const oracle: { modelSha256: string; cases: Case[] } = JSON.parse(
-  fs.readFileSync(path.join(root, "test", "fixtures", "oracles", "chat-e2e.json"), "utf8"),
-);
+// logprobs and sampled tokens depend on the SIMD width of the kernels (scripts/simd-class.mjs): the
+// recording of this CPU's class
+const simd = await import(path.join(root, "scripts", "simd-class.mjs"));
+const oracleFile: string = simd.oracleFileFor(path.join(root, "test", "fixtures", "oracles"), "chat-e2e");
+const oracle: { modelSha256: string; cases: Case[]; simd?: string } = JSON.parse(fs.readFileSync(oracleFile, "utf8"));
 const modelPath = realModelPath();
 const FINISH: Record<string, string> = { eog: "stop", stop: "stop", maxTokens: "length", contextFull: "length", toolCalls: "tool_calls" };
 
@@ -44,6 +46,13 @@ describe.runIf(modelPath || requireRealModel)("chat against llama-server (record
     }
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("was recorded on a CPU of this SIMD class (logprobs and sampled tokens depend on it)", () => {
+    expect(
+      simd.recordedClass(oracle),
+      `${path.basename(oracleFile)} was recorded on ${simd.recordedClass(oracle)} CPUs and this one is ${simd.simdClass()}: record this class with node scripts/record-chat-e2e.mjs`,
+    ).toBe(simd.simdClass());
+  });
 
   it("covers several templates and every kind of request", () => {
     expect(new Set(oracle.cases.map((c) => c.template)).size).toBeGreaterThanOrEqual(3);

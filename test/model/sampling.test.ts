@@ -15,8 +15,12 @@ interface Case {
   tokens: number[];
   probabilities?: { id: number; logprob: number; top: { id: number; logprob: number }[] }[];
 }
-const oracle: { modelSha256: string; promptTokens: number[]; cases: Case[] } = JSON.parse(
-  fs.readFileSync(path.join(root, "test", "fixtures", "oracles", "sampling.json"), "utf8"),
+// logprobs and sampled tokens depend on the SIMD width of the kernels (scripts/simd-class.mjs): the
+// recording of this CPU's class
+const simd = await import(path.join(root, "scripts", "simd-class.mjs"));
+const oracleFile: string = simd.oracleFileFor(path.join(root, "test", "fixtures", "oracles"), "sampling");
+const oracle: { modelSha256: string; promptTokens: number[]; cases: Case[]; simd?: string } = JSON.parse(
+  fs.readFileSync(oracleFile, "utf8"),
 );
 const modelPath = realModelPath();
 
@@ -63,6 +67,13 @@ describe.runIf(modelPath || requireRealModel)("sampling against llama-server (re
     ctx = await model.createContext({ contextSize: 512, threads: 1 });
   });
   afterAll(() => model?.dispose());
+
+  it("was recorded on a CPU of this SIMD class (logprobs and sampled tokens depend on it)", () => {
+    expect(
+      simd.recordedClass(oracle),
+      `${path.basename(oracleFile)} was recorded on ${simd.recordedClass(oracle)} CPUs and this one is ${simd.simdClass()}: record this class with node scripts/record-sampling-oracle.mjs`,
+    ).toBe(simd.simdClass());
+  });
 
   it("covers every sampler the issue names", () => {
     const fields = new Set(oracle.cases.flatMap((c) => Object.keys(c.request)));
