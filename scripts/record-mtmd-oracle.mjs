@@ -13,7 +13,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildTools } from "./native-tools.mjs";
+import { buildTools, freePort, startServer, stopServer } from "./native-tools.mjs";
 import { makeProjector, TINY_PROJECTOR } from "./make-projector.mjs";
 import { TEST_IMAGES } from "./test-images.mjs";
 
@@ -133,6 +133,53 @@ for (const [name, make] of Object.entries(TEST_IMAGES)) {
     imageDecodeMs: dec ? Number(dec[1]) : null,
   });
   console.error(`${name}: ${JSON.stringify(r.stdout.slice(0, 80))}`);
+}
+
+// llama-server --mmproj: /v1/chat/completions with the third picture as an image_url data: URL, with
+// the text before, after and around it (llama.cpp's chat pipeline puts each part's marker where the
+// part is). Greedy, without the prompt cache, the same ChatML template the CLI was given.
+export const SERVER_ORDERS = [
+  ["image", "text"],
+  ["text", "image"],
+  ["text", "image", "text"],
+  ["image", "text", "image"],
+];
+{
+  const serverExe = path.join(buildTools(["llama-server"]), "llama-server");
+  const name = Object.keys(TEST_IMAGES)[2];
+  const dataUrl = `data:image/png;base64,${Buffer.from(TEST_IMAGES[name]()).toString("base64")}`;
+  const port = await freePort();
+  const args = ["-m", model, "--mmproj", projector, "--chat-template", "chatml", "-np", "1", "-c", "512", "-t", "1", "--no-warmup"];
+  const child = await startServer(serverExe, [...args, "--port", String(port)], port, { name: "llama-server", timeoutMs: 120_000 });
+  out.server = {
+    image: name,
+    command: [
+      path.relative(root, serverExe),
+      ...args.map((a) => a.replaceAll(tmp, "$TMP").replaceAll(model, rel(model))),
+      "--port",
+      "<port>",
+    ],
+    cases: [],
+  };
+  try {
+    for (const order of SERVER_ORDERS) {
+      const content = order.map((p) =>
+        p === "image" ? { type: "image_url", image_url: { url: dataUrl } } : { type: "text", text: MTMD_PROMPT },
+      );
+      const request = { messages: [{ role: "user", content }], temperature: 0, max_tokens: MTMD_TOKENS, cache_prompt: false };
+      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(request),
+      });
+      if (!res.ok) throw new Error(`llama-server answered ${res.status}: ${await res.text()}`);
+      const j = await res.json();
+      out.server.cases.push({ order, content: j.choices[0].message.content, usage: j.usage, finishReason: j.choices[0].finish_reason });
+      console.error(`server ${order.join("+")}: ${JSON.stringify(j.choices[0].message.content.slice(0, 60))}`);
+    }
+  } finally {
+    await stopServer(child);
+  }
 }
 fs.writeFileSync(path.join(root, "test", "fixtures", "oracles", "mtmd.json"), `${JSON.stringify(out, null, 2)}\n`);
 fs.rmSync(tmp, { recursive: true, force: true });

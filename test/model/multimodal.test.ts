@@ -18,6 +18,11 @@ interface MtmdOracle {
   projector: Record<string, number>;
   projectorSha256: string;
   runs: { image: string; imageSha256: string; command: string[]; prompt: string; n: number; formatted: string; stdout: string }[];
+  server?: {
+    image: string;
+    command: string[];
+    cases: { order: string[]; content: string; usage: { prompt_tokens: number }; finishReason: string }[];
+  };
 }
 
 const oraclePath = path.join(root, "test", "fixtures", "oracles", "mtmd.json");
@@ -97,7 +102,9 @@ describe.skipIf(!real && !requireRealModel)("images on stories260K (llama-mtmd-c
     );
   });
 
-  it("the server: /v1/chat/completions with image_url data: URL parts (the CLI's text; other orders as ctx.chatComplete)", async () => {
+  it("the server: /v1/chat/completions with image_url data: URL parts in four orders gives llama-server --mmproj's answers", async () => {
+    const rec = oracle!.server;
+    expect(rec, "test/fixtures/oracles/mtmd.json has no llama-server recording (node scripts/record-mtmd-oracle.mjs)").toBeDefined();
     const { createServer } = await import("../../dist/server/index.mjs");
     const server = await createServer({ model, contextSize: 512, parallel: 1 });
     try {
@@ -105,25 +112,31 @@ describe.skipIf(!real && !requireRealModel)("images on stories260K (llama-mtmd-c
       const url = `http://127.0.0.1:${addr.port}/v1/chat/completions`;
       const post = (body: object) =>
         fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-      const run = oracle!.runs[2]!;
-      const dataUrl = `data:image/png;base64,${Buffer.from(images[run.image]!()).toString("base64")}`;
-      const image = { type: "image_url", image_url: { url: dataUrl } };
-      const text = { type: "text", text: run.prompt };
-      const ask = async (content: object[]) => {
-        const res = await post({ messages: [{ role: "user", content }], temperature: 0, max_tokens: run.n });
+      const data = images[rec!.image]!();
+      const dataUrl = `data:image/png;base64,${Buffer.from(data).toString("base64")}`;
+      const part = (p: string) =>
+        p === "image" ? { type: "image_url", image_url: { url: dataUrl } } : { type: "text", text: oracle!.runs[0]!.prompt };
+      // image first is the CLI's prompt too: the recorded server and CLI agree there
+      const cli = oracle!.runs.find((r) => r.image === rec!.image)!;
+      expect(rec!.cases[0]!.order).toEqual(["image", "text"]);
+      expect(rec!.cases[0]!.content).toBe(cliAnswer(cli.stdout));
+      const answers = new Set<string>();
+      for (const c of rec!.cases) {
+        const res = await post({ messages: [{ role: "user", content: c.order.map(part) }], temperature: 0, max_tokens: cli.n });
         expect(res.status, await res.clone().text()).toBe(200);
-        return ((await res.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content;
-      };
-      expect(await ask([image, text])).toBe(cliAnswer(run.stdout));
-      const data = images[run.image]!();
-      for (const order of [
-        [text, image],
-        [text, image, text],
-      ]) {
-        const parts = order.map((p) => (p === image ? { type: "image" as const, data } : { type: "text" as const, text: run.prompt }));
-        const direct = await ctx.chatComplete([{ role: "user", content: parts }], { maxTokens: run.n, temperature: 0 });
-        expect(await ask(order)).toBe(direct.message.content);
+        const j = (await res.json()) as { choices: { message: { content: string } }[]; usage: { prompt_tokens: number } };
+        expect(j.choices[0]!.message.content, c.order.join("+")).toBe(c.content);
+        expect(j.usage.prompt_tokens, c.order.join("+")).toBe(c.usage.prompt_tokens);
+        // and the library's own chat gives the same
+        const parts = c.order.map((p) =>
+          p === "image" ? { type: "image" as const, data } : { type: "text" as const, text: oracle!.runs[0]!.prompt },
+        );
+        const direct = await ctx.chatComplete([{ role: "user", content: parts }], { maxTokens: cli.n, temperature: 0 });
+        expect(direct.message.content, c.order.join("+")).toBe(c.content);
+        answers.add(c.content);
       }
+      // control: the orders are not all one answer, so where the marker goes is checked
+      expect(answers.size).toBeGreaterThan(1);
       const remote = await post({
         messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] }],
       });
