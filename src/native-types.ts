@@ -98,6 +98,8 @@ export interface NativeGenerationResult {
   promptMs: number;
   generatedTokens: number;
   generateMs: number;
+  draftedTokens: number;
+  acceptedTokens: number;
 }
 
 export interface NativeAbortFlag {
@@ -174,7 +176,7 @@ export interface NativeBinding {
     prototype: NativeModel;
   };
   Context: {
-    create(model: NativeModel, params: NativeParams<"Context.create">): Promise<NativeContext>;
+    create(model: NativeModel, params: NativeParams<"Context.create">, draftModel?: NativeModel): Promise<NativeContext>;
     prototype: NativeContext;
   };
   LoraAdapter: {

@@ -1,0 +1,212 @@
+// Speculative decoding (createContext({ speculative })): llama.cpp's drafters (a draft model's
+// context, n-gram lookup) propose tokens that the target checks in one decode. The oracle is the
+// same context's generation without speculation, which the rest of the suite ties to llama.cpp's
+// own tools: a draft may only change how many decodes it takes, never a token. Every comparison
+// also checks that drafts were made and kept (draftedTokens, acceptedTokens > 0), so that a
+// speculation that silently did nothing cannot pass.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { DisposedError, LlamaError, type Model, loadModel } from "../../dist/index.mjs";
+import { realModelPath, requireRealModel, root } from "../helpers";
+
+const modelPath = realModelPath();
+
+it("the real model is present when CI requires it", () => {
+  if (requireRealModel) expect(modelPath, "LLAMA_NATIVE_REQUIRE_REAL_MODEL=1 but stories260K.gguf is missing").toBeDefined();
+});
+
+// Repetitive text: n-gram lookup finds its continuation earlier in the sequence.
+const REPETITIVE = "Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a";
+const PROMPTS = ["Once upon a time", "Lily went to the park", "The little dog"];
+
+describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", () => {
+  let target: Model;
+  let randomDraft: Model; // random weights, stories260K's vocabulary: a draft that is often wrong
+  let tmp: string;
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-spec-"));
+    const { makeRandomLlama } = await import(path.join(root, "scripts", "make-model.mjs"));
+    const draftPath = path.join(tmp, "random-stories-vocab.gguf");
+    await makeRandomLlama({ out: draftPath, vocab: modelPath, embd: 32, layers: 1, heads: 2, headsKv: 1, ff: 64, ctx: 512, seed: 3 });
+    target = await loadModel(modelPath!);
+    randomDraft = await loadModel(draftPath);
+  });
+  afterAll(async () => {
+    await randomDraft?.dispose();
+    await target?.dispose();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  async function plain(prompt: string, options: { maxTokens: number; temperature?: number; seed?: number }) {
+    const ctx = await target.createContext({ contextSize: 512 });
+    try {
+      return await ctx.complete(prompt, { temperature: 0, ...options });
+    } finally {
+      await ctx.dispose();
+    }
+  }
+
+  it("greedy output with a draft model (itself) is the output without, and most drafts are kept", async () => {
+    const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: target } } });
+    for (const prompt of PROMPTS) {
+      const want = await plain(prompt, { maxTokens: 80 });
+      const got = await ctx.complete(prompt, { temperature: 0, maxTokens: 80 });
+      expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
+      expect(got.text).toBe(want.text);
+      expect(got.stopReason).toBe(want.stopReason);
+      expect(want.timings.draftedTokens).toBe(0);
+      expect(got.timings.draftedTokens).toBeGreaterThan(0);
+      // the same model drafts what the target samples (greedy both): nearly every draft is kept
+      expect(got.timings.acceptedTokens).toBeLessThanOrEqual(got.timings.draftedTokens);
+      expect(got.timings.acceptedTokens).toBeGreaterThan(got.timings.draftedTokens * 0.8);
+    }
+    await ctx.dispose();
+  });
+
+  it("greedy output with a random-weight draft of the same vocabulary is the output without (rejections exercised)", async () => {
+    const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: randomDraft, max: 4 } } });
+    for (const prompt of PROMPTS) {
+      const want = await plain(prompt, { maxTokens: 64 });
+      const got = await ctx.complete(prompt, { temperature: 0, maxTokens: 64 });
+      expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
+      expect(got.timings.draftedTokens).toBeGreaterThan(0);
+      // a random model's drafts are mostly rejected: the rejected tail was removed from the cache
+      expect(got.timings.acceptedTokens).toBeLessThan(got.timings.draftedTokens);
+    }
+    await ctx.dispose();
+  });
+
+  it("n-gram lookup: identical greedy output, and drafts are kept on repetitive text", async () => {
+    const want = await plain(REPETITIVE, { maxTokens: 96 });
+    const ctx = await target.createContext({ contextSize: 512, speculative: { ngram: { sizeN: 3, sizeM: 8 } } });
+    const got = await ctx.complete(REPETITIVE, { temperature: 0, maxTokens: 96 });
+    expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
+    expect(got.timings.draftedTokens).toBeGreaterThan(0);
+    expect(got.timings.acceptedTokens).toBeGreaterThan(0);
+    expect(got.timings.acceptedTokens).toBeLessThanOrEqual(got.timings.draftedTokens);
+    // llama.cpp's defaults (12-gram, 48 drafted) need 61 tokens of history: same output too
+    const ctxDefault = await target.createContext({ contextSize: 512, speculative: { ngram: true } });
+    const got2 = await ctxDefault.complete(REPETITIVE, { temperature: 0, maxTokens: 96 });
+    expect(Array.from(got2.tokens)).toEqual(Array.from(want.tokens));
+    await ctxDefault.dispose();
+    await ctx.dispose();
+  });
+
+  it("sampled (temperature 0.8, fixed seed): the same tokens as without speculation", async () => {
+    // Each position is sampled by the stream's own sampler from the target's logits, in the same order
+    // and with the same random draws as without a draft; only kept drafts skip a decode.
+    for (const seed of [1, 2, 3]) {
+      const want = await plain("Once upon a time", { maxTokens: 64, temperature: 0.8, seed });
+      const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: target } } });
+      const got = await ctx.complete("Once upon a time", { maxTokens: 64, temperature: 0.8, seed });
+      expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
+      expect(got.timings.draftedTokens).toBeGreaterThan(0);
+      await ctx.dispose();
+    }
+  });
+
+  it("several concurrent sequences: each as alone without speculation", async () => {
+    for (const speculative of [{ draft: { model: target } }, { draft: { model: randomDraft } }, { ngram: { sizeN: 2, sizeM: 6 } }]) {
+      const ctx = await target.createContext({ contextSize: 1536, sequences: 3, speculative });
+      const prompts = [...PROMPTS.slice(0, 2), REPETITIVE];
+      const runs = await Promise.all(prompts.map((p) => ctx.complete(p, { temperature: 0, maxTokens: 48 })));
+      for (let i = 0; i < prompts.length; i++) {
+        const want = await plain(prompts[i]!, { maxTokens: 48 });
+        expect(Array.from(runs[i]!.tokens), `${JSON.stringify(speculative)} prompt ${i}`).toEqual(Array.from(want.tokens));
+      }
+      expect(runs.reduce((n, r) => n + r.timings.draftedTokens, 0)).toBeGreaterThan(0);
+      // a follow-up in a used sequence: the draft cache catches up with the target's
+      const again = await ctx.complete(PROMPTS[0]!, { temperature: 0, maxTokens: 48 });
+      expect(Array.from(again.tokens)).toEqual(Array.from((await plain(PROMPTS[0]!, { maxTokens: 48 })).tokens));
+      await ctx.dispose();
+    }
+  });
+
+  it("maxTokens and stop strings end where they would without speculation", async () => {
+    const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: target, max: 8 } } });
+    for (const maxTokens of [1, 2, 5, 9]) {
+      const want = await plain(PROMPTS[0]!, { maxTokens });
+      const got = await ctx.complete(PROMPTS[0]!, { temperature: 0, maxTokens });
+      expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
+      expect(got.timings.generatedTokens).toBe(maxTokens);
+    }
+    const full = await plain(PROMPTS[0]!, { maxTokens: 40 });
+    const stop = full.text.slice(20, 24);
+    const ctxPlain = await target.createContext({ contextSize: 512 });
+    const want = await ctxPlain.complete(PROMPTS[0]!, { temperature: 0, maxTokens: 40, stop: [stop] });
+    const got = await ctx.complete(PROMPTS[0]!, { temperature: 0, maxTokens: 40, stop: [stop] });
+    expect(got.stopReason).toBe("stop");
+    expect(got.text).toBe(want.text);
+    await ctxPlain.dispose();
+    await ctx.dispose();
+  });
+
+  it("an abort mid-generation ends it; dispose mid-generation is safe; the context goes on", async () => {
+    const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: target } } });
+    const controller = new AbortController();
+    const stream = ctx.generate(PROMPTS[0]!, { temperature: 0.9, maxTokens: 400, signal: controller.signal });
+    let chunks = 0;
+    let aborted: unknown;
+    try {
+      for await (const _ of stream) {
+        if (++chunks === 2) controller.abort();
+      }
+    } catch (e) {
+      aborted = e;
+    }
+    expect(aborted === undefined || aborted instanceof LlamaError).toBe(true);
+    const after = await ctx.complete(PROMPTS[1]!, { temperature: 0, maxTokens: 32 });
+    expect(Array.from(after.tokens)).toEqual(Array.from((await plain(PROMPTS[1]!, { maxTokens: 32 })).tokens));
+    const running = ctx.complete(PROMPTS[2]!, { temperature: 0.9, maxTokens: 400 });
+    await new Promise((r) => setTimeout(r, 5));
+    await ctx.dispose();
+    await running.then(
+      (r) => expect(["abort", "maxTokens", "eog"]).toContain(r.stopReason),
+      (e) => expect(e).toBeInstanceOf(LlamaError),
+    );
+  });
+
+  it("a draft model disposed while the context lives: the context keeps its weights", async () => {
+    const draftPath = path.join(tmp, "random-stories-vocab.gguf");
+    const draft = await loadModel(draftPath);
+    const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: draft } } });
+    await draft.dispose();
+    const got = await ctx.complete(PROMPTS[0]!, { temperature: 0, maxTokens: 32 });
+    expect(Array.from(got.tokens)).toEqual(Array.from((await plain(PROMPTS[0]!, { maxTokens: 32 })).tokens));
+    expect(got.timings.draftedTokens).toBeGreaterThan(0);
+    await ctx.dispose();
+    // a disposed model cannot be given as a draft
+    await expect(target.createContext({ speculative: { draft: { model: draft } } })).rejects.toThrow(DisposedError);
+  });
+
+  it("a draft model of another vocabulary is refused, naming the difference", async () => {
+    const other = await loadModel(inject("tinyModel")); // llama-spm vocabulary, 32000 tokens
+    const err = await target.createContext({ speculative: { draft: { model: other } } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LlamaError);
+    expect(String((err as Error).message)).toMatch(/draft model's vocabulary does not match.*512 tokens.*32000/);
+    await other.dispose();
+  });
+
+  it("options are strict and range-checked", async () => {
+    await expect(target.createContext({ speculative: { draf: { model: target } } } as never)).rejects.toThrow(
+      /unknown option "draf" in speculative options; did you mean "draft"\?/,
+    );
+    await expect(target.createContext({ speculative: { draft: { model: target, maxx: 3 } } } as never)).rejects.toThrow(
+      /unknown option "maxx" in speculative.draft options; did you mean "max"\?/,
+    );
+    await expect(target.createContext({ speculative: { ngram: { sizen: 3 } } } as never)).rejects.toThrow(/did you mean "sizeN"\?/);
+    await expect(target.createContext({ speculative: {} })).rejects.toThrow(/one of draft or ngram/);
+    await expect(target.createContext({ speculative: { draft: { model: target }, ngram: true } })).rejects.toThrow(/one of draft or ngram/);
+    await expect(target.createContext({ speculative: { draft: {} as never } })).rejects.toThrow(/model is required/);
+    await expect(target.createContext({ speculative: { draft: { model: {} as never } } })).rejects.toThrow(TypeError);
+    await expect(target.createContext({ speculative: { draft: { model: target, max: 0 } } })).rejects.toThrow(RangeError);
+    await expect(target.createContext({ speculative: { draft: { model: target, pMin: 2 } } })).rejects.toThrow(RangeError);
+    await expect(target.createContext({ speculative: { draft: { model: target, max: 2, min: 3 } } })).rejects.toThrow(
+      /min \(3\) must not exceed/,
+    );
+    await expect(target.createContext({ embeddings: true, speculative: { ngram: true } })).rejects.toThrow(/embeddings/);
+  });
+});
