@@ -159,6 +159,39 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     await ctx.dispose();
   });
 
+  it("with context shift, a grammar and logprobs: what the same context gives without speculation", async () => {
+    // context shift: the draft model's cache follows the target's shifted sequence
+    const base = { contextSize: 128, contextShift: { keep: 2 } };
+    const opts = { temperature: 0, maxTokens: 300, logprobs: true, topLogprobs: 2 } as const;
+    const plainShift = await target.createContext(base);
+    const want = await plainShift.complete(PROMPTS[0]!, opts);
+    await plainShift.dispose();
+    let compared = 0;
+    for (const speculative of [{ draft: { model: target } }, { draft: { model: randomDraft } }, { ngram: { sizeN: 2, sizeM: 4 } }]) {
+      const ctx = await target.createContext({ ...base, speculative });
+      const got = await ctx.complete(PROMPTS[0]!, opts);
+      expect(got.timings.generatedTokens).toBeGreaterThan(128); // it did shift
+      expectSameGreedy(got, want, `shift ${Object.keys(speculative)[0]}`);
+      if (Array.from(got.tokens).every((t, i) => t === want.tokens[i])) {
+        // log-probabilities read at each verified position equal the one-token decodes' within rounding (5e-3: the shifted cache is re-roped in other batch shapes)
+        for (let i = 0; i < got.logprobs!.length; i++) expect(got.logprobs![i]!.logprob).toBeCloseTo(want.logprobs![i]!.logprob, 2);
+        compared++;
+      }
+      await ctx.dispose();
+    }
+    expect(compared).toBeGreaterThan(0);
+    // a grammar constrains the stream's sampler, which also verifies: drafts outside it are rejected
+    const grammar = 'root ::= ("Tom" | " had" | " a" | " ball" | ".")+';
+    const plainCtx = await target.createContext({ contextSize: 512 });
+    const wantG = await plainCtx.complete(REPETITIVE, { temperature: 0, maxTokens: 40, grammar });
+    await plainCtx.dispose();
+    const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: target } } });
+    const gotG = await ctx.complete(REPETITIVE, { temperature: 0, maxTokens: 40, grammar });
+    expect(gotG.text).toBe(wantG.text);
+    expect(gotG.timings.draftedTokens).toBeGreaterThan(0);
+    await ctx.dispose();
+  });
+
   it("an abort mid-generation ends it; dispose mid-generation is safe; the context goes on", async () => {
     const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: target } } });
     const controller = new AbortController();
