@@ -119,7 +119,9 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
   const int32_t keep = static_cast<int32_t>(o.Int("contextShiftKeep"));
   SpeculativeConfig spec;
   const std::string spec_kind = o.OneOf("speculative");
-  spec.kind = spec_kind == "draft" ? SpeculativeConfig::Kind::Draft : spec_kind == "ngram" ? SpeculativeConfig::Kind::Ngram : SpeculativeConfig::Kind::None;
+  spec.kind = spec_kind == "draft"   ? SpeculativeConfig::Kind::Draft
+              : spec_kind == "ngram" ? SpeculativeConfig::Kind::Ngram
+                                     : SpeculativeConfig::Kind::None;
   spec.n_max = static_cast<int32_t>(o.Int("draftMax"));
   spec.n_min = static_cast<int32_t>(o.Int("draftMin"));
   spec.p_min = static_cast<float>(o.Number("draftPMin"));
@@ -141,7 +143,8 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
       Throw(env, ErrorKind::Generic, "the draft model was loaded with vocabOnly: true and has no weights; load it again without vocabOnly");
     }
     if (llama_model_is_recurrent(spec.draft_model->model) || llama_model_is_hybrid(spec.draft_model->model)) {
-      Throw(env, ErrorKind::Generic, "the draft model's memory (recurrent or hybrid) cannot drop a rejected draft; use a transformer draft model");
+      Throw(env, ErrorKind::Generic,
+            "the draft model's memory (recurrent or hybrid) cannot drop a rejected draft; use a transformer draft model");
     }
     if (spec.n_min > spec.n_max) {
       Throw(env, ErrorKind::Range,

@@ -34,13 +34,15 @@ std::string DraftVocabMismatch(const llama_model* target, const llama_model* dra
   }
   if (llama_vocab_get_add_bos(vt) != llama_vocab_get_add_bos(vd) ||
       (llama_vocab_get_add_bos(vt) && llama_vocab_bos(vt) != llama_vocab_bos(vd))) {
-    return "the BOS tokens differ (target " + std::to_string(llama_vocab_bos(vt)) + (llama_vocab_get_add_bos(vt) ? ", added" : ", not added") +
-           "; draft " + std::to_string(llama_vocab_bos(vd)) + (llama_vocab_get_add_bos(vd) ? ", added)" : ", not added)");
+    return "the BOS tokens differ (target " + std::to_string(llama_vocab_bos(vt)) +
+           (llama_vocab_get_add_bos(vt) ? ", added" : ", not added") + "; draft " + std::to_string(llama_vocab_bos(vd)) +
+           (llama_vocab_get_add_bos(vd) ? ", added)" : ", not added)");
   }
   if (llama_vocab_get_add_eos(vt) != llama_vocab_get_add_eos(vd) ||
       (llama_vocab_get_add_eos(vt) && llama_vocab_eos(vt) != llama_vocab_eos(vd))) {
-    return "the EOS tokens differ (target " + std::to_string(llama_vocab_eos(vt)) + (llama_vocab_get_add_eos(vt) ? ", added" : ", not added") +
-           "; draft " + std::to_string(llama_vocab_eos(vd)) + (llama_vocab_get_add_eos(vd) ? ", added)" : ", not added)");
+    return "the EOS tokens differ (target " + std::to_string(llama_vocab_eos(vt)) +
+           (llama_vocab_get_add_eos(vt) ? ", added" : ", not added") + "; draft " + std::to_string(llama_vocab_eos(vd)) +
+           (llama_vocab_get_add_eos(vd) ? ", added)" : ", not added)");
   }
   const int32_t nt = llama_vocab_n_tokens(vt);
   const int32_t nd = llama_vocab_n_tokens(vd);

@@ -1,0 +1,150 @@
+#!/usr/bin/env node
+// npm run bench -- --only speculative   (or node bench/speculative.mjs [--runs 5] [--tg 128] [--threads N])
+// Generation speed with speculative decoding against without, in the same run: greedy, --tg tokens,
+// medians of --runs (each run generates once without and once with speculation, alternating which
+// goes first). Rows:
+//   - n-gram lookup (llama.cpp's ngram-simple, its default 12/48 and a short 4/16) on repetitive text,
+//     on stories260K (when present) and bench-134m Q4_0;
+//   - a draft model: bench-134m Q8_0 drafted by its own Q4_0 copy (same weights, so drafts are often
+//     kept) and by a 2-layer random model of the same vocabulary (drafts nearly never kept: the cost
+//     of speculation when it does not pay).
+// bench-134m is run.mjs's random-weight llama (768 x 12, llama-spm vocabulary); files are written into
+// bench/.cache once.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { makeRandomLlama } from "../scripts/make-model.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "..");
+const cache = path.join(here, ".cache");
+const { values } = parseArgs({
+  options: {
+    runs: { type: "string", default: "5" },
+    tg: { type: "string", default: "128" },
+    threads: { type: "string" },
+  },
+  strict: true,
+});
+const int = (name) => {
+  const s = values[name];
+  if (!/^\d+$/.test(s) || Number(s) < 1) throw new Error(`--${name} must be a positive integer; got ${s}`);
+  return Number(s);
+};
+const RUNS = int("runs");
+const TG = int("tg");
+const THREADS = values.threads ? int("threads") : os.availableParallelism();
+const log = (...a) => console.error("[bench speculative]", ...a);
+const { loadModel, quantize } = await import(path.join(root, "dist", "index.mjs"));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function benchModels() {
+  fs.mkdirSync(cache, { recursive: true });
+  const f16 = path.join(cache, "bench-134m-f16.gguf");
+  if (!fs.existsSync(f16)) {
+    log("writing bench-134m F16 (scripts/make-model.mjs)");
+    await makeRandomLlama({ out: f16 + ".tmp", embd: 768, layers: 12, heads: 12, headsKv: 4, ff: 2048, ctx: 2048, type: "f16", seed: 1 });
+    fs.renameSync(f16 + ".tmp", f16);
+  }
+  const out = {};
+  for (const type of ["q4_0", "q8_0"]) {
+    const file = path.join(cache, `bench-134m-${type}.gguf`);
+    if (!fs.existsSync(file)) {
+      log(`quantizing bench-134m to ${type.toUpperCase()}`);
+      await quantize(f16, file, { type: type.toUpperCase() });
+    }
+    out[type] = file;
+  }
+  const small = path.join(cache, "bench-draft-64x2-llama-spm.gguf");
+  if (!fs.existsSync(small)) {
+    log("writing a 2-layer random draft model of the llama-spm vocabulary");
+    await makeRandomLlama({ out: small, embd: 64, layers: 2, heads: 4, headsKv: 2, ff: 128, ctx: 2048, seed: 5 });
+  }
+  out.small = small;
+  return out;
+}
+
+const REPETITIVE =
+  "The cat sat on the mat. The dog sat on the log. The bird sat on the branch. ".repeat(4) + "The cat sat on the mat. The dog";
+
+async function tps(ctx, prompt) {
+  await ctx.clearCache();
+  const r = await ctx.complete(prompt, { temperature: 0, maxTokens: TG });
+  return { tps: (r.timings.generatedTokens / r.timings.generateMs) * 1000, ...r.timings, text: r.text };
+}
+
+async function row(name, target, drafter, speculative, prompt) {
+  const plain = await target.createContext({ contextSize: 1024, threads: THREADS });
+  const spec = await target.createContext({ contextSize: 1024, threads: THREADS, speculative });
+  await tps(plain, prompt); // warm-up
+  await tps(spec, prompt);
+  const a = [],
+    b = [];
+  let last;
+  for (let i = 0; i < RUNS; i++) {
+    if (i % 2 === 0) {
+      a.push((await tps(plain, prompt)).tps);
+      last = await tps(spec, prompt);
+      b.push(last.tps);
+    } else {
+      last = await tps(spec, prompt);
+      b.push(last.tps);
+      a.push((await tps(plain, prompt)).tps);
+    }
+  }
+  await plain.dispose();
+  await spec.dispose();
+  const r = {
+    name,
+    drafter,
+    plain: median(a),
+    speculative: median(b),
+    drafted: last.draftedTokens,
+    accepted: last.acceptedTokens,
+    generated: last.generatedTokens,
+  };
+  log(
+    `${name} ${drafter}: ${r.plain.toFixed(1)} -> ${r.speculative.toFixed(1)} t/s (${(r.speculative / r.plain).toFixed(2)}x), accepted ${r.accepted}/${r.drafted}`,
+  );
+  return r;
+}
+
+const rows = [];
+const files = await benchModels();
+const stories = process.env.LLAMA_NATIVE_TEST_MODEL ?? path.resolve(root, "..", "shared", "models", "stories260K.gguf");
+if (fs.existsSync(stories)) {
+  const m = await loadModel(stories);
+  rows.push(await row("stories260K", m, "ngram 12/48", { ngram: true }, REPETITIVE));
+  rows.push(await row("stories260K", m, "ngram 4/16", { ngram: { sizeN: 4, sizeM: 16 } }, REPETITIVE));
+  await m.dispose();
+} else log(`stories260K not found at ${stories}; skipping its rows (set LLAMA_NATIVE_TEST_MODEL)`);
+{
+  const q4 = await loadModel(files.q4_0);
+  rows.push(await row("bench-134m Q4_0", q4, "ngram 12/48", { ngram: true }, REPETITIVE));
+  rows.push(await row("bench-134m Q4_0", q4, "ngram 4/16", { ngram: { sizeN: 4, sizeM: 16 } }, REPETITIVE));
+  const q8 = await loadModel(files.q8_0);
+  rows.push(await row("bench-134m Q8_0", q8, "draft: bench-134m Q4_0, max 3", { draft: { model: q4 } }, "Once upon a time"));
+  const small = await loadModel(files.small);
+  rows.push(await row("bench-134m Q8_0", q8, "draft: random 64x2, max 3", { draft: { model: small } }, "Once upon a time"));
+  await small.dispose();
+  await q8.dispose();
+  await q4.dispose();
+}
+
+const out = [
+  `speculative decoding, greedy tg${TG}, ${THREADS} threads, median of ${RUNS} (${os.cpus()[0]?.model ?? "cpu"}, ${os.availableParallelism()} cores)`,
+  "",
+  "| model | drafter | without t/s | with t/s | ratio | accepted / drafted (last run) |",
+  "|---|---|---:|---:|---:|---:|",
+  ...rows.map(
+    (r) =>
+      `| ${r.name} | ${r.drafter} | ${r.plain.toFixed(1)} | ${r.speculative.toFixed(1)} | ${(r.speculative / r.plain).toFixed(2)} | ${r.accepted} / ${r.drafted} |`,
+  ),
+];
+console.log(out.join("\n"));
