@@ -3,13 +3,16 @@
 // Generation speed with speculative decoding against without, in the same run: greedy, --tg tokens,
 // medians of --runs (each run generates once without and once with speculation, alternating which
 // goes first). Rows:
-//   - n-gram lookup (llama.cpp's ngram-simple, its default 12/48 and a short 4/16) on repetitive text,
-//     on stories260K (when present) and bench-134m Q4_0;
-//   - a draft model: bench-134m Q8_0 drafted by its own Q4_0 copy (same weights, so drafts are often
-//     kept) and by a 2-layer random model of the same vocabulary (drafts nearly never kept: the cost
-//     of speculation when it does not pay).
-// bench-134m is run.mjs's random-weight llama (768 x 12, llama-spm vocabulary); files are written into
-// bench/.cache once.
+//   - stories260K (the real model, when present): n-gram lookup (llama.cpp's ngram-simple, its
+//     default 12/48 and a short 3/8) on its own story, which repeats phrases;
+//   - bench-134m-peaked Q8_0: run.mjs's bench-134m shape (768 x 12, llama-spm vocabulary, random
+//     weights) with an output projection of scale 1, so that each next token follows mostly from the
+//     last one and greedy text soon repeats itself (repetitive text for n-gram lookup); drafted by
+//     its own first layer (a 1-layer model written with the same seed: the same embeddings, output
+//     and layer 0, so its drafts are often right and cost a fraction of the target), and by a
+//     2-layer random model of the same vocabulary (drafts never right: the cost of speculation that
+//     does not pay).
+// Files are written into bench/.cache once.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -46,20 +49,22 @@ const median = (xs) => {
 
 async function benchModels() {
   fs.mkdirSync(cache, { recursive: true });
-  const f16 = path.join(cache, "bench-134m-f16.gguf");
-  if (!fs.existsSync(f16)) {
-    log("writing bench-134m F16 (scripts/make-model.mjs)");
-    await makeRandomLlama({ out: f16 + ".tmp", embd: 768, layers: 12, heads: 12, headsKv: 4, ff: 2048, ctx: 2048, type: "f16", seed: 1 });
-    fs.renameSync(f16 + ".tmp", f16);
-  }
+  const shape = { embd: 768, heads: 12, headsKv: 4, ff: 2048, ctx: 2048, seed: 1, outputSigma: 1 };
   const out = {};
-  for (const type of ["q4_0", "q8_0"]) {
-    const file = path.join(cache, `bench-134m-${type}.gguf`);
-    if (!fs.existsSync(file)) {
-      log(`quantizing bench-134m to ${type.toUpperCase()}`);
-      await quantize(f16, file, { type: type.toUpperCase() });
+  for (const [name, layers] of [
+    ["peaked", 12],
+    ["peaked-1layer", 1],
+  ]) {
+    const f16 = path.join(cache, `bench-134m-${name}-f16.gguf`);
+    const q8 = path.join(cache, `bench-134m-${name}-q8_0.gguf`);
+    if (!fs.existsSync(q8)) {
+      log(`writing bench-134m-${name} (scripts/make-model.mjs) and quantizing it to Q8_0`);
+      await makeRandomLlama({ out: f16, ...shape, layers, type: "f16" });
+      await quantize(f16, q8 + ".tmp", { type: "Q8_0" });
+      fs.renameSync(q8 + ".tmp", q8);
+      fs.rmSync(f16);
     }
-    out[type] = file;
+    out[name] = q8;
   }
   const small = path.join(cache, "bench-draft-64x2-llama-spm.gguf");
   if (!fs.existsSync(small)) {
@@ -69,9 +74,6 @@ async function benchModels() {
   out.small = small;
   return out;
 }
-
-const REPETITIVE =
-  "The cat sat on the mat. The dog sat on the log. The bird sat on the branch. ".repeat(4) + "The cat sat on the mat. The dog";
 
 async function tps(ctx, prompt) {
   await ctx.clearCache();
@@ -118,23 +120,26 @@ async function row(name, target, drafter, speculative, prompt) {
 const rows = [];
 const files = await benchModels();
 const stories = process.env.LLAMA_NATIVE_TEST_MODEL ?? path.resolve(root, "..", "shared", "models", "stories260K.gguf");
+const STORY = "Once upon a time";
 if (fs.existsSync(stories)) {
   const m = await loadModel(stories);
-  rows.push(await row("stories260K", m, "ngram 12/48", { ngram: true }, REPETITIVE));
-  rows.push(await row("stories260K", m, "ngram 4/16", { ngram: { sizeN: 4, sizeM: 16 } }, REPETITIVE));
+  rows.push(await row("stories260K", m, "ngram 12/48", { ngram: true }, STORY));
+  rows.push(await row("stories260K", m, "ngram 3/8", { ngram: { sizeN: 3, sizeM: 8 } }, STORY));
   await m.dispose();
 } else log(`stories260K not found at ${stories}; skipping its rows (set LLAMA_NATIVE_TEST_MODEL)`);
 {
-  const q4 = await loadModel(files.q4_0);
-  rows.push(await row("bench-134m Q4_0", q4, "ngram 12/48", { ngram: true }, REPETITIVE));
-  rows.push(await row("bench-134m Q4_0", q4, "ngram 4/16", { ngram: { sizeN: 4, sizeM: 16 } }, REPETITIVE));
-  const q8 = await loadModel(files.q8_0);
-  rows.push(await row("bench-134m Q8_0", q8, "draft: bench-134m Q4_0, max 3", { draft: { model: q4 } }, "Once upon a time"));
+  const target = await loadModel(files.peaked);
+  const name = "bench-134m-peaked Q8_0";
+  rows.push(await row(name, target, "ngram 12/48", { ngram: true }, STORY));
+  rows.push(await row(name, target, "ngram 3/8", { ngram: { sizeN: 3, sizeM: 8 } }, STORY));
+  const first = await loadModel(files["peaked-1layer"]);
+  rows.push(await row(name, target, "draft: its first layer, max 3", { draft: { model: first } }, STORY));
+  rows.push(await row(name, target, "draft: its first layer, max 1", { draft: { model: first, max: 1 } }, STORY));
   const small = await loadModel(files.small);
-  rows.push(await row("bench-134m Q8_0", q8, "draft: random 64x2, max 3", { draft: { model: small } }, "Once upon a time"));
+  rows.push(await row(name, target, "draft: random 64x2, max 3", { draft: { model: small } }, STORY));
   await small.dispose();
-  await q8.dispose();
-  await q4.dispose();
+  await first.dispose();
+  await target.dispose();
 }
 
 const out = [
