@@ -4,6 +4,7 @@
 // own tools: a draft may only change how many decodes it takes, never a token. Every comparison
 // also checks that drafts were made and kept (draftedTokens, acceptedTokens > 0), so that a
 // speculation that silently did nothing cannot pass.
+import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,14 +13,18 @@ import { DisposedError, LlamaError, type Model, loadModel } from "../../dist/ind
 import { realModelPath, requireRealModel, root } from "../helpers";
 
 const modelPath = realModelPath();
+const oracleFile = path.join(root, "test", "fixtures", "oracles", "speculative.json");
 
 it("the real model is present when CI requires it", () => {
   if (requireRealModel) expect(modelPath, "LLAMA_NATIVE_REQUIRE_REAL_MODEL=1 but stories260K.gguf is missing").toBeDefined();
 });
 
-// Repetitive text: n-gram lookup finds its continuation earlier in the sequence.
-const REPETITIVE = "Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a";
-const PROMPTS = ["Once upon a time", "Lily went to the park", "The little dog"];
+// Shared with the oracle recorder: the prompts, and the random draft model's parameters.
+const { PROMPTS, REPETITIVE, RANDOM_DRAFT } = (await import(path.join(root, "scripts", "record-speculative-oracle.mjs"))) as {
+  PROMPTS: string[];
+  REPETITIVE: string; // n-gram lookup finds its continuation earlier in the sequence
+  RANDOM_DRAFT: Record<string, number>;
+};
 
 describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", () => {
   let target: Model;
@@ -30,7 +35,7 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-spec-"));
     const { makeRandomLlama } = await import(path.join(root, "scripts", "make-model.mjs"));
     const draftPath = path.join(tmp, "random-stories-vocab.gguf");
-    await makeRandomLlama({ out: draftPath, vocab: modelPath, embd: 32, layers: 1, heads: 2, headsKv: 1, ff: 64, ctx: 512, seed: 3 });
+    await makeRandomLlama({ out: draftPath, vocab: modelPath, ...RANDOM_DRAFT });
     target = await loadModel(modelPath!);
     randomDraft = await loadModel(draftPath);
   });
@@ -65,6 +70,33 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     expect(margin, `${label} first difference at token ${i} of ${b.length} is not a near-tie`).toBeLessThan(1e-3);
     expect(i, `${label} differs early`).toBeGreaterThan(b.length / 2);
   }
+
+  // llama-server with the same drafters (scripts/record-speculative-oracle.mjs): its greedy tokens,
+  // drafted and accepted counts. The same batches are decoded in the same order, so the tokens are
+  // exactly its tokens, near-ties included.
+  it.runIf(fs.existsSync(oracleFile))("equals llama-server --spec-type draft-simple / ngram-simple, tokens and draft counts", async () => {
+    const oracle = JSON.parse(fs.readFileSync(oracleFile, "utf8"));
+    const draftPath = path.join(tmp, "random-stories-vocab.gguf");
+    expect(crypto.createHash("sha256").update(fs.readFileSync(draftPath)).digest("hex")).toBe(oracle.randomDraft.sha256);
+    const speculative = {
+      draftSelf: { draft: { model: target, max: 3 } },
+      draftRandom: { draft: { model: randomDraft, max: 4 } },
+      ngram: { ngram: { sizeN: 3, sizeM: 8 } },
+    } as const;
+    let compared = 0;
+    for (const config of oracle.configs) {
+      const ctx = await target.createContext({ contextSize: 512, speculative: speculative[config.name as keyof typeof speculative] });
+      for (const c of config.cases) {
+        const got = await ctx.complete(c.promptTokens, { temperature: 0, maxTokens: c.request.n_predict });
+        expect(Array.from(got.tokens), `${config.name} ${c.prompt}`).toEqual(c.tokens);
+        expect(got.timings.draftedTokens, `${config.name} ${c.prompt} drafted`).toBe(c.draftN);
+        expect(got.timings.acceptedTokens, `${config.name} ${c.prompt} accepted`).toBe(c.draftNAccepted);
+        compared++;
+      }
+      await ctx.dispose();
+    }
+    expect(compared).toBe(7);
+  });
 
   it("greedy output with a draft model (itself) is the output without, and most drafts are kept", async () => {
     const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: target } } });
