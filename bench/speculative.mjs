@@ -6,12 +6,11 @@
 //   - stories260K (the real model, when present): n-gram lookup (llama.cpp's ngram-simple, its
 //     default 12/48 and a short 3/8) on its own story, which repeats phrases;
 //   - bench-134m-peaked Q8_0: run.mjs's bench-134m shape (768 x 12, llama-spm vocabulary, random
-//     weights) with an output projection of scale 1, so that each next token follows mostly from the
-//     last one and greedy text soon repeats itself (repetitive text for n-gram lookup); drafted by
-//     its own first layer (a 1-layer model written with the same seed: the same embeddings, output
-//     and layer 0, so its drafts are often right and cost a fraction of the target), and by a
-//     2-layer random model of the same vocabulary (drafts never right: the cost of speculation that
-//     does not pay).
+//     weights) with an output projection of scale 1, so that its logits have clear maxima (with
+//     bench-134m's 0.02 they are near-uniform and any quantization changes the greedy text) and its
+//     greedy text repeats itself; n-gram lookup on it, and two draft models: its own Q4_0
+//     quantization (same weights: drafts mostly right) and a 2-layer random model of the same
+//     vocabulary (drafts never right: the cost of speculation that does not pay).
 // Files are written into bench/.cache once.
 import fs from "node:fs";
 import os from "node:os";
@@ -51,20 +50,20 @@ async function benchModels() {
   fs.mkdirSync(cache, { recursive: true });
   const shape = { embd: 768, heads: 12, headsKv: 4, ff: 2048, ctx: 2048, seed: 1, outputSigma: 1 };
   const out = {};
-  for (const [name, layers] of [
-    ["peaked", 12],
-    ["peaked-1layer", 1],
-  ]) {
-    const f16 = path.join(cache, `bench-134m-${name}-f16.gguf`);
-    const q8 = path.join(cache, `bench-134m-${name}-q8_0.gguf`);
-    if (!fs.existsSync(q8)) {
-      log(`writing bench-134m-${name} (scripts/make-model.mjs) and quantizing it to Q8_0`);
-      await makeRandomLlama({ out: f16, ...shape, layers, type: "f16" });
-      await quantize(f16, q8 + ".tmp", { type: "Q8_0" });
-      fs.renameSync(q8 + ".tmp", q8);
-      fs.rmSync(f16);
+  const f16 = path.join(cache, "bench-134m-peaked-f16.gguf");
+  for (const type of ["q8_0", "q4_0"]) {
+    const file = path.join(cache, `bench-134m-peaked-${type}.gguf`);
+    if (!fs.existsSync(file)) {
+      if (!fs.existsSync(f16)) {
+        log("writing bench-134m-peaked F16 (scripts/make-model.mjs)");
+        await makeRandomLlama({ out: f16 + ".tmp", ...shape, layers: 12, type: "f16" });
+        fs.renameSync(f16 + ".tmp", f16);
+      }
+      log(`quantizing bench-134m-peaked to ${type.toUpperCase()}`);
+      await quantize(f16, file + ".tmp", { type: type.toUpperCase() });
+      fs.renameSync(file + ".tmp", file);
     }
-    out[name] = q8;
+    out[type] = file;
   }
   const small = path.join(cache, "bench-draft-64x2-llama-spm.gguf");
   if (!fs.existsSync(small)) {
@@ -128,17 +127,17 @@ if (fs.existsSync(stories)) {
   await m.dispose();
 } else log(`stories260K not found at ${stories}; skipping its rows (set LLAMA_NATIVE_TEST_MODEL)`);
 {
-  const target = await loadModel(files.peaked);
+  const target = await loadModel(files.q8_0);
   const name = "bench-134m-peaked Q8_0";
   rows.push(await row(name, target, "ngram 12/48", { ngram: true }, STORY));
   rows.push(await row(name, target, "ngram 3/8", { ngram: { sizeN: 3, sizeM: 8 } }, STORY));
-  const first = await loadModel(files["peaked-1layer"]);
-  rows.push(await row(name, target, "draft: its first layer, max 3", { draft: { model: first } }, STORY));
-  rows.push(await row(name, target, "draft: its first layer, max 1", { draft: { model: first, max: 1 } }, STORY));
+  const q4 = await loadModel(files.q4_0);
+  rows.push(await row(name, target, "draft: its Q4_0, max 3", { draft: { model: q4 } }, STORY));
+  rows.push(await row(name, target, "draft: its Q4_0, max 1", { draft: { model: q4, max: 1 } }, STORY));
   const small = await loadModel(files.small);
   rows.push(await row(name, target, "draft: random 64x2, max 3", { draft: { model: small } }, STORY));
   await small.dispose();
-  await first.dispose();
+  await q4.dispose();
   await target.dispose();
 }
 

@@ -255,9 +255,14 @@ void Speculator::Draft(std::vector<Request>& requests) {
   } catch (const std::exception&) {
     for (Request& r : requests) r.out->clear();
   }
+  const int32_t n_vocab = h_.model->n_vocab;
   for (Request& r : requests) {
     common_speculative_get_draft_params(spec_, r.seq).drafting = false;
     if (static_cast<int32_t>(r.out->size()) > r.n_max) r.out->resize(static_cast<size_t>(std::max(r.n_max, 0)));
+    // A draft vocabulary may be up to 128 tokens larger than the target's (llama.cpp's check): a
+    // token the target does not have would make its decode fail (invalid batch). The draft ends there.
+    auto bad = std::find_if(r.out->begin(), r.out->end(), [&](llama_token t) { return t < 0 || t >= n_vocab; });
+    r.out->erase(bad, r.out->end());
     // The draft model decoded id_last and its own drafts past what the target holds: drop them,
     // the target's verified tokens are decoded there next time.
     if (ctx_dft_ != nullptr && r.n_max > 0) {
