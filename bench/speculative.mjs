@@ -4,7 +4,8 @@
 // medians of --runs (each run generates once without and once with speculation, alternating which
 // goes first). Rows:
 //   - stories260K (the real model, when present): n-gram lookup (llama.cpp's ngram-simple, its
-//     default 12/48 and a short 3/8) on its own story, which repeats phrases;
+//     default 12/48 and a short 3/8) on its own story, which repeats phrases, and the model as its
+//     own draft (every draft kept; the verification's saving against the draft's cost);
 //   - bench-134m-peaked Q8_0: run.mjs's bench-134m shape (768 x 12, llama-spm vocabulary, random
 //     weights) with an output projection of scale 1, so that its logits have clear maxima (with
 //     bench-134m's 0.02 they are near-uniform and any quantization changes the greedy text) and its
@@ -124,6 +125,8 @@ if (fs.existsSync(stories)) {
   const m = await loadModel(stories);
   rows.push(await row("stories260K", m, "ngram 12/48", { ngram: true }, STORY));
   rows.push(await row("stories260K", m, "ngram 3/8", { ngram: { sizeN: 3, sizeM: 8 } }, STORY));
+  // the model drafting for itself: every draft kept, each drafted token costs a decode of the target
+  rows.push(await row("stories260K", m, "draft: itself, max 3", { draft: { model: m } }, STORY));
   await m.dispose();
 } else log(`stories260K not found at ${stories}; skipping its rows (set LLAMA_NATIVE_TEST_MODEL)`);
 {
