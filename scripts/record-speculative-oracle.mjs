@@ -24,8 +24,7 @@ const sha256 = (file) => crypto.createHash("sha256").update(fs.readFileSync(file
 // Shared with the test (it writes the same random draft model from these parameters).
 export const RANDOM_DRAFT = { embd: 32, layers: 1, heads: 2, headsKv: 1, ff: 64, ctx: 512, seed: 3 };
 export const PROMPTS = ["Once upon a time", "Lily went to the park", "The little dog"];
-export const REPETITIVE =
-  "Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a";
+export const REPETITIVE = "Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a red ball. Tom had a";
 
 async function post(port, route, body) {
   const r = await fetch(`http://127.0.0.1:${port}${route}`, {
@@ -70,7 +69,13 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
       const port = await freePort();
       const args = ["-m", stories, ...c.spec, "--port", String(port), "-c", "512", "-np", "1", "-t", "1", "--no-webui", "-lv", "0"];
       const shown = args.map((a) =>
-        a === stories ? `<${path.basename(stories)}>` : a === randomDraft ? "<random-stories-vocab.gguf>" : a === String(port) ? "<port>" : a,
+        a === stories
+          ? `<${path.basename(stories)}>`
+          : a === randomDraft
+            ? "<random-stories-vocab.gguf>"
+            : a === String(port)
+              ? "<port>"
+              : a,
       );
       const entry = { name: c.name, command: ["llama-server", ...shown], cases: [] };
       const child = await startServer(bin, args, port);
@@ -88,7 +93,9 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
             draftN: j.timings?.draft_n ?? 0,
             draftNAccepted: j.timings?.draft_n_accepted ?? 0,
           });
-          console.error(`${c.name} ${JSON.stringify(prompt.slice(0, 20))}: ${j.tokens.length} tokens, drafts ${j.timings?.draft_n_accepted}/${j.timings?.draft_n}`);
+          console.error(
+            `${c.name} ${JSON.stringify(prompt.slice(0, 20))}: ${j.tokens.length} tokens, drafts ${j.timings?.draft_n_accepted}/${j.timings?.draft_n}`,
+          );
         }
       } finally {
         await stopServer(child);
