@@ -172,15 +172,19 @@ bool Engine::EvictIdleSlots() {
 
 // With speculative decoding: a draft for every generating stream, as long as the sequence, the
 // batch (shared evenly between the generating streams) and the stream's maxTokens leave room.
+// Streams whose prompt is being decoded are admitted before Draft runs (Loop), so they count.
 void Engine::Draft() {
   draft_requests_.clear();
   int32_t generating = 0;
+  bool prompting = false;
   for (Stream* s : active_) {
     s->draft.clear();
     if (s->phase == Stream::Phase::Generate) generating++;
+    if (s->phase == Stream::Phase::Prompt) prompting = true;
   }
   if (!h_.spec || generating == 0) return;
-  const int32_t per_stream = h_.n_batch / generating - 1;
+  // drafts leave half of the batch to the prompts of starting streams, so that they go on
+  const int32_t per_stream = (prompting ? h_.n_batch / 2 : h_.n_batch) / generating - 1;
   for (Stream* s : active_) {
     if (s->phase != Stream::Phase::Generate) continue;
     if (!s->spec_begun) {

@@ -59,7 +59,7 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
   // verification decode of several tokens sums in another order than a one-token decode (llama.cpp's
   // speculative decoding has the same property). So: equal up to the first difference, which must
   // be at such a near-tie (top two log-probabilities within 1e-3), and the near-tie is rare.
-  function expectSameGreedy(got: { tokens: Int32Array }, want: Awaited<ReturnType<typeof plain>>, label = "") {
+  function expectSameGreedy(got: { tokens: Int32Array }, want: Awaited<ReturnType<typeof plain>>, label = "", rareTie = true) {
     const a = Array.from(got.tokens);
     const b = Array.from(want.tokens);
     let i = 0;
@@ -68,7 +68,7 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     const top = want.logprobs?.[i]?.top ?? [];
     const margin = top.length >= 2 ? top[0]!.logprob - top[1]!.logprob : Infinity;
     expect(margin, `${label} first difference at token ${i} of ${b.length} is not a near-tie`).toBeLessThan(1e-3);
-    expect(i, `${label} differs early`).toBeGreaterThan(b.length / 2);
+    if (rareTie) expect(i, `${label} differs early`).toBeGreaterThan(b.length / 2);
   }
 
   // llama-server with the same drafters (scripts/record-speculative-oracle.mjs): its greedy tokens,
@@ -170,6 +170,28 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
       expectSameGreedy(again, await plain(PROMPTS[0]!, { maxTokens: 48 }), "follow-up");
       await ctx.dispose();
     }
+  });
+
+  it("long drafts beside a starting stream's prompt in a small batch: both as without speculation", async () => {
+    // n-gram drafts of up to 40 tokens, a 64-token batch: the generating stream's drafts share it with
+    // another stream's 300-token prompt (while that prompt is decoded, drafts take at most half)
+    const ctx = await target.createContext({
+      contextSize: 1024,
+      batchSize: 64,
+      sequences: 2,
+      speculative: { ngram: { sizeN: 1, sizeM: 40 } },
+    });
+    const longPrompt = `${REPETITIVE}. ${REPETITIVE}. ${REPETITIVE}. ${REPETITIVE}. ${REPETITIVE}`;
+    const a = ctx.complete(REPETITIVE, { temperature: 0, maxTokens: 200 });
+    await new Promise((r) => setTimeout(r, 2));
+    const b = ctx.complete(longPrompt, { temperature: 0, maxTokens: 32 });
+    const [ra, rb] = await Promise.all([a, b]);
+    expect(rb.timings.evaluatedPromptTokens).toBeGreaterThan(128);
+    // verification batches of up to 32 tokens: ties round differently more often; each difference is a near-tie
+    expectSameGreedy(ra, await plain(REPETITIVE, { maxTokens: 200 }), "generating", false);
+    expectSameGreedy(rb, await plain(longPrompt, { maxTokens: 32 }), "starting");
+    expect(ra.timings.draftedTokens).toBeGreaterThan(0);
+    await ctx.dispose();
   });
 
   it("maxTokens and stop strings end where they would without speculation", async () => {
