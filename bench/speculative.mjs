@@ -117,12 +117,34 @@ async function row(name, target, drafter, speculative, prompt) {
   return r;
 }
 
+// What a verification costs: one decode of k tokens (after a 16-token prefix) against a decode of one.
+async function decodeCost(model, name) {
+  const ctx = await model.createContext({ contextSize: 1024, threads: THREADS });
+  const prefix = Array.from({ length: 16 }, (_, i) => 100 + i);
+  const out = { name };
+  for (const k of [1, 2, 4, 8]) {
+    const ms = [];
+    for (let i = 0; i < RUNS; i++) {
+      await ctx.clearCache();
+      await ctx.complete(prefix, { maxTokens: 0 });
+      const r = await ctx.complete([...prefix, ...Array.from({ length: k }, (_, j) => 200 + j)], { maxTokens: 0 });
+      ms.push(r.timings.promptMs);
+    }
+    out[k] = median(ms);
+  }
+  await ctx.dispose();
+  log(`${name}: decode of 1/2/4/8 tokens: ${[1, 2, 4, 8].map((k) => out[k].toFixed(2)).join(" / ")} ms`);
+  return out;
+}
+
 const rows = [];
+const costs = [];
 const files = await benchModels();
 const stories = process.env.LLAMA_NATIVE_TEST_MODEL ?? path.resolve(root, "..", "shared", "models", "stories260K.gguf");
 const STORY = "Once upon a time";
 if (fs.existsSync(stories)) {
   const m = await loadModel(stories);
+  costs.push(await decodeCost(m, "stories260K"));
   rows.push(await row("stories260K", m, "ngram 12/48", { ngram: true }, STORY));
   rows.push(await row("stories260K", m, "ngram 3/8", { ngram: { sizeN: 3, sizeM: 8 } }, STORY));
   // the model drafting for itself: every draft kept, each drafted token costs a decode of the target
@@ -132,6 +154,7 @@ if (fs.existsSync(stories)) {
 {
   const target = await loadModel(files.q8_0);
   const name = "bench-134m-peaked Q8_0";
+  costs.push(await decodeCost(target, name));
   rows.push(await row(name, target, "ngram 12/48", { ngram: true }, STORY));
   rows.push(await row(name, target, "ngram 3/8", { ngram: { sizeN: 3, sizeM: 8 } }, STORY));
   const q4 = await loadModel(files.q4_0);
@@ -152,6 +175,15 @@ const out = [
   ...rows.map(
     (r) =>
       `| ${r.name} | ${r.drafter} | ${r.plain.toFixed(1)} | ${r.speculative.toFixed(1)} | ${(r.speculative / r.plain).toFixed(2)} | ${r.accepted} / ${r.drafted} |`,
+  ),
+  "",
+  "what a verification costs: one decode of k tokens, relative to a decode of one (after a 16-token prefix)",
+  "",
+  "| model | 1 token ms | 2 tokens | 4 tokens | 8 tokens |",
+  "|---|---:|---:|---:|---:|",
+  ...costs.map(
+    (c) =>
+      `| ${c.name} | ${c[1].toFixed(2)} | ${(c[2] / c[1]).toFixed(2)}x | ${(c[4] / c[1]).toFixed(2)}x | ${(c[8] / c[1]).toFixed(2)}x |`,
   ),
 ];
 console.log(out.join("\n"));
