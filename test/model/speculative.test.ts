@@ -312,3 +312,25 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     await expect(target.createContext({ embeddings: true, speculative: { ngram: true } })).rejects.toThrow(/embeddings/);
   });
 });
+
+// Everywhere (no real model needed): the random-weight fixture drafting for itself, and n-gram lookup.
+describe("speculative decoding on the generated fixture", () => {
+  it("greedy tokens with speculation are those without; drafts are made and kept", async () => {
+    const model = await loadModel(inject("tinyModel"));
+    try {
+      const plainCtx = await model.createContext({ contextSize: 256 });
+      const want = await plainCtx.complete("Once upon a time", { temperature: 0, maxTokens: 48 });
+      await plainCtx.dispose();
+      for (const speculative of [{ draft: { model } }, { ngram: { sizeN: 2, sizeM: 4 } }]) {
+        const ctx = await model.createContext({ contextSize: 256, speculative });
+        const got = await ctx.complete("Once upon a time", { temperature: 0, maxTokens: 48 });
+        expect(Array.from(got.tokens), Object.keys(speculative)[0]).toEqual(Array.from(want.tokens));
+        expect(got.timings.acceptedTokens).toBeLessThanOrEqual(got.timings.draftedTokens);
+        if ("draft" in speculative) expect(got.timings.acceptedTokens).toBeGreaterThan(0);
+        await ctx.dispose();
+      }
+    } finally {
+      await model.dispose();
+    }
+  });
+});
