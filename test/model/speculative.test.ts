@@ -45,7 +45,7 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  async function plain(prompt: string, options: { maxTokens: number; temperature?: number; seed?: number }) {
+  async function plain(prompt: string | number[], options: { maxTokens: number; temperature?: number; seed?: number }) {
     const ctx = await target.createContext({ contextSize: 512 });
     try {
       return await ctx.complete(prompt, { temperature: 0, logprobs: true, topLogprobs: 2, ...options });
@@ -243,6 +243,22 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
     const gotG = await ctx.complete(REPETITIVE, { temperature: 0, maxTokens: 40, grammar });
     expect(gotG.text).toBe(wantG.text);
     expect(gotG.timings.draftedTokens).toBeGreaterThan(0);
+    await ctx.dispose();
+  });
+
+  it("a restored sequence state: the draft model's cache catches up, the continuation is the one without speculation", async () => {
+    const ctx = await target.createContext({ contextSize: 512, speculative: { draft: { model: target } } });
+    const first = await ctx.complete(PROMPTS[0]!, { temperature: 0, maxTokens: 24 });
+    const state = await ctx.getState();
+    const held = Array.from(ctx.cachedTokens());
+    await ctx.complete(PROMPTS[1]!, { temperature: 0, maxTokens: 24 }); // the sequence now holds something else
+    await ctx.setState(state);
+    const next = [...held, ...target.tokenize(" and then", { addSpecial: false })];
+    const got = await ctx.complete(next, { temperature: 0, maxTokens: 40 });
+    expect(got.timings.reusedTokens).toBe(held.length);
+    expect(got.timings.draftedTokens).toBeGreaterThan(0);
+    expectSameGreedy(got, await plain(next, { maxTokens: 40 }), "after setState");
+    expect(first.timings.draftedTokens).toBeGreaterThan(0);
     await ctx.dispose();
   });
 
