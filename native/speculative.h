@@ -59,6 +59,7 @@ class Speculator {
   void Accept(int32_t seq, int32_t n);
   // Engine thread: a stream starts generating in `seq` (llama.cpp's common_speculative_begin).
   void Begin(int32_t seq);
+  const SpeculativeConfig& config() const { return config_; }
 
  private:
   bool SyncDraftContext(std::vector<Request>& requests);

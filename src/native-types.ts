@@ -86,6 +86,8 @@ export interface NativeContextInfo {
   contextShift: boolean;
   /** its keep (llama.cpp's n_keep; -1: the whole prompt) */
   contextShiftKeep: number;
+  /** createContext({ speculative }): which drafter, or "none" */
+  speculative: "none" | "draft" | "ngram";
 }
 
 export interface NativeGenerationResult {

@@ -335,10 +335,12 @@ describe("speculative decoding on the generated fixture", () => {
     const model = await loadModel(inject("tinyModel"));
     try {
       const plainCtx = await model.createContext({ contextSize: 256 });
+      expect(plainCtx.info.speculative).toBe("none");
       const want = await plainCtx.complete("Once upon a time", { temperature: 0, maxTokens: 48 });
       await plainCtx.dispose();
       for (const speculative of [{ draft: { model } }, { ngram: { sizeN: 2, sizeM: 4 } }]) {
         const ctx = await model.createContext({ contextSize: 256, speculative });
+        expect(ctx.info.speculative).toBe(Object.keys(speculative)[0]);
         const got = await ctx.complete("Once upon a time", { temperature: 0, maxTokens: 48 });
         expect(Array.from(got.tokens), Object.keys(speculative)[0]).toEqual(Array.from(want.tokens));
         expect(got.timings.acceptedTokens).toBeLessThanOrEqual(got.timings.draftedTokens);
