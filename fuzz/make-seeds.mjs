@@ -6,12 +6,14 @@
 //   grammar/   GBNF grammars
 //   state/     sequence states of gguf/tiny-f32.gguf (64-cell context, one sequence), as ctx.getState()
 //              returns them: empty, a few tokens, a full sequence, and one after a context shift
+//   media/     the test pictures of scripts/test-images.mjs and a WAV (first byte: 0 picture, 1 audio)
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GgufValueType as T, loadModel, writeGguf } from "../dist/index.mjs";
 import { makeRandomLlama } from "../scripts/make-model.mjs";
+import { TEST_IMAGES, encodeWav } from "../scripts/test-images.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const corpus = path.join(here, "corpus");
@@ -100,6 +102,10 @@ for (const [name, options] of [
 }
 await stateModel.dispose();
 for (const [name, bytes] of states) fs.writeFileSync(path.join(corpus, "state", name), bytes);
+fs.mkdirSync(path.join(corpus, "media"), { recursive: true });
+const media = Object.entries(TEST_IMAGES).map(([name, make]) => [`${name}.png`, 0, make()]);
+media.push(["tone.wav", 1, encodeWav(0.05)]);
+for (const [name, kind, bytes] of media) fs.writeFileSync(path.join(corpus, "media", name), Buffer.concat([Buffer.from([kind]), bytes]));
 console.error(
-  `wrote ${fs.readdirSync(path.join(corpus, "gguf")).length + texts.length + grammars.length + states.length} seeds in ${path.relative(process.cwd(), corpus)}`,
+  `wrote ${fs.readdirSync(path.join(corpus, "gguf")).length + texts.length + grammars.length + states.length + media.length} seeds in ${path.relative(process.cwd(), corpus)}`,
 );

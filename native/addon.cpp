@@ -29,6 +29,7 @@
 #include "log.h"
 #include "lora.h"
 #include "model.h"
+#include "mtmd.h"
 #include "params.h"
 #include "quantize.h"
 #include "rpc.h"
@@ -163,6 +164,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   exports.Set("Model", model);
   exports.Set("LoraAdapter", lora);
+  exports.Set("Projector", Projector::Init(env));
   exports.Set("Context", context);
   exports.Set("AbortFlag", AbortFlag::Init(env));
   Napi::Function chat_templates = ChatTemplates::Init(env);

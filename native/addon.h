@@ -9,6 +9,7 @@ struct AddonData {
   Napi::FunctionReference model_ctor;
   Napi::FunctionReference context_ctor;
   Napi::FunctionReference lora_ctor;
+  Napi::FunctionReference projector_ctor;
   Napi::FunctionReference chat_templates_ctor;
   Napi::FunctionReference error_factory;  // (code, message) => Error, set by src/binding.ts at load
 };

@@ -9,7 +9,9 @@ namespace llama_native::chat {
 namespace {
 
 // The checks oaicompat_chat_params_parse makes on `messages` before converting them. Media parts
-// (image_url, input_audio, input_video) are refused as llama-server refuses them without an mmproj.
+// (image_url, input_audio, input_video) are refused as llama-server refuses them without an mmproj;
+// src/chat/convert.ts turns the API's image and audio parts into "media_marker" parts first, as
+// llama-server does with an mmproj (the media go to the generation beside the prompt).
 void CheckMessages(const common_json& messages) {
   for (const auto& msg : messages) {
     std::string role = JsonValue(msg, "role", std::string());
@@ -33,7 +35,7 @@ void CheckMessages(const common_json& messages) {
         throw std::runtime_error("audio input is not supported - hint: if this is unexpected, you may need to provide the mmproj");
       } else if (type == "input_video") {
         throw std::runtime_error("video input is not supported - hint: if this is unexpected, you may need to provide the mmproj");
-      } else if (type != "text") {
+      } else if (type != "text" && type != "media_marker") {
         throw std::invalid_argument("unsupported content[].type");
       }
     }

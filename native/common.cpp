@@ -24,6 +24,7 @@ const char* ErrorCode(ErrorKind kind) {
     case ErrorKind::Type: return "ERR_LLAMA_TYPE";
     case ErrorKind::InvalidState: return "ERR_LLAMA_INVALID_STATE";
     case ErrorKind::Rpc: return "ERR_LLAMA_RPC";
+    case ErrorKind::InvalidMedia: return "ERR_LLAMA_INVALID_MEDIA";
     case ErrorKind::Generic: break;
   }
   return "ERR_LLAMA";

@@ -28,6 +28,7 @@ enum class ErrorKind {
   Type,  // TypeError             ERR_LLAMA_TYPE
   InvalidState,  // InvalidStateError     ERR_LLAMA_INVALID_STATE
   Rpc,  // RpcError              ERR_LLAMA_RPC
+  InvalidMedia,  // InvalidMediaError     ERR_LLAMA_INVALID_MEDIA
 };
 
 const char* ErrorCode(ErrorKind kind);

@@ -56,10 +56,12 @@ struct ContextHandle {
   // abort errors kept out of the log; when another context waits for the cores, this one's thread
   // pool goes to sleep instead of spinning on them.
   int32_t Decode(const llama_batch& batch, bool encode = false);
+  // Puts the thread pools to sleep: before work of other threads (a projector's encoder) that their
+  // spinning workers would otherwise compete with for the cores.
+  void PausePools();
 
  private:
   void UseThreads(int32_t n);
-  void PausePools();
 };
 using ContextHandlePtr = std::shared_ptr<ContextHandle>;
 

@@ -186,7 +186,9 @@ void Engine::Draft() {
   // drafts leave half of the batch to the prompts of starting streams, so that they go on
   const int32_t per_stream = (prompting ? h_.n_batch / 2 : h_.n_batch) / generating - 1;
   for (Stream* s : active_) {
-    if (s->phase != Stream::Phase::Generate) continue;
+    // a prompt with media holds pseudo tokens at the media's positions: neither a draft model nor
+    // n-gram lookup can read it, so such a stream generates without drafts
+    if (s->phase != Stream::Phase::Generate || s->req().media) continue;
     if (!s->spec_begun) {
       h_.spec->Begin(s->seq);
       s->spec_begun = true;
@@ -362,6 +364,8 @@ void Engine::Loop() {
       starting.assign(active_.begin() + static_cast<long>(before), active_.end());
     }
     for (Stream* s : starting) {
+      batch_flags_.clear();  // Begin may decode (media): the abort callback reads these
+      if (s->abort_flag()) batch_flags_.push_back(s->abort_flag().get());
       try {
         s->Begin(s->seq);
       } catch (const NativeError& e) {
@@ -370,6 +374,7 @@ void Engine::Loop() {
         Fail(s, ErrorKind::Generic, e.what());
       }
     }
+    batch_flags_.clear();
     // Streams whose caller gave up end before the decode, within one step of the request.
     std::vector<Stream*> aborted;
     for (Stream* s : active_) {

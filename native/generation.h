@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "context_handle.h"
+#include "mtmd.h"
 #include "sampler.h"
 #include "task.h"
 
@@ -31,8 +32,11 @@ struct GenerationRequest {
   int32_t max_tokens = -1;  // -1: until the context is full
   std::vector<std::string> stop;
   int32_t sequence = -1;  // KV cache sequence to run in; -1: the engine picks one
+  // A prompt with images or audio (Projector.tokenize): `prompt` is its token list, where media
+  // positions hold pseudo tokens, and the media are encoded and decoded by Stream::DecodeMedia.
+  MediaPromptPtr media;
 
-  // Reads (promptTokens, params) — params complete, as native/params.h declares them — and checks
+  // Reads (promptTokens, params, abortFlag, onChunk, mediaPrompt?) — params complete, as native/params.h declares them — and checks
   // everything llama.cpp would assert on.
   static GenerationRequest FromJs(const Napi::CallbackInfo& info, const ContextHandle& h);
 };
@@ -100,6 +104,8 @@ class Stream : public AsyncOp {
   // After verifying a draft: drops the rejected tokens from the KV cache, counts, tells the drafter.
   void SettleDraft(size_t n_accepted);
   bool CheckStop();
+  void DecodeMedia();
+  void DecodeText(size_t end);
   std::string Piece(llama_token token) const;
   void Emit(bool flush);
   void PostOut();

@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "llama.h"
+#include "mtmd-helper.h"
 
 namespace llama_native {
 
@@ -114,7 +115,10 @@ std::string LogCapture::Text() const {
   return s;
 }
 
-void LogInstall() { llama_log_set(LogCallback, nullptr); }
+void LogInstall() {
+  llama_log_set(LogCallback, nullptr);
+  mtmd_helper_log_set(LogCallback, nullptr);  // mtmd and clip log through their own setter
+}
 
 Napi::Value SetLogLevel(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state,chat_template,chat_parse,speculative,rpc,http] [--seed S]
+// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state,chat_template,chat_parse,speculative,rpc,media,http] [--seed S]
 //
 // Builds llama.cpp (the vendored tree) with clang, AddressSanitizer and libFuzzer instrumentation
 // into fuzz/build (cached), links the harnesses in fuzz/*.cpp, and runs each for --seconds from the
@@ -29,7 +29,7 @@ const opt = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const SECONDS = Number(opt("seconds", "60"));
-const ONLY = opt("only", "gguf,tokenize,grammar,state,chat_template,chat_parse,speculative,rpc,http").split(",");
+const ONLY = opt("only", "gguf,tokenize,grammar,state,chat_template,chat_parse,speculative,rpc,media,http").split(",");
 const NATIVE = ONLY.filter((n) => n !== "http");
 // Native sources a harness compiles in besides its own file (the checks it puts in front of llama.cpp;
 // for rpc, ggml's RPC backend itself, instrumented, whether or not the linked libraries have it).
@@ -37,8 +37,18 @@ const rpcDir = path.join(root, "vendor", "llama.cpp", "ggml", "src", "ggml-rpc")
 const HARNESS_SOURCES = {
   state: [path.join(root, "native", "state_check.cpp")],
   rpc: [path.join(rpcDir, "ggml-rpc.cpp"), path.join(rpcDir, "transport.cpp")],
+  // the decoders (stb_image, miniaudio) live in mtmd-helper.cpp: compiled here, instrumented, even
+  // when the mtmd library linked after it is an uninstrumented addon build's
+  media: [path.join(root, "vendor", "llama.cpp", "tools", "mtmd", "mtmd-helper.cpp")],
 };
-const HARNESS_INCLUDES = { rpc: [path.join(root, "vendor", "llama.cpp", "ggml", "src"), rpcDir] };
+// Definitions a harness's own sources are compiled with: the media harness's stb_image decodes what
+// the addon's does (CMakeLists.txt: STBI_ONLY_* on mtmd-helper.cpp).
+const HARNESS_DEFINES = { media: ["-DSTBI_ONLY_PNG", "-DSTBI_ONLY_JPEG", "-DSTBI_ONLY_BMP", "-DSTBI_ONLY_GIF"] };
+const HARNESS_INCLUDES = {
+  rpc: [path.join(root, "vendor", "llama.cpp", "ggml", "src"), rpcDir],
+  // media: llama.cpp's mtmd (built with the libraries below, instrumented) and stb_image's header
+  media: [path.join(root, "vendor", "llama.cpp", "tools", "mtmd"), path.join(root, "vendor", "llama.cpp", "vendor")],
+};
 const jobs = String(os.availableParallelism?.() ?? os.cpus().length);
 const log = (...a) => console.error("[fuzz]", ...a);
 
@@ -78,7 +88,9 @@ function build() {
   const llamaBuild = prebuilt ? path.resolve(prebuilt) : path.join(buildDir, "llama");
   const ccache = spawnSync("ccache", ["--version"]).status === 0;
   const flagsId = path.join(llamaBuild, ".llama-native-flags");
-  if (!prebuilt && (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== flags))
+  // the configuration's identity: the flags, and the mtmd library being part of it
+  const configId = `${flags} +mtmd`;
+  if (!prebuilt && (!fs.existsSync(flagsId) || fs.readFileSync(flagsId, "utf8") !== configId))
     fs.rmSync(path.join(llamaBuild, "CMakeCache.txt"), { force: true });
   if (!prebuilt && !fs.existsSync(path.join(llamaBuild, "CMakeCache.txt"))) {
     run("cmake", [
@@ -105,12 +117,15 @@ function build() {
       "-DLLAMA_BUILD_COMMON=OFF",
       "-DLLAMA_BUILD_APP=OFF",
       "-DLLAMA_OPENSSL=OFF",
+      // llama.cpp's mtmd library on its own (the media harness), without its ffmpeg video path
+      "-DLLAMA_BUILD_MTMD=ON",
+      "-DMTMD_VIDEO=OFF",
       ...(ccache ? ["-DCMAKE_C_COMPILER_LAUNCHER=ccache", "-DCMAKE_CXX_COMPILER_LAUNCHER=ccache"] : []),
     ]);
   }
   if (!prebuilt) {
-    fs.writeFileSync(flagsId, flags);
-    run("cmake", ["--build", llamaBuild, "-j", jobs, "--target", "llama"]);
+    fs.writeFileSync(flagsId, configId);
+    run("cmake", ["--build", llamaBuild, "-j", jobs, "--target", "llama", ...(NATIVE.includes("media") ? ["mtmd"] : [])]);
   }
   // Every object of the libraries the harnesses link must carry the instrumentation, by its symbols:
   // __asan_* (address) and __sanitizer_cov_* (fuzzer-no-link: the coverage libFuzzer steers by).
@@ -127,9 +142,22 @@ function build() {
     for (const l of check.lines) log(l);
     if (check.failures.length) throw new Error(`not instrumented:\n  ${check.failures.join("\n  ")}`);
   }
-  const libs = ["src/libllama.a", "ggml/src/libggml.a", "ggml/src/libggml-cpu.a", "ggml/src/libggml-base.a"].map((l) =>
-    path.join(llamaBuild, l),
-  );
+  // an addon build (LLAMA_NATIVE_FUZZ_LLAMA) has ggml's RPC backend, which libggml's registry references
+  const libs = [
+    "src/libllama.a",
+    "ggml/src/libggml.a",
+    "ggml/src/ggml-rpc/libggml-rpc.a",
+    "ggml/src/libggml-cpu.a",
+    "ggml/src/libggml-base.a",
+  ]
+    .map((l) => path.join(llamaBuild, l))
+    .filter((l) => !l.includes("ggml-rpc") || fs.existsSync(l));
+  // the media harness links mtmd (and the hash library it uses) before them: the fuzz build's own, or
+  // with LLAMA_NATIVE_FUZZ_LLAMA=build/llama.cpp the addon's (build/libllama_native_mtmd.a)
+  const mtmdLibs = [
+    prebuilt ? path.join(llamaBuild, "..", "libllama_native_mtmd.a") : path.join(llamaBuild, "tools", "mtmd", "libmtmd.a"),
+    path.join(llamaBuild, "vendor", "hash", "libvendor-hash.a"),
+  ];
   fs.mkdirSync(buildDir, { recursive: true });
   // the chat harnesses and speculative (llama.cpp's n-gram drafter) run code of common/
   const usesCommon = (n) => n.startsWith("chat_") || n === "speculative";
@@ -139,12 +167,13 @@ function build() {
     const src = path.join(fuzzDir, `${name}_fuzzer.cpp`);
     const extra = HARNESS_SOURCES[name] ?? [];
     const chat = usesCommon(name);
-    const objects = chat ? chatObjects : [];
+    const objects = chat ? chatObjects : name === "media" ? mtmdLibs : [];
     const inputs = [
       src,
       path.join(fuzzDir, "fuzz_common.h"),
       path.join(root, "native", "grammar_check.h"),
       path.join(root, "native", "state_check.h"),
+      path.join(root, "native", "media_check.h"),
       ...extra,
       ...libs,
       ...objects,
@@ -163,6 +192,7 @@ function build() {
       "-I",
       path.join(root, "vendor", "llama.cpp", "ggml", "include"),
       ...(HARNESS_INCLUDES[name] ?? []).flatMap((d) => ["-I", d]),
+      ...(HARNESS_DEFINES[name] ?? []),
       ...(chat
         ? chatIncludes()
             .flatMap((d) => ["-I", d])
@@ -308,6 +338,13 @@ async function fuzzNative(summary) {
   const vocabs = wanted.filter((f) => fs.existsSync(f));
   log(`seed vocabularies: ${vocabs.map((f) => path.basename(f)).join(", ")}`);
   let uncaught = 0;
+  // the media harness's projector: the random `mlp` one, sized for the seed model (32 wide)
+  const mediaProjector = path.join(workDir, "media-projector.gguf");
+  if (NATIVE.includes("media") && !fs.existsSync(mediaProjector)) {
+    const { makeProjector, TINY_PROJECTOR } = await import(path.join(root, "scripts", "make-projector.mjs"));
+    fs.mkdirSync(workDir, { recursive: true });
+    await makeProjector({ ...TINY_PROJECTOR, outEmbd: 32, out: mediaProjector });
+  }
   for (const name of NATIVE) {
     const work = path.join(workDir, name);
     const corpus = path.join(work, "corpus");
@@ -340,6 +377,8 @@ async function fuzzNative(summary) {
           LLAMA_NATIVE_FUZZ_VOCABS: vocabs.join(":"),
           LLAMA_NATIVE_FUZZ_STATE_MODEL: path.join(fuzzDir, "corpus", "gguf", "tiny-f32.gguf"),
           LLAMA_NATIVE_FUZZ_TEMPLATES: path.join(root, "vendor", "llama.cpp", "models", "templates"),
+          LLAMA_NATIVE_FUZZ_MODEL: path.join(fuzzDir, "corpus", "gguf", "tiny-f32.gguf"),
+          LLAMA_NATIVE_FUZZ_PROJECTOR: mediaProjector,
           ASAN_OPTIONS: "detect_leaks=0:allocator_may_return_null=1",
         },
         maxBuffer: 256 << 20,

@@ -45,6 +45,15 @@ export const SOURCE_FILES = [
   "vendor/llama.cpp/ggml/",
   "vendor/llama.cpp/vendor/",
   "vendor/llama.cpp/licenses/",
+  // mtmd (images and audio): its library sources only, not its CLI's test media or docs
+  "vendor/llama.cpp/tools/mtmd/",
+  "!vendor/llama.cpp/tools/mtmd/test-*",
+  "!vendor/llama.cpp/tools/mtmd/tests/",
+  "!vendor/llama.cpp/tools/mtmd/tests.sh",
+  "!vendor/llama.cpp/tools/mtmd/legacy-models/",
+  "!vendor/llama.cpp/tools/mtmd/debug/",
+  "!vendor/llama.cpp/tools/mtmd/*.md",
+  "!vendor/llama.cpp/tools/mtmd/requirements.txt",
   "!vendor/llama.cpp/ggml/src/ggml-cuda/vendors/hip*",
   "!vendor/llama.cpp/ggml/src/ggml-opencl/",
   "!vendor/llama.cpp/ggml/src/ggml-sycl/",
@@ -59,8 +68,6 @@ export const SOURCE_FILES = [
   "!vendor/llama.cpp/ggml/src/ggml-musa/",
   "!vendor/llama.cpp/ggml/src/ggml-hip/",
   "!vendor/llama.cpp/vendor/cpp-httplib/",
-  "!vendor/llama.cpp/vendor/miniaudio/*.h",
-  "!vendor/llama.cpp/vendor/stb/*.h",
   "!vendor/llama.cpp/vendor/sheredom/*.h",
 ];
 

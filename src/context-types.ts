@@ -2,6 +2,7 @@
 import type { NativeChatTemplates } from "./chat-binding";
 import type { DetokenizeOptions, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab } from "./model-types";
 import type { NativeModel } from "./native-types";
+import type { Projector } from "./projector";
 
 /** The model a context was created from, as `ctx.model` shows it (the Model class is one). */
 export interface ContextModel {
@@ -11,6 +12,8 @@ export interface ContextModel {
   tokenize(text: string, options?: TokenizeOptions): Int32Array;
   detokenize(tokens: Int32Array | readonly number[], options?: DetokenizeOptions): string;
   tokenToPiece(token: number, options?: TokenToPieceOptions): string;
+  /** The multimodal projector loaded for the model, if any. */
+  readonly projector: Projector | undefined;
 }
 
 /** @internal what a context needs from its model besides that */

@@ -2,7 +2,8 @@
 import { binding, type NativeAbortFlag, type NativeContext, type NativeContextInfo } from "./binding";
 import { ChunkStream } from "./chunk-stream";
 import { type ContextOptions, parseContextOptions, toNativeContextParams } from "./context-options";
-import { ContextFullError, DisposedError, LlamaError, callSite, withCallerStack } from "./errors";
+import { ContextFullError, DisposedError, InvalidMediaError, LlamaError, callSite, withCallerStack } from "./errors";
+import { tokenizeMedia } from "./projector";
 import { type LoraSpec, toNativeLoras } from "./lora";
 import type { CompletionResult, GenerationChunk, GenerationResult, TokenLogprob } from "./generation-types";
 import { OpQueue } from "./op-queue";
@@ -192,8 +193,24 @@ export class Context {
   ): AsyncGenerator<GenerationChunk, GenerationResult, undefined> {
     this.#live();
     const o = parseGenerationOptions(options);
-    const tokens = this.#promptTokens(prompt);
-    if (tokens.length === 0) throw new RangeError("prompt is empty: it tokenized to no tokens");
+    const media = o.media?.length ? o.media : undefined;
+    const projector = this.#parent.projector;
+    if (media) {
+      if (typeof prompt !== "string") throw new TypeError("with media, the prompt must be a string that holds one media marker per medium");
+      if (!projector || projector.disposed) {
+        throw new LlamaError(
+          "this model has no projector for media: load one with loadModel(path, { projector }) or model.loadProjector(path)",
+        );
+      }
+      for (const [i, m] of media.entries()) {
+        if (m.type === "image" && !projector.modalities.vision)
+          throw new InvalidMediaError(`media[${i}] is an image, but the projector takes only audio`);
+        if (m.type === "audio" && !projector.modalities.audio)
+          throw new InvalidMediaError(`media[${i}] is audio, but the projector takes only images`);
+      }
+    }
+    const tokens = media ? new Int32Array(0) : this.#promptTokens(prompt);
+    if (!media && tokens.length === 0) throw new RangeError("prompt is empty: it tokenized to no tokens");
     const sequence = this.#sequenceOf(o.sequence);
     const params = {
       ...toNativeGenerateParams(o, this.model.vocab.size, this.info.sequenceContextSize, this.seed, sequence),
@@ -220,15 +237,23 @@ export class Context {
       if (signal?.aborted) flag.abort();
       signal?.addEventListener("abort", onAbort, { once: true });
       try {
-        const r = await native.generate(tokens, params, flag, (text, toks, lp) => {
-          if (json) answer += text;
-          if (lp === undefined) {
-            stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
-          } else {
-            for (const e of lp) logprobs.push(e);
-            stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks, logprobs: lp });
-          }
-        });
+        // Media are decoded and preprocessed on a native thread, in call order with the other work
+        const mp = media ? await tokenizeMedia(projector!, prompt as string, media) : undefined;
+        const r = await native.generate(
+          mp ? mp.tokens : tokens,
+          params,
+          flag,
+          (text, toks, lp) => {
+            if (json) answer += text;
+            if (lp === undefined) {
+              stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks });
+            } else {
+              for (const e of lp) logprobs.push(e);
+              stream.push({ text, token: toks[toks.length - 1] ?? -1, tokens: toks, logprobs: lp });
+            }
+          },
+          mp?.handle,
+        );
         const { stopReason, sequence: seq, ...timings } = r;
         const result: GenerationResult = { stopReason, sequence: seq, timings };
         if (params.topLogprobs >= 0) result.logprobs = logprobs;

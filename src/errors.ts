@@ -11,6 +11,7 @@ export type LlamaErrorCode =
   | "ERR_LLAMA_ABORTED"
   | "ERR_LLAMA_INVALID_STATE"
   | "ERR_LLAMA_RPC"
+  | "ERR_LLAMA_INVALID_MEDIA"
   | "ERR_LLAMA_BINDING";
 
 /** Base class of every error llama-native raises, except argument errors (TypeError, RangeError). */
@@ -78,6 +79,17 @@ export class RpcError extends LlamaError {
   }
 }
 
+/**
+ * An image or audio input that cannot be used: bytes that do not decode (truncated or corrupt PNG,
+ * JPEG, WAV...), a picture larger than the limit, media the projector does not take (audio to a
+ * vision-only projector).
+ */
+export class InvalidMediaError extends LlamaError {
+  constructor(message: string) {
+    super(message, "ERR_LLAMA_INVALID_MEDIA");
+  }
+}
+
 /** Captures the caller's stack before an asynchronous native call. */
 export function callSite(): Error {
   const holder = new Error();
@@ -103,6 +115,8 @@ export function nativeErrorFactory(code: string, message: string): Error {
       return new InvalidStateError(message);
     case "ERR_LLAMA_RPC":
       return new RpcError(message);
+    case "ERR_LLAMA_INVALID_MEDIA":
+      return new InvalidMediaError(message);
     default:
       return new LlamaError(message);
   }

@@ -31,6 +31,8 @@ export type {
 export { Sequence } from "./sequence";
 export { LoraAdapter } from "./lora";
 export type { LoraSpec } from "./lora";
+export { Projector, MEDIA_MARKER } from "./projector";
+export type { MediaInput, Modalities, ProjectorOptions } from "./projector";
 export type { StateOptions } from "./state";
 export type { GenerationOptions } from "./sampling";
 export type { JsonSchema, ResponseFormat } from "./generation-types";
@@ -39,6 +41,7 @@ export type { ChatSessionOptions, SessionTurnOptions } from "./chat/session";
 export { jsonSchemaToGrammar } from "./chat/json-schema";
 export type {
   ChatMessage,
+  ContentPart,
   AssistantMessage,
   ToolCall,
   ToolDefinition,
@@ -68,6 +71,7 @@ export {
   AbortError,
   InvalidStateError,
   RpcError,
+  InvalidMediaError,
 } from "./errors";
 export type { LlamaErrorCode } from "./errors";
 export { setLogLevel, setLogger } from "./log";

@@ -5,7 +5,10 @@ import type { ModelDevicePlacement, NativeModelInfo } from "./native-types";
 export type { ModelDevicePlacement };
 
 /** Facts about a loaded model, as llama.cpp reports them (see NativeModelInfo for each field). */
-export type ModelInfo = Readonly<NativeModelInfo>;
+export type ModelInfo = Readonly<NativeModelInfo> & {
+  /** Which media prompts may hold: those of the projector loaded with model.loadProjector() (none without one). */
+  readonly modalities: Readonly<{ vision: boolean; audio: boolean }>;
+};
 
 export interface Vocab {
   /** beginning-of-sequence token, or -1 when the vocabulary has none */

@@ -9,6 +9,7 @@ import type { ContextOptions } from "./context-options";
 import { AbortError, DisposedError, InvalidModelFileError, ModelLoadError, callSite, withCallerStack } from "./errors";
 import { readGgufInfo, validateModelFile } from "./gguf";
 import { type LoraAdapter, newLoraAdapter, validateLoraFile } from "./lora";
+import { type Modalities, type Projector, type ProjectorOptions, loadProjector } from "./projector";
 import type { DetokenizeOptions, ModelDevicePlacement, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab } from "./model-types";
 import type { NativeParams } from "./native-params";
 import { defineOptions, v } from "./options";
@@ -50,6 +51,11 @@ export interface LoadModelOptions {
    * load. `true`, or `{ timeoutMs }` (default 5 minutes). Default false.
    */
   preflight?: boolean | PreflightOptions;
+  /**
+   * A multimodal projector GGUF ("mmproj") to load with the model, so that prompts can hold images or
+   * audio (model.loadProjector() with default options). Default: none.
+   */
+  projector?: string;
 }
 
 const parseTokenizeOptions = defineOptions<TokenizeOptions>("tokenize options", { addSpecial: v.bool, parseSpecial: v.bool });
@@ -108,7 +114,16 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
   const onProgress = o.onProgress;
   try {
     const handle = await b.Model.load(path, native, flag, onProgress ? (p) => safeCall(onProgress, p) : undefined);
-    return new Model(handle, path, MODEL_TOKEN);
+    const model = new Model(handle, path, MODEL_TOKEN);
+    if (o.projector !== undefined) {
+      try {
+        await model.loadProjector(o.projector);
+      } catch (e) {
+        await model.dispose();
+        throw e;
+      }
+    }
+    return model;
   } catch (e) {
     throw withCallerStack(e, site);
   } finally {
@@ -140,6 +155,10 @@ const parseLoadOptions = defineOptions<LoadModelOptions>("loadModel options", {
   },
   onProgress: v.fn<(progress: number) => void>(),
   signal: v.signal,
+  projector: (value, name) => {
+    if (typeof value !== "string" || value.length === 0) throw new TypeError(`${name} must be a non-empty path; got ${describe(value)}`);
+    return value;
+  },
   preflight: (value, name) => {
     if (typeof value === "boolean") return value;
     if (value === null || typeof value !== "object")
@@ -164,16 +183,18 @@ function safeCall(fn: (p: number) => void, p: number) {
 }
 
 const MODEL_TOKEN = Symbol("Model");
+const NO_MEDIA: Readonly<Modalities> = Object.freeze({ vision: false, audio: false });
 
 export type { DetokenizeOptions, ModelDevicePlacement, ModelInfo, TokenToPieceOptions, TokenizeOptions, Vocab };
 
 export class Model {
   readonly path: string;
-  readonly info: ModelInfo;
+  #info: ModelInfo;
   readonly vocab: Vocab;
   #native: NativeModel | undefined;
   #contexts = new Set<Context>();
   #loras = new Set<LoraAdapter>();
+  #projector: Projector | undefined;
   #disposing: Promise<void> | undefined;
   #templates = new TemplateCache(() => this.#live());
 
@@ -186,7 +207,7 @@ export class Model {
     this.#native = native;
     this.path = path;
     const i = native.info();
-    this.info = Object.freeze({ ...i, metadata: Object.freeze(i.metadata) });
+    this.#info = Object.freeze({ ...i, metadata: Object.freeze(i.metadata), modalities: NO_MEDIA });
     const v = native.vocab();
     this.vocab = Object.freeze({
       bos: v.bos,
@@ -200,6 +221,16 @@ export class Model {
       isEog: (token: number) => this.#live().isEog(token),
     });
     this.maxTokenBytes = v.maxTokenBytes;
+  }
+
+  /** Facts about the model, as llama.cpp reports them; `modalities` says which media its projector takes. */
+  get info(): ModelInfo {
+    return this.#info;
+  }
+
+  /** The multimodal projector loaded for this model (loadProjector()), if any. */
+  get projector(): Projector | undefined {
+    return this.#projector;
   }
 
   /** @internal */
@@ -308,6 +339,33 @@ export class Model {
     }
   }
 
+  /**
+   * Loads a multimodal projector ("mmproj" GGUF, llama.cpp's mtmd) for this model, so that prompts can
+   * hold images (and audio, for an audio projector): `ctx.complete(text, { media })` with one
+   * MEDIA_MARKER per medium, or chat messages with image and audio parts. The file is checked first (a
+   * GGUF of architecture "clip" with an encoder, else InvalidModelFileError); a projector for another
+   * model (its output width is not this model's embedding width) is a ModelLoadError. It replaces the
+   * model's previous projector; `model.info.modalities` then says what it takes.
+   */
+  async loadProjector(path: string, options: ProjectorOptions = {}): Promise<Projector> {
+    const site = callSite();
+    const native = this.#live();
+    if (this.#disposing) throw new DisposedError("model");
+    try {
+      const projector = await loadProjector(native, path, options);
+      if (this.#disposing) {
+        await projector.dispose();
+        throw new DisposedError("model");
+      }
+      await this.#projector?.dispose();
+      this.#projector = projector;
+      this.#info = Object.freeze({ ...this.#info, modalities: projector.modalities });
+      return projector;
+    } catch (e) {
+      throw withCallerStack(e, site);
+    }
+  }
+
   /** @internal */
   forgetContext(ctx: Context): void {
     this.#contexts.delete(ctx);
@@ -321,6 +379,7 @@ export class Model {
     this.#disposing ??= (async () => {
       await Promise.allSettled([...this.#contexts].map((c) => c.dispose()));
       await Promise.allSettled([...this.#loras].map((a) => a.dispose()));
+      await this.#projector?.dispose();
       await this.#templates.dispose();
       this.#native?.dispose();
       this.#native = undefined;

@@ -127,6 +127,8 @@ export interface NativeContext {
     abort: NativeAbortFlag,
     /** logprobs: one per token, when params.topLogprobs >= 0 */
     onChunk: (text: string, tokens: Int32Array, logprobs?: TokenLogprob[]) => void,
+    /** a prompt with media (NativeProjector.tokenize); `prompt` is then its `tokens` */
+    media?: NativeMediaPrompt["handle"],
   ): Promise<NativeGenerationResult>;
   embed(inputs: Int32Array[], normalize: boolean, abort: NativeAbortFlag): Promise<Float32Array[]>;
   info(): NativeContextInfo;
@@ -150,6 +152,38 @@ export interface NativeContext {
 export interface NativeLoraAdapter {
   /** The adapter's GGUF metadata as llama.cpp read it (values as strings). */
   meta(): Record<string, string>;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+/** A prompt with media tokenized by mtmd (native/mtmd.h). */
+export interface NativeMediaPrompt {
+  /** text tokens, and for each position of a medium a negative pseudo token (the same for the same bytes) */
+  tokens: Int32Array;
+  /** how many positions the media take */
+  mediaTokens: number;
+  /** index just past the last medium */
+  mediaEnd: number;
+  /** opaque (a tagged External) */
+  handle: object;
+}
+
+export interface NativeProjectorInfo {
+  vision: boolean;
+  audio: boolean;
+  /** the sample rate audio is resampled to, or -1 without audio */
+  audioSampleRate: number;
+  maxPixels: number;
+}
+
+export interface NativeProjector {
+  info(): NativeProjectorInfo;
+  tokenize(
+    text: string,
+    media: { audio: boolean; data: Uint8Array }[],
+    addSpecial: boolean,
+    parseSpecial: boolean,
+  ): Promise<NativeMediaPrompt>;
   dispose(): void;
   readonly disposed: boolean;
 }
@@ -184,6 +218,12 @@ export interface NativeBinding {
   LoraAdapter: {
     load(model: NativeModel, path: string): Promise<NativeLoraAdapter>;
     prototype: NativeLoraAdapter;
+  };
+  Projector: {
+    load(model: NativeModel, path: string, options: { threads?: number; maxPixels?: number; useGpu?: boolean }): Promise<NativeProjector>;
+    /** mtmd's media marker, "<__media__>" */
+    marker: string;
+    prototype: NativeProjector;
   };
   AbortFlag: new () => NativeAbortFlag;
   setLogLevel(level: number): void;

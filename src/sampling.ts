@@ -5,6 +5,7 @@ import type { DryOptions, MirostatOptions, SequenceGenerationOptions, XtcOptions
 import type { Sequence } from "./sequence";
 import { checkObject, describe } from "./validate";
 import { checkResponseFormat } from "./chat/json-schema";
+import { type MediaInput, checkMedia } from "./projector";
 
 export interface GenerationOptions extends SequenceGenerationOptions {
   /**
@@ -14,6 +15,12 @@ export interface GenerationOptions extends SequenceGenerationOptions {
    * longest prefix with the prompt.
    */
   sequence?: number | Sequence;
+  /**
+   * Images or audio for a prompt that holds one MEDIA_MARKER ("<__media__>") per medium, in order:
+   * `{ type: "image" | "audio", data: Uint8Array }` with the encoded file's bytes. Needs a projector
+   * (loadModel(path, { projector }) or model.loadProjector()) and a string prompt. Default: none.
+   */
+  media?: readonly MediaInput[];
 }
 
 const p = (key: keyof NativeParams<"Context.generate">) => v.param("Context.generate", key);
@@ -57,7 +64,7 @@ function required<T>(parse: (value: unknown) => Parsed<T>, key: keyof T & string
 }
 
 /** The validators of GenerationOptions (the chat options include them). */
-export const GENERATION_OPTION_VALIDATORS: OptionsSpec<GenerationOptions> = {
+export const GENERATION_OPTION_VALIDATORS: OptionsSpec<Omit<GenerationOptions, "media">> = {
   temperature: p("temperature"),
   topK: p("topK"),
   topP: p("topP"),
@@ -93,7 +100,10 @@ export const GENERATION_OPTION_VALIDATORS: OptionsSpec<GenerationOptions> = {
   sequence: v.any<number | Sequence>(), // a number or a Sequence: the context resolves it (src/context.ts)
 };
 
-export const parseGenerationOptions = defineOptions<GenerationOptions>("generate options", GENERATION_OPTION_VALIDATORS);
+export const parseGenerationOptions = defineOptions<GenerationOptions>("generate options", {
+  ...GENERATION_OPTION_VALIDATORS,
+  media: checkMedia,
+});
 
 export type ParsedGenerationOptions = ReturnType<typeof parseGenerationOptions>;
 

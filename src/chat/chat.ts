@@ -8,7 +8,7 @@ import { defineOptions, v } from "../options";
 import type { GenerationOptions } from "../sampling";
 import { GENERATION_OPTION_VALIDATORS } from "../sampling";
 import { LlamaError } from "../errors";
-import { toToolCall } from "./convert";
+import { mediaOfMessages, toToolCall } from "./convert";
 import { parseJsonAnswer } from "./json-schema";
 import { TEMPLATE_OPTION_VALIDATORS, toNativeRequest } from "./templates";
 import type { AssistantMessage, ChatChunk, ChatMessage, ChatOptions, ChatResult, ToolCall, ToolDefinition } from "./types";
@@ -112,6 +112,9 @@ export async function* chatStream(
     ...gen
   } = o;
   const generation: GenerationOptions = Object.fromEntries(Object.entries(gen).filter(([, x]) => x !== undefined));
+  // image and audio parts: their markers are in the rendered prompt, in message order
+  const media = mediaOfMessages(messages);
+  if (media.length) generation.media = media;
   // llama-server: the template's grammar (tools, json_schema) unless the request gave one; its stops are added
   if (p.grammar) generation.grammar = p.grammar;
   generation.stop = [...(o.stop ?? []), ...p.additionalStops];

@@ -1,6 +1,7 @@
 // Conversions between the API's chat shapes and the OpenAI JSON llama.cpp's chat pipeline reads
 // (the same JSON llama-server passes to common_chat_msgs_parse_oaicompat and
 // common_chat_tools_parse_oaicompat, so a conversation renders byte for byte as it would there).
+import { MEDIA_MARKER, type MediaInput } from "../projector";
 import { describe } from "../validate";
 import type { ChatMessage, OpenAITool, ToolCall, ToolChoice, ToolDefinition } from "./types";
 
@@ -25,6 +26,7 @@ export function messageToOpenAI(m: unknown, i: number): Json {
     case "system":
     case "user":
       known(["role", "content"]);
+      if (msg.role === "user" && Array.isArray(msg.content)) return { role: "user", content: contentPartsToOpenAI(msg.content, where) };
       return { role: msg.role, content: str("content", msg.content) };
     case "assistant": {
       known(["role", "content", "reasoning", "toolCalls"]);
@@ -48,6 +50,49 @@ export function messageToOpenAI(m: unknown, i: number): Json {
     default:
       throw new TypeError(`${where}.role must be "system", "user", "assistant" or "tool"; got ${describe(msg.role)}`);
   }
+}
+
+/**
+ * A user message's content parts as llama-server hands them to llama.cpp's chat pipeline: text parts,
+ * and a "media_marker" part (the marker as its text) where each image or audio clip goes; the
+ * template renderer joins them (common/chat.cpp concat_content_parts). The media go to the generation
+ * separately, in order (mediaOfMessages).
+ */
+function contentPartsToOpenAI(parts: unknown[], where: string): Json[] {
+  return parts.map((p, j) => {
+    const at = `${where}.content[${j}]`;
+    if (p === null || typeof p !== "object") throw new TypeError(`${at} must be a content part; got ${describe(p)}`);
+    const part = p as Record<string, unknown>;
+    const keys = part.type === "text" ? ["type", "text"] : ["type", "data"];
+    for (const k of Object.keys(part)) {
+      if (!keys.includes(k))
+        throw new TypeError(`${at}: unknown key ${JSON.stringify(k)} for a ${String(part.type)} part (known: ${keys.join(", ")})`);
+    }
+    if (part.type === "text") {
+      if (typeof part.text !== "string") throw new TypeError(`${at}.text must be a string; got ${describe(part.text)}`);
+      return { type: "text", text: part.text };
+    }
+    if (part.type === "image" || part.type === "audio") {
+      if (!(part.data instanceof Uint8Array))
+        throw new TypeError(`${at}.data must be a Uint8Array (the encoded file); got ${describe(part.data)}`);
+      return { type: "media_marker", text: MEDIA_MARKER };
+    }
+    throw new TypeError(`${at}.type must be "text", "image" or "audio"; got ${describe(part.type)}`);
+  });
+}
+
+/** The image and audio parts of the messages, in the order their markers appear in the rendered prompt. */
+export function mediaOfMessages(messages: unknown): MediaInput[] {
+  const out: MediaInput[] = [];
+  if (!Array.isArray(messages)) return out;
+  for (const m of messages) {
+    const content = (m as { content?: unknown } | null)?.content;
+    if (!Array.isArray(content)) continue;
+    for (const p of content as { type?: unknown; data?: unknown }[]) {
+      if ((p?.type === "image" || p?.type === "audio") && p.data instanceof Uint8Array) out.push({ type: p.type, data: p.data });
+    }
+  }
+  return out;
 }
 
 function toolCallToOpenAI(c: unknown, where: string): Json {

@@ -6,7 +6,7 @@ import type { Sequence } from "../sequence";
 import { describe } from "../validate";
 import { type ChatHost, chatStream, parseChatOptions, renderChat } from "./chat";
 import { checkJson } from "./json-schema";
-import type { ChatChunk, ChatMessage, ChatOptions, ChatResult, SessionTool, ToolCall } from "./types";
+import type { ChatChunk, ChatMessage, ChatOptions, ChatResult, ContentPart, SessionTool, ToolCall } from "./types";
 
 /** Options of a session's turns: the chat options but tools and sequence (the session owns those). */
 export type SessionTurnOptions = Omit<ChatOptions, "tools" | "sequence">;
@@ -110,7 +110,7 @@ export class ChatSession {
   }
 
   /** Sends a user message and returns the answer (after any tool rounds). */
-  async send(content: string, options: SessionTurnOptions = {}): Promise<ChatResult> {
+  async send(content: string | ContentPart[], options: SessionTurnOptions = {}): Promise<ChatResult> {
     const it = this.stream(content, options);
     let r = await it.next();
     while (!r.done) r = await it.next();
@@ -122,9 +122,11 @@ export class ChatSession {
    * (a chunk's toolCalls), the handlers run, and the model continues with their results. Turns of one
    * session run one at a time, in call order.
    */
-  async *stream(content: string, options: SessionTurnOptions = {}): AsyncGenerator<ChatChunk, ChatResult, undefined> {
+  async *stream(content: string | ContentPart[], options: SessionTurnOptions = {}): AsyncGenerator<ChatChunk, ChatResult, undefined> {
     if (this.#disposed) throw new DisposedError("chat session");
-    if (typeof content !== "string") throw new TypeError(`content must be a string; got ${describe(content)}`);
+    // content parts (text, image, audio) are checked where every message is (src/chat/convert.ts)
+    if (typeof content !== "string" && !Array.isArray(content))
+      throw new TypeError(`content must be a string or an array of content parts; got ${describe(content)}`);
     const turn = { ...this.#defaults, ...options };
     parseChatOptions(turn);
     let release!: () => void;

@@ -23,8 +23,15 @@ export interface ToolCall {
   rawArguments: string;
 }
 
+/**
+ * One part of a user message: text, or an image or audio clip as the encoded file's bytes (PNG, JPEG,
+ * WAV, MP3... as llama.cpp's mtmd decodes them; the model needs a projector).
+ */
+export type ContentPart = { type: "text"; text: string } | { type: "image"; data: Uint8Array } | { type: "audio"; data: Uint8Array };
+
 export type ChatMessage =
-  | { role: "system" | "user"; content: string }
+  | { role: "system"; content: string }
+  | { role: "user"; content: string | ContentPart[] }
   | { role: "assistant"; content?: string | null; reasoning?: string; toolCalls?: ToolCall[] }
   | { role: "tool"; content: string; toolCallId?: string; name?: string };
 

@@ -1,9 +1,10 @@
 // llama-native chat: an interactive conversation in the terminal. Answers stream; the history (and
 // its KV cache) is kept by a ChatSession; reasoning is shown dimmed; Ctrl-C stops the answer (not
-// the program), Ctrl-D or /exit leaves; /system TEXT, /reset and /save FILE manage the conversation.
+// the program), Ctrl-D or /exit leaves; /system TEXT, /reset and /save FILE manage the conversation;
+// with --mmproj, /image FILE (and /audio FILE) attach a file to the next message.
 import fs from "node:fs";
 import readline from "node:readline";
-import type { ChatSession } from "../index";
+import type { ChatSession, ContentPart } from "../index";
 import { type Command, parse, UsageError } from "./args";
 import { contextFromFlags, loadFromFlags, MODEL_FLAGS, MODEL_USAGE } from "./model-flags";
 import { SAMPLING_FLAGS, SAMPLING_USAGE, samplingFromFlags } from "./sampling-flags";
@@ -11,12 +12,14 @@ import { SAMPLING_FLAGS, SAMPLING_USAGE, samplingFromFlags } from "./sampling-fl
 const USAGE = `llama-native chat -m MODEL [options]
     An interactive chat through the model's chat template. Commands inside: /system TEXT (set the
     system message and start over), /reset (forget the conversation), /save FILE (the messages as
-    JSON), /exit. Ctrl-C stops an answer; Ctrl-D leaves.
+    JSON), /image FILE and /audio FILE (attach a picture or a clip to the next message; needs
+    --mmproj), /exit. Ctrl-C stops an answer; Ctrl-D leaves.
 ${MODEL_USAGE}
 ${SAMPLING_USAGE}
     --system TEXT         the system message
     --chat-template-file FILE   a Jinja chat template overriding the model's
-    --no-think            ask thinking models not to think (enableThinking: false)`;
+    --no-think            ask thinking models not to think (enableThinking: false)
+    --mmproj FILE         a multimodal projector for the model (images and audio: /image, /audio)`;
 
 const DIM = "\x1b[2m";
 const RESET = "\x1b[0m";
@@ -30,6 +33,7 @@ async function run(argv: string[]): Promise<number> {
       system: { type: "string" },
       "chat-template-file": { type: "string" },
       "no-think": { type: "boolean" },
+      mmproj: { type: "string" },
     },
     false,
   );
@@ -47,6 +51,7 @@ async function run(argv: string[]): Promise<number> {
   const tty = process.stdout.isTTY === true;
   const model = await loadFromFlags(values);
   try {
+    if (typeof values.mmproj === "string") await model.loadProjector(values.mmproj);
     const ctx = await contextFromFlags(model, values);
     const options = { ...turn, ...(template ? { template } : {}), ...(values["no-think"] ? { enableThinking: false } : {}) };
     let system = values.system as string | undefined;
@@ -64,6 +69,7 @@ async function run(argv: string[]): Promise<number> {
       answering?.abort();
     });
     const lines = rl[Symbol.asyncIterator]();
+    let attached: ContentPart[] = [];
     if (tty) console.error(`${model.info.name || model.path}: chat (Ctrl-C stops an answer, Ctrl-D leaves, /help for commands)`);
     for (;;) {
       if (closed) break;
@@ -76,7 +82,8 @@ async function run(argv: string[]): Promise<number> {
       if (line === "/exit" || line === "/quit") break;
       if (line === "/help") {
         console.log(
-          "/system TEXT  set the system message (starts over)\n/reset        forget the conversation\n/save FILE    write the messages as JSON\n/exit         leave",
+          "/system TEXT  set the system message (starts over)\n/reset        forget the conversation\n/save FILE    write the messages as JSON\n" +
+            "/image FILE   attach a picture to the next message (--mmproj)\n/audio FILE   attach an audio clip to the next message\n/exit         leave",
         );
         continue;
       }
@@ -106,6 +113,25 @@ async function run(argv: string[]): Promise<number> {
         }
         continue;
       }
+      if (line.startsWith("/image") || line.startsWith("/audio")) {
+        const type = line.startsWith("/image") ? "image" : "audio";
+        const file = line.slice(6).trim();
+        if (!file) {
+          console.log(`(usage: /${type} FILE)`);
+          continue;
+        }
+        if (!model.info.modalities[type === "image" ? "vision" : "audio"]) {
+          console.log(`(this model takes no ${type === "image" ? "images" : "audio"}: start the chat with --mmproj FILE)`);
+          continue;
+        }
+        try {
+          attached.push({ type, data: new Uint8Array(fs.readFileSync(file)) });
+          console.log(`(${file} goes with your next message)`);
+        } catch (e) {
+          console.log(`(could not read ${file}: ${(e as Error).message})`);
+        }
+        continue;
+      }
       if (line.startsWith("/")) {
         console.log(`(unknown command ${line.split(" ")[0]}; /help lists them)`);
         continue;
@@ -113,7 +139,9 @@ async function run(argv: string[]): Promise<number> {
       answering = new AbortController();
       let dim = false;
       try {
-        const it = session.stream(line, { signal: answering.signal });
+        const content: string | ContentPart[] = attached.length ? [...attached, { type: "text", text: line }] : line;
+        attached = [];
+        const it = session.stream(content, { signal: answering.signal });
         let r = await it.next();
         while (!r.done) {
           const c = r.value;

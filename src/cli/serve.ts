@@ -19,6 +19,7 @@ const USAGE = `llama-native serve -m MODEL [options]
     --tensor-split A,B,...      share of the offloaded layers per device, RPC workers first
     --api-key KEY               require Authorization: Bearer KEY (or LLAMA_API_KEY)
     --chat-template-file FILE   a Jinja chat template overriding the model's
+    --mmproj FILE               a multimodal projector: chat messages may hold image_url (data: URLs) and input_audio parts
     --embeddings                serve /v1/embeddings
     --reranking                 serve /v1/rerank (the model must be a reranker)
     --alias NAME                the model id /v1/models reports
@@ -41,6 +42,7 @@ async function run(argv: string[]): Promise<number> {
     "tensor-split": { type: "string" },
     "api-key": { type: "string" },
     "chat-template-file": { type: "string" },
+    mmproj: { type: "string" },
     embeddings: { type: "boolean" },
     reranking: { type: "boolean" },
     alias: { type: "string" },
@@ -66,6 +68,14 @@ async function run(argv: string[]): Promise<number> {
   const maxQueue = intFlag(values, "queue", undefined, 0, 100_000);
   const apiKey = (values["api-key"] as string | undefined) ?? process.env.LLAMA_API_KEY;
   const model = await loadFromFlags(values);
+  if (typeof values.mmproj === "string") {
+    try {
+      await model.loadProjector(values.mmproj);
+    } catch (e) {
+      await model.dispose();
+      throw e;
+    }
+  }
   const server = await createServer({
     model,
     parallel,

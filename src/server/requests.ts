@@ -1,7 +1,16 @@
 // Request bodies of the OpenAI-compatible endpoints, checked field by field into the library's own
 // options. A known field with a wrong type or value is a 400 naming it; a field the server does not
 // know is ignored, as OpenAI-compatible servers (llama-server among them) do (docs/server.md).
-import type { ChatMessage, ChatOptions, GenerationOptions, JsonSchema, ResponseFormat, ToolCall, ToolDefinition } from "../index";
+import type {
+  ChatMessage,
+  ChatOptions,
+  ContentPart,
+  GenerationOptions,
+  JsonSchema,
+  ResponseFormat,
+  ToolCall,
+  ToolDefinition,
+} from "../index";
 import { jsonSchemaToGrammar } from "../index";
 import { badField } from "./http";
 
@@ -167,6 +176,50 @@ function toolCallsOf(v: unknown, where: string): ToolCall[] {
   });
 }
 
+/** Bytes of a `data:` URL (base64 or percent-encoded); anything else is refused: the server never fetches. */
+function dataUrlBytes(url: unknown, where: string): Uint8Array {
+  if (typeof url !== "string") throw badField(where, "must be a data: URL string");
+  const m = /^data:([^,]*?),(.*)$/s.exec(url);
+  if (!m) throw badField(where, "only data: URLs are accepted (data:image/png;base64,...); the server does not fetch URLs");
+  const base64 = /;base64$/i.test(m[1]!);
+  try {
+    return new Uint8Array(base64 ? Buffer.from(m[2]!, "base64") : Buffer.from(decodeURIComponent(m[2]!), "latin1"));
+  } catch {
+    throw badField(where, "is not a valid data: URL");
+  }
+}
+
+/**
+ * A user message's content: a string, or, when it has image_url or input_audio parts (OpenAI's shapes),
+ * the library's content parts, the media decoded from their data: URLs / base64 (llama-server's rules).
+ */
+function userContent(content: unknown, where: string): string | ContentPart[] {
+  if (!Array.isArray(content) || !content.some((p) => isObject(p) && (p.type === "image_url" || p.type === "input_audio"))) {
+    return text(content, where);
+  }
+  return content.map((p, i): ContentPart => {
+    const at = `${where}.content[${i}]`;
+    if (!isObject(p)) throw badField(at, "must be a content part");
+    if (p.type === "text" && typeof p.text === "string") return { type: "text", text: p.text };
+    if (p.type === "image_url") {
+      const url = isObject(p.image_url) ? p.image_url.url : p.image_url;
+      return { type: "image", data: dataUrlBytes(url, `${at}.image_url.url`) };
+    }
+    if (p.type === "input_audio" && isObject(p.input_audio)) {
+      const data = p.input_audio.data ?? p.input_audio.url;
+      if (typeof data !== "string") throw badField(`${at}.input_audio.data`, "must be base64 audio (or a data: URL)");
+      return {
+        type: "audio",
+        data: data.startsWith("data:") ? dataUrlBytes(data, `${at}.input_audio.data`) : new Uint8Array(Buffer.from(data, "base64")),
+      };
+    }
+    throw badField(
+      at,
+      'must be { type: "text", text }, { type: "image_url", image_url: { url } } or { type: "input_audio", input_audio: { data, format } }',
+    );
+  });
+}
+
 /** OpenAI messages → the library's ChatMessage. */
 export function messagesFromBody(body: Body): ChatMessage[] {
   const messages = body.messages;
@@ -179,7 +232,7 @@ export function messagesFromBody(body: Body): ChatMessage[] {
       case "developer":
         return { role: "system", content: text(m.content, where) };
       case "user":
-        return { role: "user", content: text(m.content, where) };
+        return { role: "user", content: userContent(m.content, where) };
       case "assistant": {
         const out: Extract<ChatMessage, { role: "assistant" }> = {
           role: "assistant",

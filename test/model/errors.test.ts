@@ -27,6 +27,7 @@ const ARGS: Record<string, unknown[]> = {
   saveState: ["/tmp/llama-native-never-written.state"],
   loadState: ["/tmp/llama-native-never-read.state"],
   loadLora: ["/tmp/llama-native-never-read-lora.gguf"],
+  loadProjector: ["/tmp/llama-native-never-read-mmproj.gguf"],
   chat: [[{ role: "user", content: "x" }], { maxTokens: 1 }],
   chatComplete: [[{ role: "user", content: "x" }], { maxTokens: 1 }],
   createChatSession: [],

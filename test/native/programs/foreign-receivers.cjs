@@ -10,6 +10,10 @@ const calls = [
   () => b.AbortFlag.prototype.abort.call({}),
   () => new b.Model(),
   () => new b.Context({}),
+  () => b.Projector.prototype.info.call({}),
+  () => b.Projector.prototype.tokenize.call(new b.AbortFlag(), "x", []),
+  () => new b.Projector(),
+  () => b.Projector.load({}, "/tmp/x.gguf", {}),
 ];
 for (const c of calls) {
   try {
