@@ -6,7 +6,7 @@
 // every round each system runs once, in a fresh process, one after the other).
 //
 //   npm run bench -- [--runs 3] [--threads 1,2] [--models stories260K,q4_0,q8_0] [--skip-peer]
-//                    [--only tg,pp,parallel,contexts,embed,load,poll,contention,server,rpc] [--json bench/.cache/results.json]
+//                    [--only tg,pp,parallel,contexts,embed,load,poll,contention,server,rpc,speculative] [--json bench/.cache/results.json]
 //                    [--write]        also put the tables into bench/RESULTS.md and redraw bench/chart.svg
 //                    [--from FILE]    measure nothing: print (and --write) the tables of an earlier run
 import { spawn, spawnSync } from "node:child_process";
@@ -31,7 +31,7 @@ const USAGE = fs
   .map((l) => l.slice(3))
   .join("\n");
 const ALL_MODELS = ["stories260K", "q4_0", "q8_0"];
-const ALL_TESTS = ["tg", "pp", "parallel", "contexts", "embed", "load", "poll", "contention", "server", "rpc"];
+const ALL_TESTS = ["tg", "pp", "parallel", "contexts", "embed", "load", "poll", "contention", "server", "rpc", "speculative"];
 const usageError = (why) => {
   console.error(`bench: ${why}\nusage:\n${USAGE}`);
   process.exit(2);
@@ -681,12 +681,19 @@ function rpcBench() {
   if (r.status !== 0) throw new Error(`bench/rpc.mjs exited with ${r.status}`);
 }
 
+/** --only speculative: with and without speculative decoding, its own script too (bench/speculative.mjs). */
+function speculativeBench() {
+  const r = spawnSync(process.execPath, [path.join(here, "speculative.mjs"), "--runs", String(RUNS)], { stdio: "inherit" });
+  if (r.status !== 0) throw new Error(`bench/speculative.mjs exited with ${r.status}`);
+}
+
 if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
-  const rest = [...ONLY].filter((t) => t !== "server" && t !== "rpc");
+  const rest = [...ONLY].filter((t) => t !== "server" && t !== "rpc" && t !== "speculative");
   (rest.length ? main() : Promise.resolve())
     .then(() => {
       if (ONLY.has("server")) serverBench();
       if (ONLY.has("rpc")) rpcBench();
+      if (ONLY.has("speculative")) speculativeBench();
     })
     .catch((e) => {
       console.error(e);

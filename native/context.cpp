@@ -118,6 +118,8 @@ Napi::Value Context::Info(const Napi::CallbackInfo& info) {
   o.Set("threadpool", h.threadpool != nullptr);
   o.Set("contextShift", h.shift_enabled);
   o.Set("contextShiftKeep", static_cast<double>(h.shift_keep));
+  const SpeculativeConfig::Kind spec = h.spec ? h.spec->config().kind : SpeculativeConfig::Kind::None;
+  o.Set("speculative", spec == SpeculativeConfig::Kind::Draft ? "draft" : spec == SpeculativeConfig::Kind::Ngram ? "ngram" : "none");
   return o;
 }
 

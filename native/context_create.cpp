@@ -15,8 +15,16 @@ namespace {
 
 class CreateTask : public ThreadTask {
  public:
-  CreateTask(ModelHandlePtr model, llama_context_params params, uint32_t poll, bool adaptive, bool shift, int32_t keep)
-      : ThreadTask(nullptr), model_(std::move(model)), params_(params), poll_(poll), adaptive_(adaptive), shift_(shift), keep_(keep) {}
+  CreateTask(ModelHandlePtr model, llama_context_params params, uint32_t poll, bool adaptive, bool shift, int32_t keep,
+             SpeculativeConfig spec)
+      : ThreadTask(nullptr),
+        model_(std::move(model)),
+        params_(params),
+        poll_(poll),
+        adaptive_(adaptive),
+        shift_(shift),
+        keep_(keep),
+        spec_(std::move(spec)) {}
 
  protected:
   void Execute() override {
@@ -52,6 +60,7 @@ class CreateTask : public ThreadTask {
     handle_->batch = llama_batch_init(handle_->n_batch, 0, 1);
     handle_->InstallAbortCallback();
     handle_->CreateThreadpools(poll_);
+    if (spec_.kind != SpeculativeConfig::Kind::None) handle_->spec = std::make_unique<Speculator>(spec_, *handle_);
   }
   Napi::Value Result(Napi::Env env) override { return Context::NewInstance(env, handle_); }
 
@@ -62,6 +71,7 @@ class CreateTask : public ThreadTask {
   bool adaptive_;
   bool shift_;
   int32_t keep_;
+  SpeculativeConfig spec_;
   ContextHandlePtr handle_;
 };
 
@@ -107,7 +117,40 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
   const bool adaptive = o.Bool("adaptiveThreads");
   const bool shift = o.Bool("contextShift");
   const int32_t keep = static_cast<int32_t>(o.Int("contextShiftKeep"));
+  SpeculativeConfig spec;
+  const std::string spec_kind = o.OneOf("speculative");
+  spec.kind = spec_kind == "draft"   ? SpeculativeConfig::Kind::Draft
+              : spec_kind == "ngram" ? SpeculativeConfig::Kind::Ngram
+                                     : SpeculativeConfig::Kind::None;
+  spec.n_max = static_cast<int32_t>(o.Int("draftMax"));
+  spec.n_min = static_cast<int32_t>(o.Int("draftMin"));
+  spec.p_min = static_cast<float>(o.Number("draftPMin"));
+  spec.size_n = static_cast<int32_t>(o.Int("ngramSizeN"));
+  spec.size_m = static_cast<int32_t>(o.Int("ngramSizeM"));
   o.Done();
+  if (spec.kind != SpeculativeConfig::Kind::None) {
+    if (p.embeddings) Throw(env, ErrorKind::Range, "speculative decoding needs a generation context, not embeddings: true");
+    auto recurrent = [](const llama_model* m) { return llama_model_is_recurrent(m) || llama_model_is_hybrid(m); };
+    if (recurrent(model->model)) {
+      Throw(env, ErrorKind::Generic,
+            "speculative decoding is not supported for this model: its memory (recurrent or hybrid) cannot drop a rejected draft");
+    }
+  }
+  if (spec.kind == SpeculativeConfig::Kind::Draft) {
+    if (info.Length() < 3 || !HasTag(env, info[2], kModelTag)) Throw(env, ErrorKind::Type, "speculative.draft.model must be a Model");
+    spec.draft_model = Model::Unwrap(info[2].As<Napi::Object>())->Handle(env);
+    if (spec.draft_model->vocab_only) {
+      Throw(env, ErrorKind::Generic, "the draft model was loaded with vocabOnly: true and has no weights; load it again without vocabOnly");
+    }
+    if (llama_model_is_recurrent(spec.draft_model->model) || llama_model_is_hybrid(spec.draft_model->model)) {
+      Throw(env, ErrorKind::Generic,
+            "the draft model's memory (recurrent or hybrid) cannot drop a rejected draft; use a transformer draft model");
+    }
+    if (spec.n_min > spec.n_max) {
+      Throw(env, ErrorKind::Range,
+            "speculative.draft.min (" + std::to_string(spec.n_min) + ") must not exceed max (" + std::to_string(spec.n_max) + ")");
+    }
+  }
   p.no_perf = true;
   if (p.n_batch > p.n_ctx || p.n_ubatch > p.n_batch) {
     Throw(env, ErrorKind::Range, "batchSize must not exceed contextSize, nor ubatchSize batchSize");
@@ -122,7 +165,7 @@ Napi::Value CreateContext(const Napi::CallbackInfo& info) {
           "sequences (" + std::to_string(p.n_seq_max) + ") must not exceed batchSize (" + std::to_string(p.n_batch) +
               "): each sequence needs an output slot in a batch");
   }
-  return ThreadTask::Start(env, new CreateTask(model, p, poll, adaptive, shift, keep), Napi::Function());
+  return ThreadTask::Start(env, new CreateTask(model, p, poll, adaptive, shift, keep, std::move(spec)), Napi::Function());
 }
 
 }  // namespace llama_native

@@ -41,6 +41,7 @@ const ThreadpoolApi& Threadpools() {
 
 ContextHandle::~ContextHandle() {
   engine.reset();  // joins the engine thread before anything it used goes
+  spec.reset();  // the draft context uses this context's thread pools
   if (batch.token != nullptr) llama_batch_free(batch);
   if (ctx != nullptr) {
     llama_detach_threadpool(ctx);

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "lora.h"
 #include "model.h"
+#include "speculative.h"
 #include "thread_tuner.h"
 
 namespace llama_native {
@@ -39,6 +40,7 @@ struct ContextHandle {
   std::atomic<bool> busy{false};  // a ThreadTask (embed) or clearCache is using this context
   std::atomic<std::atomic<bool>*> abort_now{nullptr};  // read by llama.cpp's abort callback
   std::unique_ptr<Engine> engine;  // generation scheduler; made on first use (JS thread)
+  std::unique_ptr<Speculator> spec;  // createContext({ speculative }); used by the engine thread
 
   ~ContextHandle();
   Engine& GetEngine();

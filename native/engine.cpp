@@ -170,6 +170,38 @@ bool Engine::EvictIdleSlots() {
   return freed;
 }
 
+// With speculative decoding: a draft for every generating stream, as long as the sequence, the
+// batch (shared evenly between the generating streams) and the stream's maxTokens leave room.
+// Streams whose prompt is being decoded are admitted before Draft runs (Loop), so they count.
+void Engine::Draft() {
+  draft_requests_.clear();
+  int32_t generating = 0;
+  bool prompting = false;
+  for (Stream* s : active_) {
+    s->draft.clear();
+    if (s->phase == Stream::Phase::Generate) generating++;
+    if (s->phase == Stream::Phase::Prompt) prompting = true;
+  }
+  if (!h_.spec || generating == 0) return;
+  // drafts leave half of the batch to the prompts of starting streams, so that they go on
+  const int32_t per_stream = (prompting ? h_.n_batch / 2 : h_.n_batch) / generating - 1;
+  for (Stream* s : active_) {
+    // a prompt with media holds pseudo tokens at the media's positions: neither a draft model nor
+    // n-gram lookup can read it, so such a stream generates without drafts
+    if (s->phase != Stream::Phase::Generate || s->req().media) continue;
+    if (!s->spec_begun) {
+      h_.spec->Begin(s->seq);
+      s->spec_begun = true;
+    }
+    const auto& cached = h_.seq_tokens[static_cast<size_t>(s->seq)];
+    int64_t n_max = std::min<int64_t>(per_stream, static_cast<int64_t>(h_.n_ctx_seq) - static_cast<int64_t>(cached.size()) - 1);
+    if (s->req().max_tokens >= 0) n_max = std::min<int64_t>(n_max, s->req().max_tokens - s->generated - 1);
+    if (n_max <= 0) continue;
+    draft_requests_.push_back({s->seq, s->next_token, static_cast<int32_t>(n_max), &s->draft});
+  }
+  if (!draft_requests_.empty()) h_.spec->Draft(draft_requests_);
+}
+
 // Fills h_.batch: first the pending token of every generating stream (one each), then prompt tokens
 // of starting streams in admission order while room is left. Returns false when there is nothing.
 bool Engine::BuildBatch() {
@@ -192,9 +224,10 @@ bool Engine::BuildBatch() {
     s->batch_logits = false;
     if (s->phase != Stream::Phase::Generate) continue;
     s->batch_first = b.n_tokens;
-    s->batch_count = 1;
+    s->batch_count = 1 + static_cast<int32_t>(s->draft.size());
     s->batch_logits = true;
     add(s, s->next_token, true);
+    for (llama_token t : s->draft) add(s, t, true);  // each drafted token's output verifies the next
     in_batch_.push_back(s);
   }
   for (Stream* s : active_) {
@@ -231,7 +264,7 @@ void Engine::AfterDecode(int32_t rc) {
     }
     for (Stream* s : in_batch_) {
       if (!s->batch_logits) continue;
-      int32_t idx = s->batch_first + s->batch_count - 1;
+      int32_t idx = s->batch_first + s->batch_count - 1 - static_cast<int32_t>(s->draft.size());
       bool go;
       try {
         go = s->Step(idx);
@@ -348,6 +381,7 @@ void Engine::Loop() {
       if (s->Aborted()) aborted.push_back(s);
     }
     for (Stream* s : aborted) Finish(s, "abort");
+    Draft();
     if (!BuildBatch()) continue;
     int32_t rc;
     try {

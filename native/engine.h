@@ -19,6 +19,7 @@
 
 #include "common.h"
 #include "cpu_budget.h"
+#include "speculative.h"
 
 namespace llama_native {
 
@@ -51,6 +52,7 @@ class Engine {
   void Fail(Stream* s, ErrorKind kind, const std::string& message);  // rejected promise
   void Retire(Stream* s);  // leaves active_ and its sequence
   void Release(Stream* s);
+  void Draft();  // speculative.h: drafts for the generating streams, before BuildBatch
   bool BuildBatch();
   void AfterDecode(int32_t rc);
   bool EvictIdleSlots();
@@ -68,6 +70,7 @@ class Engine {
   std::vector<uint64_t> slot_used_;  // last use per sequence (LRU); guarded by mu_
   uint64_t clock_ = 0;
   std::vector<Stream*> in_batch_;  // engine thread
+  std::vector<Speculator::Request> draft_requests_;  // engine thread
   std::vector<std::atomic<bool>*> batch_flags_;  // engine thread; read by the abort callback
   bool stop_ = false;  // guarded by mu_
   std::atomic<bool> stopping_{false};

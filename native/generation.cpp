@@ -227,6 +227,58 @@ void Stream::DecodeMedia() {
 }
 
 bool Stream::Step(int32_t idx) {
+  // Output idx is next_token's; output idx + 1 + i is draft[i]'s, valid when draft[i] is the token
+  // sampled at the output before it (llama-server's common_sampler_sample_and_accept_n). The sampler
+  // sees the same tokens in the same order as without the draft, so the output is the same.
+  size_t n_accepted = 0;
+  llama_token token = -1;
+  bool go = false;
+  try {
+    for (size_t i = 0;; i++) {
+      go = Take(idx + static_cast<int32_t>(i), token);
+      if (!go) break;
+      if (i < draft.size() && token == draft[i]) {
+        n_accepted++;
+        continue;
+      }
+      break;
+    }
+  } catch (...) {
+    if (!draft.empty()) SettleDraft(n_accepted);
+    throw;
+  }
+  if (!draft.empty()) SettleDraft(n_accepted);
+  if (!go) return false;
+  // A prompt with media is not shifted: dropping part of a picture's embeddings would leave the rest
+  // at positions the model never saw them at.
+  ContextHandle& h = *h_;
+  if (req_.media ? h.seq_tokens[static_cast<size_t>(seq)].size() >= static_cast<size_t>(h.n_ctx_seq) : !MakeRoom(h, seq, req_.prompt)) {
+    End("contextFull");
+    return false;
+  }
+  next_token = token;
+  return true;
+}
+
+void Stream::SettleDraft(size_t n_accepted) {
+  ContextHandle& h = *h_;
+  auto& cached = h.seq_tokens[static_cast<size_t>(seq)];
+  if (n_accepted < draft.size()) {
+    size_t keep = cached.size() - (draft.size() - n_accepted);
+    if (llama_memory_seq_rm(llama_get_memory(h.ctx), seq, static_cast<llama_pos>(keep), -1)) {
+      cached.resize(keep);
+    } else {
+      llama_memory_seq_rm(llama_get_memory(h.ctx), seq, -1, -1);  // cannot cut: start over
+      cached.clear();
+    }
+  }
+  if (h.spec) h.spec->Accept(seq, static_cast<int32_t>(n_accepted));
+  drafted += static_cast<int32_t>(draft.size());
+  accepted += static_cast<int32_t>(n_accepted);
+  draft.clear();
+}
+
+bool Stream::Take(int32_t idx, llama_token& out) {
   ContextHandle& h = *h_;
   const llama_vocab* vocab = h.model->vocab;
   if (Aborted()) {
@@ -263,13 +315,7 @@ bool Stream::Step(int32_t idx) {
     End("maxTokens");
     return false;
   }
-  // A prompt with media is not shifted: dropping part of a picture's embeddings would leave the rest
-  // at positions the model never saw them at.
-  if (req_.media ? h.seq_tokens[static_cast<size_t>(seq)].size() >= static_cast<size_t>(h.n_ctx_seq) : !MakeRoom(h, seq, req_.prompt)) {
-    End("contextFull");
-    return false;
-  }
-  next_token = token;
+  out = token;
   return true;
 }
 
@@ -314,6 +360,8 @@ Napi::Value Stream::Result(Napi::Env env) {
   o.Set("promptMs", prompt_ms_);
   o.Set("generatedTokens", static_cast<double>(generated));
   o.Set("generateMs", generate_ms_);
+  o.Set("draftedTokens", static_cast<double>(drafted));
+  o.Set("acceptedTokens", static_cast<double>(accepted));
   return o;
 }
 

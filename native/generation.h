@@ -52,7 +52,9 @@ class Stream : public AsyncOp {
   // Throws NativeError (an invalid grammar).
   void Begin(int32_t seq);
   // Engine thread, once the prompt is decoded and after each generated token's decode: samples from
-  // output `idx` of the last batch and streams the text. Returns false when the stream has ended.
+  // output `idx` of the last batch and streams the text. With a draft (decoded at the outputs after
+  // `idx`), goes on sampling while each drafted token is the one sampled before it. Returns false
+  // when the stream has ended.
   bool Step(int32_t idx);
   // Engine thread: ends the stream with `reason` (flushing held text unless a stop string ended it).
   void End(const char* reason);
@@ -82,9 +84,13 @@ class Stream : public AsyncOp {
   int32_t batch_first = -1;  // where this stream's tokens start in the current batch
   int32_t batch_count = 0;  // how many tokens it has there
   bool batch_logits = false;  // whether the current batch computes its next logits
+  std::vector<llama_token> draft;  // speculative.h: drafted after next_token, decoded with it
+  bool spec_begun = false;  // the drafter was told this stream started generating
   size_t evaluated = 0;
   size_t reused = 0;
   int32_t generated = 0;
+  int32_t drafted = 0;  // drafted tokens decoded for verification
+  int32_t accepted = 0;  // of which the stream kept
   Clock::time_point t_begin, t_first;
 
  protected:
@@ -93,6 +99,10 @@ class Stream : public AsyncOp {
   Napi::Value Result(Napi::Env env) override;
 
  private:
+  // Samples output `idx` and takes the token (text, stop strings, limits). False when the stream ended.
+  bool Take(int32_t idx, llama_token& token);
+  // After verifying a draft: drops the rejected tokens from the KV cache, counts, tells the drafter.
+  void SettleDraft(size_t n_accepted);
   bool CheckStop();
   void DecodeMedia();
   void DecodeText(size_t end);

@@ -67,6 +67,12 @@ const ParamTable kContextCreateParams{"Context.create",
                                           Bool("unifiedKvCache"),
                                           Bool("contextShift"),
                                           Int("contextShiftKeep", -1, kCells),
+                                          OneOf("speculative", "none|draft|ngram"),
+                                          Int("draftMax", 1, 1024),
+                                          Int("draftMin", 0, 1024),
+                                          Num("draftPMin", 0, 1),
+                                          Int("ngramSizeN", 1, 1024),
+                                          Int("ngramSizeM", 1, 1024),
                                       }};
 
 const ParamTable kGenerateParams{"Context.generate",

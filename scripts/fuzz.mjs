@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state,chat_template,chat_parse,rpc,media,http] [--seed S]
+// npm run fuzz -- [--seconds 60] [--only gguf,tokenize,grammar,state,chat_template,chat_parse,speculative,rpc,media,http] [--seed S]
 //
 // Builds llama.cpp (the vendored tree) with clang, AddressSanitizer and libFuzzer instrumentation
 // into fuzz/build (cached), links the harnesses in fuzz/*.cpp, and runs each for --seconds from the
@@ -29,7 +29,7 @@ const opt = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const SECONDS = Number(opt("seconds", "60"));
-const ONLY = opt("only", "gguf,tokenize,grammar,state,chat_template,chat_parse,rpc,media,http").split(",");
+const ONLY = opt("only", "gguf,tokenize,grammar,state,chat_template,chat_parse,speculative,rpc,media,http").split(",");
 const NATIVE = ONLY.filter((n) => n !== "http");
 // Native sources a harness compiles in besides its own file (the checks it puts in front of llama.cpp;
 // for rpc, ggml's RPC backend itself, instrumented, whether or not the linked libraries have it).
@@ -159,12 +159,14 @@ function build() {
     path.join(llamaBuild, "vendor", "hash", "libvendor-hash.a"),
   ];
   fs.mkdirSync(buildDir, { recursive: true });
-  const chatObjects = NATIVE.some((n) => n.startsWith("chat_")) ? buildChatObjects(cxx, flags) : [];
+  // the chat harnesses and speculative (llama.cpp's n-gram drafter) run code of common/
+  const usesCommon = (n) => n.startsWith("chat_") || n === "speculative";
+  const chatObjects = NATIVE.some(usesCommon) ? buildChatObjects(cxx, flags) : [];
   for (const name of NATIVE) {
     const out = path.join(buildDir, `${name}_fuzzer`);
     const src = path.join(fuzzDir, `${name}_fuzzer.cpp`);
     const extra = HARNESS_SOURCES[name] ?? [];
-    const chat = name.startsWith("chat_");
+    const chat = usesCommon(name);
     const objects = chat ? chatObjects : name === "media" ? mtmdLibs : [];
     const inputs = [
       src,

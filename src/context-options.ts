@@ -1,6 +1,7 @@
 // createContext() options: their types, defaults and validation, and the complete native params.
 import os from "node:os";
 import type { NativeParams, POOLINGS } from "./native-params";
+import type { NativeModel } from "./native-types";
 import type { LoraSpec } from "./lora";
 import { defineOptions, v } from "./options";
 import { describe } from "./validate";
@@ -12,6 +13,42 @@ export interface ContextShiftOptions {
    * prompt begins with it), as llama.cpp's `--keep` / `n_keep`; -1 keeps the whole prompt. Default 0.
    */
   keep?: number;
+}
+
+/** createContext({ speculative: { draft } }): drafting with a small model of the same vocabulary. */
+export interface DraftModelOptions {
+  /**
+   * The draft model (a loaded Model with the target's vocabulary; another vocabulary is refused with
+   * a LlamaError naming the difference). The context keeps its weights alive: disposing the draft
+   * model while the context lives is safe.
+   */
+  model: DraftModel;
+  /** Most tokens drafted per step, 1 to 1024 (llama.cpp's --spec-draft-n-max). Default 3. */
+  max?: number;
+  /** Drafts shorter than this are dropped, 0 to 1024, at most `max` (--spec-draft-n-min). Default 0. */
+  min?: number;
+  /** Drafting stops at a token the draft model gives less probability, 0 to 1 (--spec-draft-p-min). Default 0. */
+  pMin?: number;
+}
+
+/** createContext({ speculative: { ngram } }): drafting by n-gram lookup in the sequence's own tokens. */
+export interface NgramOptions {
+  /** Length of the n-gram (ending with the last token) looked up in earlier tokens, 1 to 1024 (--spec-ngram-simple-size-n). Default 12. */
+  sizeN?: number;
+  /** Tokens drafted from what followed the match, 1 to 1024 (--spec-ngram-simple-size-m). Default 48. */
+  sizeM?: number;
+}
+
+/** createContext({ speculative }): one of a draft model or n-gram lookup. */
+export interface SpeculativeOptions {
+  draft?: DraftModelOptions;
+  /** `true` is `{}` (llama.cpp's defaults). */
+  ngram?: boolean | NgramOptions;
+}
+
+/** What a draft model must be: a loaded Model (src/model.ts). */
+export interface DraftModel {
+  readonly native: NativeModel;
 }
 
 export type Pooling = (typeof POOLINGS)[number];
@@ -79,6 +116,15 @@ export interface ContextOptions {
    * createContext) for models whose memory cannot shift positions.
    */
   contextShift?: boolean | ContextShiftOptions;
+  /**
+   * Speculative decoding (llama.cpp's common/speculative): each step, tokens are drafted after a
+   * stream's next token, by a small draft model (`{ draft: { model } }`) or by looking up the last
+   * tokens earlier in the sequence (`{ ngram: true }`), and the model checks them all in one decode.
+   * Drafted tokens are kept while each is the token the stream's own sampler picks, so the output is
+   * the same as without speculation; `timings.draftedTokens` / `acceptedTokens` count them. Not with
+   * `embeddings`, nor for recurrent or hybrid models. Default: none.
+   */
+  speculative?: SpeculativeOptions;
 }
 
 const p = (key: keyof NativeParams<"Context.create">) => v.param("Context.create", key);
@@ -97,6 +143,13 @@ export const parseContextOptions = defineOptions<ContextOptions>("createContext 
   sequences: p("sequences"),
   unifiedKvCache: v.bool,
   loras: v.any<LoraSpec[]>(),
+  speculative: (value, name) => {
+    const o = parseSpeculative(value);
+    if ((o.draft === undefined) === (o.ngram === undefined || o.ngram === false)) {
+      throw new TypeError(`${name} must have one of draft or ngram; got ${describe(value)}`);
+    }
+    return o as SpeculativeOptions;
+  },
   contextShift: (value, name) => {
     if (typeof value === "boolean") return value;
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
@@ -108,6 +161,41 @@ export const parseContextOptions = defineOptions<ContextOptions>("createContext 
 
 const parseContextShift = defineOptions<ContextShiftOptions>("contextShift options", {
   keep: v.param("Context.create", "contextShiftKeep"),
+});
+
+const parseDraft = defineOptions<DraftModelOptions>("speculative.draft options", {
+  model: (value, name) => {
+    if (value === null || typeof value !== "object" || !("native" in value)) {
+      throw new TypeError(`${name} must be a Model (from loadModel()); got ${describe(value)}`);
+    }
+    return value as DraftModel;
+  },
+  max: v.param("Context.create", "draftMax"),
+  min: v.param("Context.create", "draftMin"),
+  pMin: v.param("Context.create", "draftPMin"),
+});
+
+const parseNgram = defineOptions<NgramOptions>("speculative.ngram options", {
+  sizeN: v.param("Context.create", "ngramSizeN"),
+  sizeM: v.param("Context.create", "ngramSizeM"),
+});
+
+const parseSpeculative = defineOptions<SpeculativeOptions>("speculative options", {
+  draft: (value, name) => {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new TypeError(`${name} must be { model, max?, min?, pMin? }; got ${describe(value)}`);
+    }
+    const o = parseDraft(value);
+    if (o.model === undefined) throw new TypeError(`${name}.model is required (the draft Model)`);
+    return o as DraftModelOptions;
+  },
+  ngram: (value, name) => {
+    if (typeof value === "boolean") return value;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      throw new TypeError(`${name} must be a boolean or { sizeN?, sizeM? }; got ${describe(value)}`);
+    }
+    return parseNgram(value) as NgramOptions;
+  },
 });
 
 /** Default thread count: every core the process may use. */
@@ -151,5 +239,26 @@ export function toNativeContextParams(
     unifiedKvCache: o.unifiedKvCache ?? false,
     contextShift: o.contextShift !== undefined && o.contextShift !== false,
     contextShiftKeep: typeof o.contextShift === "object" ? (o.contextShift.keep ?? 0) : 0,
+    ...toNativeSpeculative(o.speculative),
+  };
+}
+
+function toNativeSpeculative(
+  s: SpeculativeOptions | undefined,
+): Pick<NativeParams<"Context.create">, "speculative" | "draftMax" | "draftMin" | "draftPMin" | "ngramSizeN" | "ngramSizeM"> {
+  const draft = s?.draft;
+  const ngram = typeof s?.ngram === "object" ? s.ngram : {};
+  const draftMax = draft?.max ?? 3;
+  const draftMin = draft?.min ?? 0;
+  if (draftMin > draftMax) {
+    throw new RangeError(`speculative.draft.min (${draftMin}) must not exceed speculative.draft.max (${draftMax})`);
+  }
+  return {
+    speculative: draft ? "draft" : s?.ngram ? "ngram" : "none",
+    draftMax,
+    draftMin,
+    draftPMin: draft?.pMin ?? 0,
+    ngramSizeN: ngram.sizeN ?? 12,
+    ngramSizeM: ngram.sizeM ?? 48,
   };
 }

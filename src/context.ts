@@ -31,7 +31,11 @@ export async function createContext(model: ContextParent, options: ContextOption
   const params = toNativeContextParams(o, model.info.contextLength);
   const loras = o.loras === undefined ? undefined : toNativeLoras("loras", o.loras, model);
   try {
-    const handle = await binding().Context.create(model.native, params);
+    if (o.speculative !== undefined && o.embeddings) {
+      throw new RangeError("speculative decoding needs a generation context; it is not available with embeddings: true");
+    }
+    const draft = o.speculative?.draft?.model.native;
+    const handle = await binding().Context.create(model.native, params, draft);
     const info = handle.info();
     if (info.embeddings && info.pooling === "rank") {
       try {

@@ -141,6 +141,10 @@ export interface Timings {
   promptMs: number;
   generatedTokens: number;
   generateMs: number;
+  /** speculative decoding (createContext({ speculative })): drafted tokens the model checked; 0 without */
+  draftedTokens: number;
+  /** of which the generation kept (each was the token the sampler picked); at most draftedTokens */
+  acceptedTokens: number;
 }
 
 export interface GenerationResult {

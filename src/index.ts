@@ -13,7 +13,15 @@ export type { PreflightOptions } from "./preflight";
 export { Context } from "./context";
 export type { EmbedOptions, RankOptions, ContextModel } from "./context";
 export { defaultThreads } from "./context-options";
-export type { ContextOptions, ContextShiftOptions, Pooling } from "./context-options";
+export type {
+  ContextOptions,
+  ContextShiftOptions,
+  DraftModel,
+  DraftModelOptions,
+  NgramOptions,
+  Pooling,
+  SpeculativeOptions,
+} from "./context-options";
 export type {
   GenerationChunk,
   GenerationResult,

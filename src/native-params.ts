@@ -74,6 +74,18 @@ export const NATIVE_PARAMS = {
     unifiedKvCache: bool,
     contextShift: bool,
     contextShiftKeep: int(-1, MAX_CELLS),
+    /** speculative decoding: a draft model (passed beside the params) or n-gram lookup */
+    speculative: oneOf("none", "draft", "ngram"),
+    /** llama.cpp's --spec-draft-n-max */
+    draftMax: int(1, 1024),
+    /** llama.cpp's --spec-draft-n-min */
+    draftMin: int(0, 1024),
+    /** llama.cpp's --spec-draft-p-min */
+    draftPMin: num(0, 1),
+    /** llama.cpp's --spec-ngram-simple-size-n */
+    ngramSizeN: int(1, 1024),
+    /** llama.cpp's --spec-ngram-simple-size-m */
+    ngramSizeM: int(1, 1024),
   },
   "Context.generate": {
     sequence: int(-1, MAX_SEQUENCES - 1),

@@ -86,6 +86,8 @@ export interface NativeContextInfo {
   contextShift: boolean;
   /** its keep (llama.cpp's n_keep; -1: the whole prompt) */
   contextShiftKeep: number;
+  /** createContext({ speculative }): which drafter, or "none" */
+  speculative: "none" | "draft" | "ngram";
 }
 
 export interface NativeGenerationResult {
@@ -98,6 +100,8 @@ export interface NativeGenerationResult {
   promptMs: number;
   generatedTokens: number;
   generateMs: number;
+  draftedTokens: number;
+  acceptedTokens: number;
 }
 
 export interface NativeAbortFlag {
@@ -208,7 +212,7 @@ export interface NativeBinding {
     prototype: NativeModel;
   };
   Context: {
-    create(model: NativeModel, params: NativeParams<"Context.create">): Promise<NativeContext>;
+    create(model: NativeModel, params: NativeParams<"Context.create">, draftModel?: NativeModel): Promise<NativeContext>;
     prototype: NativeContext;
   };
   LoraAdapter: {

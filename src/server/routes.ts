@@ -55,6 +55,8 @@ function timings(t: Timings) {
     predicted_n: t.generatedTokens,
     predicted_ms: t.generateMs,
     predicted_per_second: t.generateMs > 0 ? (t.generatedTokens / t.generateMs) * 1000 : 0,
+    // with speculative decoding, as llama-server adds them
+    ...(t.draftedTokens > 0 ? { draft_n: t.draftedTokens, draft_n_accepted: t.acceptedTokens } : {}),
   };
 }
 

@@ -129,6 +129,12 @@ describe("every raw native method in a failing state", () => {
       unifiedKvCache: false,
       contextShift: false,
       contextShiftKeep: 0,
+      speculative: "none",
+      draftMax: 3,
+      draftMin: 0,
+      draftPMin: 0,
+      ngramSizeN: 12,
+      ngramSizeM: 48,
     });
     nativeCtx.dispose();
     const rawArgs: Record<string, unknown[]> = {

@@ -80,6 +80,25 @@ describe.skipIf(!real && !requireRealModel)("images on stories260K (llama-mtmd-c
     });
   }
 
+  it("on a speculative context a prompt with media generates without drafts (the CLI's text); text prompts draft", async () => {
+    const run = oracle!.runs[0]!;
+    for (const speculative of [{ draft: { model } }, { ngram: { sizeN: 2, sizeM: 4 } }]) {
+      const spec = await model.createContext({ contextSize: 256, speculative });
+      const r = await spec.complete(run.formatted, {
+        media: [{ type: "image", data: images[run.image]!() }],
+        maxTokens: run.n,
+        temperature: 0,
+      });
+      expect(r.text).toBe(cliAnswer(run.stdout));
+      expect(r.timings.draftedTokens).toBe(0);
+      const text = await spec.complete("Once upon a time", { maxTokens: 48, temperature: 0 });
+      const alone = await ctx.complete("Once upon a time", { maxTokens: 48, temperature: 0 });
+      expect(text.text).toBe(alone.text);
+      if ("draft" in speculative) expect(text.timings.draftedTokens).toBeGreaterThan(0);
+      await spec.dispose();
+    }
+  });
+
   it("chat messages with image parts render the marker where llama.cpp's chat pipeline puts it (the CLI's text again)", async () => {
     // stories260K has no template: the chat pipeline falls back to ChatML, as the CLI was told to use
     for (const run of oracle!.runs.slice(0, 3)) {
