@@ -51,7 +51,9 @@ export const SOURCE_FILES = [
   "!vendor/llama.cpp/tools/mtmd/tests/",
   "!vendor/llama.cpp/tools/mtmd/tests.sh",
   "!vendor/llama.cpp/tools/mtmd/legacy-models/",
-  "!vendor/llama.cpp/tools/mtmd/debug/",
+  // mtmd.cpp includes debug/mtmd-debug.h; its .cpp (a debugging tool) is not compiled
+  "!vendor/llama.cpp/tools/mtmd/debug/*.cpp",
+  "!vendor/llama.cpp/tools/mtmd/debug/*.md",
   "!vendor/llama.cpp/tools/mtmd/*.md",
   "!vendor/llama.cpp/tools/mtmd/requirements.txt",
   "!vendor/llama.cpp/ggml/src/ggml-cuda/vendors/hip*",
