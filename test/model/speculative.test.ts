@@ -227,8 +227,12 @@ describe.runIf(modelPath !== undefined)("speculative decoding on stories260K", (
       expect(got.timings.generatedTokens).toBeGreaterThan(128); // it did shift
       expectSameGreedy(got, want, `shift ${Object.keys(speculative)[0]}`);
       if (Array.from(got.tokens).every((t, i) => t === want.tokens[i])) {
-        // log-probabilities read at each verified position equal the one-token decodes' within rounding (5e-3: the shifted cache is re-roped in other batch shapes)
-        for (let i = 0; i < got.logprobs!.length; i++) expect(got.logprobs![i]!.logprob).toBeCloseTo(want.logprobs![i]!.logprob, 2);
+        // log-probabilities read at each verified position equal the one-token decodes' within rounding (5e-3: the shifted cache
+        // is re-roped in other batch shapes; the sanitized -O1 build contracts FMAs differently on top of that: 1e-2)
+        const tol = process.env.LLAMA_NATIVE_SANITIZED === "1" ? 1e-2 : 5e-3;
+        for (let i = 0; i < got.logprobs!.length; i++) {
+          expect(Math.abs(got.logprobs![i]!.logprob - want.logprobs![i]!.logprob), `position ${i}`).toBeLessThan(tol);
+        }
         compared++;
       }
       await ctx.dispose();
