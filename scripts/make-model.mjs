@@ -20,6 +20,14 @@ export const TINY_FIXTURE = Object.freeze({ embd: 64, layers: 2, heads: 4, heads
 export const DEFAULT_VOCAB = path.join(root, "vendor", "llama.cpp", "models", "ggml-vocab-llama-spm.gguf");
 
 // mulberry32 + Box-Muller: a small, fixed, portable generator (the weights only need to be stable).
+/** Writes a GGUF through a temporary file beside `out`, so that a reader never sees half a file. */
+export async function writeGgufAtomic(out, model) {
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  await writeGguf(tmp, model);
+  fs.renameSync(tmp, out);
+}
+
 export function normalSource(seed) {
   let a = seed >>> 0;
   const uniform = () => {
@@ -118,10 +126,7 @@ export async function makeRandomLlama(o) {
       { name: p + "ffn_down.weight", shape: [ff, embd], type: wt, data: randn(ff * embd) },
     );
   }
-  fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  const tmp = `${o.out}.${process.pid}.tmp`;
-  await writeGguf(tmp, { metadata, tensors });
-  fs.renameSync(tmp, o.out);
+  await writeGgufAtomic(o.out, { metadata, tensors });
   return o.out;
 }
 

@@ -8,15 +8,14 @@
 //
 //   node scripts/make-projector.mjs OUT.gguf [--out-embd 64] [--seed 1] [--image-size 32] [--patch 8]
 //        [--embd 32] [--layers 2] [--heads 2] [--ff 64]
-import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { normalSource } from "./make-model.mjs";
+import { normalSource, writeGgufAtomic } from "./make-model.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-const { writeGguf, GgufValueType } = require(path.join(root, "dist", "index.js"));
+const { GgufValueType } = require(path.join(root, "dist", "index.js"));
 
 /** The test suite's projector: 32 x 32 pictures in 8 x 8 patches (16 image tokens), output 64 wide. */
 export const TINY_PROJECTOR = Object.freeze({ outEmbd: 64, imageSize: 32, patch: 8, embd: 32, layers: 2, heads: 2, ff: 64, seed: 11 });
@@ -99,10 +98,7 @@ export async function makeProjector(o) {
     f32("mm.2.weight", [outEmbd, outEmbd], randn(outEmbd * outEmbd, 0.15)),
     f32("mm.2.bias", [outEmbd], randn(outEmbd, 0.05)),
   );
-  fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  const tmp = `${o.out}.${process.pid}.tmp`;
-  await writeGguf(tmp, { metadata, tensors });
-  fs.renameSync(tmp, o.out);
+  await writeGgufAtomic(o.out, { metadata, tensors });
   return o.out;
 }
 

@@ -6,15 +6,14 @@
 // pairs with it and compare with llama-server's /v1/rerank (scripts/record-rerank-oracle.mjs).
 //
 //   node scripts/make-reranker.mjs OUT.gguf [--no-head] [--seed N]
-import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { normalSource } from "./make-model.mjs";
+import { normalSource, writeGgufAtomic } from "./make-model.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
-const { writeGguf, readGgufInfo, GgufValueType } = require(path.join(root, "dist", "index.js"));
+const { readGgufInfo, GgufValueType } = require(path.join(root, "dist", "index.js"));
 
 export const BERT_VOCAB = path.join(root, "vendor", "llama.cpp", "models", "ggml-vocab-bert-bge.gguf");
 /**
@@ -108,10 +107,7 @@ export async function makeRandomBertReranker(o) {
       tensors.push(w("cls.output.weight", [embd, n], randn(embd * n, outSigma)), w("cls.output.bias", [n], randn(n, sigma)));
     }
   }
-  fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  const tmp = `${o.out}.${process.pid}.tmp`;
-  await writeGguf(tmp, { metadata, tensors });
-  fs.renameSync(tmp, o.out);
+  await writeGgufAtomic(o.out, { metadata, tensors });
   return o.out;
 }
 
@@ -188,10 +184,7 @@ export async function makeRandomQwen3Reranker(o) {
       w(`${p}ffn_down.weight`, [ff, embd], randn(ff * embd, sigma)),
     );
   }
-  fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  const tmp = `${o.out}.${process.pid}.tmp`;
-  await writeGguf(tmp, { metadata, tensors });
-  fs.renameSync(tmp, o.out);
+  await writeGgufAtomic(o.out, { metadata, tensors });
   return o.out;
 }
 
