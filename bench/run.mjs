@@ -202,15 +202,24 @@ const results = {
 
 // Background load for the contention test: `n` shell busy loops, each bounded to 10 minutes by
 // timeout(1) so that none outlives the bench even if it is killed, and killed when the test ends.
+// Each runs in its own process group and the whole group is killed: a SIGKILL to timeout(1) alone
+// cannot be passed on, and its shell went on spinning through the rows that followed (before this
+// fix a "0 busy" row after a "2 busy" one ran beside three leftover loops).
 const busyLoops = new Set();
 function startBusyLoops(n) {
-  const loops = Array.from({ length: n }, () => spawn("timeout", ["600", "sh", "-c", "while :; do :; done"], { stdio: "ignore" }));
+  const loops = Array.from({ length: n }, () =>
+    spawn("timeout", ["600", "sh", "-c", "while :; do :; done"], { stdio: "ignore", detached: true }),
+  );
   for (const l of loops) busyLoops.add(l);
   return loops;
 }
 function stopBusyLoops(loops) {
   for (const l of loops) {
-    l.kill("SIGKILL");
+    try {
+      process.kill(-l.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
     busyLoops.delete(l);
   }
 }

@@ -2,13 +2,53 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+
+#ifdef __linux__
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
 
 namespace llama_native {
 
 namespace {
 
-// Tasks runnable on the machine at this instant besides the caller: the running count of
-// /proc/loadavg ("0.50 0.40 0.30 R/T last-pid"), minus one. -1 where it cannot be read.
+// Threads of this process that are runnable now (state R in /proc/self/task/*/stat), the caller
+// included. 0 where it cannot be read.
+int OwnRunnable() {
+#ifdef __linux__
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return 0;
+  int n = 0;
+  char path[64];
+  char buf[512];
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::snprintf(path, sizeof path, "/proc/self/task/%.20s/stat", e->d_name);
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    const ssize_t len = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0) continue;
+    buf[len] = 0;
+    // "tid (comm) S ...": the state follows the last ')' (comm may contain anything)
+    const char* paren = std::strrchr(buf, ')');
+    if (paren != nullptr && paren[1] == ' ' && paren[2] == 'R') n++;
+  }
+  closedir(d);
+  return n;
+#else
+  return 0;
+#endif
+}
+
+// Tasks of other processes runnable on the machine at this instant: the running count of
+// /proc/loadavg ("0.50 0.40 0.30 R/T last-pid") minus this process's runnable threads. Our own
+// threads must not count: right after a decode ggml's workers still spin (threadPoll) and the JS
+// thread is taking the token, and counting them made an idle machine look busy, so a context began
+// (and stayed) on one thread where all were 1.5x faster (stories260K on a 2-core AMD EPYC: 4,400 vs
+// 6,500 tokens/s). -1 where it cannot be read.
 int RunnableOthers() {
 #ifdef __linux__
   FILE* f = std::fopen("/proc/loadavg", "r");
@@ -17,7 +57,8 @@ int RunnableOthers() {
   int running = 0, total = 0;
   int n = std::fscanf(f, "%lf %lf %lf %d/%d", &a, &b, &c, &running, &total);
   std::fclose(f);
-  return n == 5 && running > 0 ? running - 1 : -1;
+  if (n != 5 || running <= 0) return -1;
+  return std::max(0, running - std::max(1, OwnRunnable()));
 #else
   return -1;
 #endif
@@ -28,6 +69,20 @@ constexpr double kMaxIntervalS = 30.0;
 constexpr double kCostShare = 100.0;  // wait this many times an exploration's cost before the next one
 
 }  // namespace
+
+void ThreadTuner::Window::Add(double x) {
+  v[next] = x;
+  next = (next + 1) % kWindow;
+  n = std::min(n + 1, kWindow);
+}
+
+double ThreadTuner::Window::Median() const {
+  if (n == 0) return 0;
+  double s[kWindow];
+  std::copy(v, v + n, s);
+  std::sort(s, s + n);
+  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
 
 int ThreadTuner::Choose(int full, int cores, Clock::time_point now) {
   if (full <= 1) return 1;
@@ -41,9 +96,14 @@ int ThreadTuner::Choose(int full, int cores, Clock::time_point now) {
   };
   if (samples_[kOne] == 0 && samples_[kFull] == 0 && exploring_ == 0 && !cores_free()) choice_ = kOne;
   const Option other = choice_ == kFull ? kOne : kFull;
-  if (exploring_ == 0 && samples_[choice_] >= 2 && (samples_[other] == 0 || now >= next_explore_)) {
+  // the current choice's first decode is not counted: a look waits for three that are. A look that
+  // has to wait for free cores is deferred by kMinIntervalS, not re-asked at every decode: reading
+  // the load costs ~150 us on busy cores, and asking per token (while every thread had never been
+  // tried) took stories260K beside one busy loop from 4,000 to 2,400 tokens/s.
+  if (exploring_ == 0 && recent_[choice_].n >= 3 && now >= next_explore_) {
     if (other == kOne || cores_free()) {
       exploring_ = kExploreDecodes;
+      trial_ = Window{};
     } else {
       next_explore_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kMinIntervalS));
     }
@@ -57,17 +117,20 @@ void ThreadTuner::Record(int threads, int full, int wanted, double seconds, int 
   const Option opt = threads == full ? kFull : kOne;
   const double spt = seconds / tokens;
   if (opt == choice_) {
-    // the first decode of a choice warms it up and is not counted
-    if (samples_[opt]++ > 0) ema_[opt] = samples_[opt] == 2 ? spt : (1 - kAlpha) * ema_[opt] + kAlpha * spt;
+    // the first decode of a context allocates its graph and is not counted
+    if (samples_[opt]++ > 0) recent_[opt].Add(spt);
     return;
   }
-  if (exploring_ == 0 || --exploring_ > 0) return;  // only the last decode of an exploration counts
+  if (exploring_ == 0) return;
+  if (--exploring_ < kExploreDecodes - 1) trial_.Add(spt);  // the look's first decode warms up
+  if (exploring_ > 0) return;
   samples_[opt] += kExploreDecodes;
-  ema_[opt] = spt;
+  const double tried = trial_.Median();
+  recent_[opt] = trial_;
   // 3 % hysteresis, so that two choices within noise of each other do not flap
-  if (spt < ema_[choice_] * 0.97) choice_ = opt;
+  if (tried < recent_[choice_].Median() * 0.97) choice_ = opt;
   const Option other = choice_ == kFull ? kOne : kFull;
-  const double cost = ema_[other] * tokens * kExploreDecodes;
+  const double cost = recent_[other].Median() * tokens * kExploreDecodes;
   const double wait = std::clamp(kCostShare * cost, kMinIntervalS, kMaxIntervalS);
   next_explore_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
 }

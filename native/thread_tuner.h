@@ -6,11 +6,12 @@
 // preempted for a whole time slice while the others spin at the barrier, once per node: on two cores
 // with two busy loops beside it, a 2-thread decode of stories260K ran 10x slower than a 1-thread one
 // (and llama-bench -t 2 2x slower than llama-bench -t 1). On an idle machine all threads are faster.
-// The tuner decodes with its current choice, keeps a moving average of the time per token for each
-// choice, and now and then decodes with the other one to see whether it has become the faster.
-// It starts with two decodes each way — all threads first when the cores look free (the running count
-// of /proc/loadavg), else one thread first — and picks the faster. Every thread is tried again only
-// while the cores look free, since a try under load can take hundreds of milliseconds. Exploring then costs ~1 % of the time:
+// The tuner decodes with its current choice, keeps the last eight times per token of each choice,
+// and now and then decodes with the other one to see whether it has become the faster (the medians
+// are compared). It starts with all threads when the cores look free (the running count of
+// /proc/loadavg, less this process's own runnable threads), else with one thread, and after three
+// counted decodes looks at the other choice for five. Every thread is tried again only while the
+// cores look free, since a try under load can take hundreds of milliseconds. Exploring then costs ~1 % of the time:
 // the next look at the other choice waits until 100x its last measured cost has passed (at least
 // 0.25 s, at most 30 s), so a choice that is 300x slower under load is re-checked twice a minute, and
 // one that became the faster is found within a second or so. The measurement is the decode alone, not
@@ -37,10 +38,25 @@ class ThreadTuner {
 
  private:
   enum Option { kOne = 0, kFull = 1 };
-  static constexpr int kExploreDecodes = 2;  // the first decode after a switch warms caches and pools: only the last counts
-  static constexpr double kAlpha = 0.1;
+  // A look at the other choice decodes this many times with it; the first warms caches and wakes a
+  // paused pool and is not counted, the median of the others is compared with the median of the
+  // current choice's last decodes. One decode each way was too few: single-token decode times on a
+  // shared VM scatter by ±40 % (100-175 us for stories260K at 2 threads), and a context began on
+  // one thread where two were 1.5x faster in about half of the runs.
+  static constexpr int kExploreDecodes = 5;
+  static constexpr int kWindow = 8;
 
-  double ema_[2] = {0, 0};  // seconds per token, by option
+  // The last seconds-per-token samples of one choice.
+  struct Window {
+    double v[kWindow] = {};
+    int n = 0;
+    int next = 0;
+    void Add(double x);
+    double Median() const;  // 0 when empty
+  };
+
+  Window recent_[2];  // the last decodes of each choice while it was the choice (or its last look)
+  Window trial_;  // the look now running
   int64_t samples_[2] = {0, 0};
   Option choice_ = kFull;
   int exploring_ = 0;  // decodes of the other option still to run
