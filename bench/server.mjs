@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // npm run bench -- --only server   (or node bench/server.mjs [--clients 1,4,8,16] [--requests 8]
-//                                    [--tokens 64] [--parallel 4] [--rss-warmup 1000] [--rss-requests 10000] [--write])
+//                                    [--tokens 64] [--parallel 4] [--rounds 5] [--rss-warmup 2500]
+//                                    [--rss-requests 10000] [--native-args "-t 1"] [--write])
 // `llama-native serve` against `llama-server` built from the same vendored tree, same model, same
 // --parallel and context, in one run: C clients on loopback, each sending --requests streamed chat
-// completions one after the other (bounded loops). Reports aggregate generated tokens/s, p50/p99
-// time to first token (first content or reasoning delta), and errors; then RSS of each server
+// completions one after the other (bounded loops). Both servers run side by side (an idle one
+// sleeps) and every round loads each once per client count, alternating which goes first: one
+// load is a second or two, and on a shared 2-core VM two loads of the same server differ by up to
+// 30 %. Reports the median aggregate generated tokens/s over the rounds, p50/p99 time to first
+// token over all rounds' requests (first content or reasoning delta), and errors; then RSS of each server
 // before and after --rss-requests short requests, counted from after --rss-warmup of them (a Node
-// process sizes its V8 heap in its first thousand or so requests: heapTotal 11 -> 48 MB while the
+// process sizes its V8 heap in its first two thousand or so requests: heapTotal 11 -> 48 MB while the
 // live heap stays 14-26 MB; after that RSS is flat), with the cold start shown beside it.
 // --write puts the table into bench/RESULTS.md.
 import fs from "node:fs";
@@ -23,7 +27,9 @@ const { values } = parseArgs({
     requests: { type: "string", default: "8" },
     tokens: { type: "string", default: "64" },
     parallel: { type: "string", default: "4" },
-    "rss-warmup": { type: "string", default: "1000" },
+    rounds: { type: "string", default: "5" },
+    "native-args": { type: "string", default: "" },
+    "rss-warmup": { type: "string", default: "2500" },
     "rss-requests": { type: "string", default: "10000" },
     model: { type: "string" },
     write: { type: "boolean", default: false },
@@ -39,6 +45,7 @@ const CLIENTS = ints(values.clients);
 const [REQUESTS] = ints(values.requests);
 const [TOKENS] = ints(values.tokens);
 const [PARALLEL] = ints(values.parallel);
+const [ROUNDS] = ints(values.rounds);
 const [RSS_REQUESTS] = ints(values["rss-requests"]);
 const [RSS_WARMUP] = ints(values["rss-warmup"]);
 const CTX = 1024 * PARALLEL;
@@ -97,16 +104,25 @@ async function ask(base, i, maxTokens) {
   return { ttft: ttft ?? performance.now() - t0, tokens };
 }
 
-async function load(base, clients) {
+/** CPU time a process has used, ms (user + system; /proc/PID/stat counts in 1/100 s). */
+function cpuMs(pid) {
+  const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  const after = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return (Number(after[11]) + Number(after[12])) * 10;
+}
+
+/** One load: `clients` request loops at once; aggregate tokens/s, every TTFT, errors, the server's CPU ms. */
+async function load(base, clients, pid) {
   const ttfts = [];
   let tokens = 0;
-  let errors = 0;
+  const errors = [];
+  const cpu0 = pid ? cpuMs(pid) : 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
       for (let k = 0; k < REQUESTS; k++) {
         const r = await ask(base, c * REQUESTS + k, TOKENS).catch((e) => ({ error: e.message }));
-        if (r.error) errors++;
+        if (r.error) errors.push(r.error);
         else {
           ttfts.push(r.ttft);
           tokens += r.tokens;
@@ -114,10 +130,28 @@ async function load(base, clients) {
       }
     }),
   );
-  const s = (performance.now() - t0) / 1000;
-  ttfts.sort((a, b) => a - b);
+  return { tps: tokens / ((performance.now() - t0) / 1000), ttfts, errors, tokens, cpu: pid ? cpuMs(pid) - cpu0 : NaN };
+}
+
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+/** The rounds of one server at one client count, summed up. */
+function summary(loads) {
+  const ttfts = loads.flatMap((l) => l.ttfts).sort((a, b) => a - b);
   const q = (p) => ttfts[Math.min(ttfts.length - 1, Math.floor(p * ttfts.length))] ?? NaN;
-  return { tps: tokens / s, p50: q(0.5), p99: q(0.99), errors };
+  const errors = loads.flatMap((l) => l.errors);
+  const cpuPerToken = loads.reduce((a, l) => a + l.cpu, 0) / loads.reduce((a, l) => a + l.tokens, 0);
+  return {
+    tps: median(loads.map((l) => l.tps)),
+    samples: loads.map((l) => l.tps),
+    p50: q(0.5),
+    p99: q(0.99),
+    errors: errors.length,
+    firstError: errors[0],
+    cpuPerToken,
+  };
 }
 
 async function shortRequests(base, n) {
@@ -163,41 +197,60 @@ const servers = [
       String(PARALLEL),
       "-c",
       String(CTX),
+      ...values["native-args"].split(" ").filter(Boolean),
     ],
   ],
 ];
 const results = {};
-for (const [name, cmd, args] of servers) {
-  const port = await freePort();
-  const child = await start(name, cmd, args(port), port);
-  const base = `http://127.0.0.1:${port}`;
-  try {
-    await load(base, 2); // warm-up
+const running = [];
+try {
+  for (const [name, cmd, args] of servers) {
+    const port = await freePort();
+    const child = await start(name, cmd, args(port), port);
+    running.push({ name, child, base: `http://127.0.0.1:${port}` });
     results[name] = { rows: {} };
+    await load(running.at(-1).base, 2); // warm-up
+  }
+  const loads = Object.fromEntries(running.map((r) => [r.name, Object.fromEntries(CLIENTS.map((c) => [c, []]))]));
+  for (let round = 0; round < ROUNDS; round++) {
     for (const c of CLIENTS) {
-      results[name].rows[c] = await load(base, c);
-      const r = results[name].rows[c];
+      const order = round % 2 ? [...running].reverse() : running;
+      for (const r of order) {
+        const l = await load(r.base, c, r.child.pid);
+        loads[r.name][c].push(l);
+        log(`round ${round + 1}, ${r.name}, ${c} clients: ${l.tps.toFixed(1)} tokens/s, ${l.errors.length} errors`);
+      }
+    }
+  }
+  for (const r of running) {
+    for (const c of CLIENTS) {
+      const x = summary(loads[r.name][c]);
+      results[r.name].rows[c] = x;
       log(
-        `${name}, ${c} clients: ${r.tps.toFixed(1)} tokens/s, TTFT p50 ${r.p50.toFixed(1)} ms p99 ${r.p99.toFixed(1)} ms, ${r.errors} errors`,
+        `${r.name}, ${c} clients: median ${x.tps.toFixed(1)} tokens/s (${x.samples.map((v) => v.toFixed(0)).join(", ")}), TTFT p50 ${x.p50.toFixed(1)} ms p99 ${x.p99.toFixed(1)} ms, server CPU ${(x.cpuPerToken * 1000).toFixed(0)} us/token, ${x.errors} errors${x.firstError ? ` (first: ${x.firstError})` : ""}`,
       );
     }
-    if (RSS_REQUESTS > 0) {
-      results[name].rss = await rssRun(base, child.pid);
-      const m = results[name].rss;
+  }
+  if (RSS_REQUESTS > 0) {
+    for (const r of running) {
+      results[r.name].rss = await rssRun(r.base, r.child.pid);
+      const m = results[r.name].rss;
       log(
-        `${name}: RSS ${m.cold.toFixed(1)} (cold) → ${m.before.toFixed(1)} after ${RSS_WARMUP} → ${m.after.toFixed(1)} MB after ${RSS_REQUESTS} more, ${m.errors} errors`,
+        `${r.name}: RSS ${m.cold.toFixed(1)} (cold) → ${m.before.toFixed(1)} after ${RSS_WARMUP} → ${m.after.toFixed(1)} MB after ${RSS_REQUESTS} more, ${m.errors} errors`,
       );
     }
-  } finally {
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
+  }
+} finally {
+  for (const r of running) {
+    r.child.kill("SIGTERM");
+    await new Promise((done) => (r.child.exitCode !== null ? done() : r.child.once("exit", done)));
   }
 }
 
 const ref = results["llama-server"];
 const ours = results["llama-native serve"];
 const lines = [
-  `Streamed chat completions on loopback (${REQUESTS} per client, max_tokens ${TOKENS}, greedy), stories260K with Qwen 2.5's template, -np ${PARALLEL}, -c ${CTX}; \`node bench/server.mjs\`:`,
+  `Streamed chat completions on loopback (${REQUESTS} per client, max_tokens ${TOKENS}, greedy), stories260K with Qwen 2.5's template, -np ${PARALLEL}, -c ${CTX}; both servers side by side, ${ROUNDS} rounds alternating which goes first: median tokens/s, TTFT over all rounds' requests; \`node bench/server.mjs --rounds ${ROUNDS}\`:`,
   "",
   "| clients | llama-server tokens/s | llama-native tokens/s | ratio | TTFT p50 / p99 llama-server (ms) | TTFT p50 / p99 llama-native (ms) | errors (server / native) |",
   "|---:|---:|---:|---:|---:|---:|---:|",
