@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildTools } from "../scripts/native-tools.mjs";
 import { makeRandomLlama } from "../scripts/make-model.mjs";
+import { median } from "./stats.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
@@ -84,11 +85,6 @@ const PARALLEL = [1, 4, 8],
   PAR_GEN = 128;
 const CONTEXTS = [2, 4];
 
-const median = (xs) => {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const log = (...a) => console.error("[bench]", ...a);
 
 function run(cmd, argv, { cwd = root, timeRss = false } = {}) {

@@ -18,6 +18,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildTools, freePort, startServer } from "../scripts/native-tools.mjs";
+import { median } from "./stats.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
@@ -133,10 +134,6 @@ async function load(base, clients, pid) {
   return { tps: tokens / ((performance.now() - t0) / 1000), ttfts, errors, tokens, cpu: pid ? cpuMs(pid) - cpu0 : NaN };
 }
 
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
-};
 /** The rounds of one server at one client count, summed up. */
 function summary(loads) {
   const ttfts = loads.flatMap((l) => l.ttfts).sort((a, b) => a - b);

@@ -19,6 +19,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { makeRandomLlama } from "../scripts/make-model.mjs";
+import { median } from "./stats.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
@@ -41,11 +42,6 @@ const TG = int("tg");
 const THREADS = values.threads ? int("threads") : os.availableParallelism();
 const log = (...a) => console.error("[bench speculative]", ...a);
 const { loadModel, quantize } = await import(path.join(root, "dist", "index.mjs"));
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function benchModels() {
   fs.mkdirSync(cache, { recursive: true });
