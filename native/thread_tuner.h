@@ -41,8 +41,8 @@ class ThreadTuner {
   // A look at the other choice decodes this many times with it; the first warms caches and wakes a
   // paused pool and is not counted, the median of the others is compared with the median of the
   // current choice's last decodes. One decode each way was too few: single-token decode times on a
-  // shared VM scatter by ±40 % (100-175 us for stories260K at 2 threads), and a context began on
-  // one thread where two were 1.5x faster in about half of the runs.
+  // shared VM scatter by ±40 % (100-175 us for stories260K at 2 threads), and a context stayed on
+  // one thread where two were 1.5x faster in every one of four traced runs.
   static constexpr int kExploreDecodes = 5;
   static constexpr int kWindow = 8;
 
