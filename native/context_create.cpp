@@ -49,8 +49,7 @@ class CreateTask : public ThreadTask {
     handle_->n_threads = params_.n_threads;
     handle_->n_threads_batch = params_.n_threads_batch;
     handle_->threads_now = std::max(params_.n_threads, params_.n_threads_batch);
-    handle_->tune_single.enabled = adaptive_;
-    handle_->tune_batch.enabled = adaptive_;
+    for (ThreadTuner& t : handle_->tuners) t.enabled = adaptive_;
     handle_->n_ctx_seq = static_cast<int32_t>(llama_n_ctx_seq(ctx));
     handle_->seq_tokens.resize(static_cast<size_t>(handle_->n_seq_max));
     handle_->embeddings = params_.embeddings;

@@ -104,10 +104,11 @@ void ContextHandle::UseThreads(int32_t n) {
 }
 
 int32_t ContextHandle::Decode(const llama_batch& b, bool encode) {
-  // llama.cpp runs one-token batches with n_threads and larger ones with n_threads_batch; each kind
-  // has its own tuner (thread_tuner.h), which may ask for one thread when that has measured faster.
+  // llama.cpp runs one-token batches with n_threads and larger ones with n_threads_batch; each batch
+  // size class has its own tuner (thread_tuner.h), which may ask for one thread when that has
+  // measured faster.
   const bool single = b.n_tokens == 1;
-  ThreadTuner& tuner = single ? tune_single : tune_batch;
+  ThreadTuner& tuner = tuners[static_cast<size_t>(ThreadTuner::Bucket(b.n_tokens))];
   const int32_t full = single ? n_threads : n_threads_batch;
   const int32_t wanted = tuner.Choose(full, CpuLease::Cores(), ThreadTuner::Clock::now());
   CpuLease lease(wanted == full ? std::max(n_threads, n_threads_batch) : wanted);

@@ -3,6 +3,7 @@
 // running on it, so it outlives all of them.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <vector>
@@ -29,8 +30,7 @@ struct ContextHandle {
   int32_t n_seq_max = 1;
   int32_t n_threads = 1;  // for single-token decodes
   int32_t n_threads_batch = 1;  // for the rest
-  ThreadTuner tune_single;  // one-token decodes; Decode, on the decoding thread
-  ThreadTuner tune_batch;  // the rest
+  std::array<ThreadTuner, ThreadTuner::kBuckets> tuners;  // by batch size (ThreadTuner::Bucket); Decode, on the decoding thread
   int32_t threads_now = 0;  // what the last decode ran with (Decode, on the decoding thread)
   bool embeddings = false;
   bool shift_enabled = false;  // contextShift: a full sequence drops old tokens instead of ending (context_shift.h)

@@ -49,7 +49,7 @@ int OwnRunnable() {
 // thread is taking the token, and counting them made an idle machine look busy, so a context began
 // (and stayed) on one thread where all were 1.5x faster (stories260K on a 2-core AMD EPYC: 4,400 vs
 // 6,500 tokens/s). -1 where it cannot be read.
-int RunnableOthers() {
+int ReadRunnableOthers() {
 #ifdef __linux__
   FILE* f = std::fopen("/proc/loadavg", "r");
   if (f == nullptr) return -1;
@@ -66,9 +66,21 @@ int RunnableOthers() {
 
 constexpr double kMinIntervalS = 0.25;
 constexpr double kMaxIntervalS = 30.0;
-constexpr double kCostShare = 100.0;  // wait this many times an exploration's cost before the next one
+// Wait this many times a look's cost before the next one: kFirstShare after a look that changed the
+// choice, five times more after each look that kept it, up to kCostShare (~1 % of the time).
+constexpr double kCostShare = 100.0;
+constexpr double kFirstShare = 4.0;
 
 }  // namespace
+
+int ThreadTuner::DefaultRunnableOthers() { return ReadRunnableOthers(); }
+
+int ThreadTuner::Bucket(int tokens) {
+  if (tokens <= 16) return std::max(tokens, 1) - 1;  // 0..15
+  int b = 16;
+  for (int limit = 32; limit < tokens && b < kBuckets - 1; limit *= 2) b++;
+  return b;  // 16: 17-32, ..., 20: 257-512, 21: larger
+}
 
 void ThreadTuner::Window::Add(double x) {
   v[next] = x;
@@ -91,7 +103,7 @@ int ThreadTuner::Choose(int full, int cores, Clock::time_point now) {
   // cost hundreds of milliseconds; one thread never is. So a context starts with every thread only
   // when the cores look free, and looks at every thread again only then.
   const auto cores_free = [&] {
-    const int others = RunnableOthers();
+    const int others = runnable_others();
     return others < 0 || others + full <= cores;
   };
   if (samples_[kOne] == 0 && samples_[kFull] == 0 && exploring_ == 0 && !cores_free()) choice_ = kOne;
@@ -100,7 +112,7 @@ int ThreadTuner::Choose(int full, int cores, Clock::time_point now) {
   // has to wait for free cores is deferred by kMinIntervalS, not re-asked at every decode: reading
   // the load costs ~150 us on busy cores, and asking per token (while every thread had never been
   // tried) took stories260K beside one busy loop from 4,000 to 2,400 tokens/s.
-  if (exploring_ == 0 && recent_[choice_].n >= 3 && now >= next_explore_) {
+  if (exploring_ == 0 && recent_[choice_].n >= 3 && now >= next_explore_ && busy_s_ >= next_busy_s_) {
     if (other == kOne || cores_free()) {
       exploring_ = kExploreDecodes;
       trial_ = Window{};
@@ -116,9 +128,17 @@ void ThreadTuner::Record(int threads, int full, int wanted, double seconds, int 
   if (full <= 1 || threads != wanted || tokens <= 0 || !(seconds >= 0)) return;  // a lease cut short by other contexts says nothing
   const Option opt = threads == full ? kFull : kOne;
   const double spt = seconds / tokens;
+  busy_s_ += seconds;
   if (opt == choice_) {
     // the first decode of a context allocates its graph and is not counted
     if (samples_[opt]++ > 0) recent_[opt].Add(spt);
+    // The first look comes after three counted decodes, so that a load /proc/loadavg does not show is
+    // found out at once (a look at small batches costs milliseconds); for batches of more than 16
+    // tokens, only once their own decodes have taken kFirstShare times what the look would cost at
+    // this choice's speed (a look is five such decodes; a speculative n-gram generation makes three).
+    if (share_ == 0 && next_busy_s_ == 0 && recent_[opt].n == 1 && tokens > 16) {
+      next_busy_s_ = busy_s_ + std::min(kFirstShare * seconds * kExploreDecodes, kMaxIntervalS);
+    }
     return;
   }
   if (exploring_ == 0) return;
@@ -128,11 +148,17 @@ void ThreadTuner::Record(int threads, int full, int wanted, double seconds, int 
   const double tried = trial_.Median();
   recent_[opt] = trial_;
   // 3 % hysteresis, so that two choices within noise of each other do not flap
-  if (tried < recent_[choice_].Median() * 0.97) choice_ = opt;
+  const bool switched = tried < recent_[choice_].Median() * 0.97;
+  if (switched) choice_ = opt;
   const Option other = choice_ == kFull ? kOne : kFull;
   const double cost = recent_[other].Median() * tokens * kExploreDecodes;
-  const double wait = std::clamp(kCostShare * cost, kMinIntervalS, kMaxIntervalS);
+  // a new choice is checked again soon, then less and less often while it keeps winning; a first
+  // look that kept the choice goes straight to the settled rate (under load each early look at every
+  // thread cost stories260K ~13 ms, a tenth of a 256-token generation)
+  share_ = switched ? kFirstShare : share_ == 0 ? kCostShare : std::min(share_ * 5, kCostShare);
+  const double wait = std::clamp(share_ * cost, kMinIntervalS, kMaxIntervalS);
   next_explore_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
+  next_busy_s_ = busy_s_ + std::min(share_ * cost, kMaxIntervalS);
 }
 
 }  // namespace llama_native

@@ -11,11 +11,25 @@
 // are compared). It starts with all threads when the cores look free (the running count of
 // /proc/loadavg, less this process's own runnable threads), else with one thread, and after three
 // counted decodes looks at the other choice for five. Every thread is tried again only while the
-// cores look free, since a try under load can take hundreds of milliseconds. Exploring then costs ~1 % of the time:
-// the next look at the other choice waits until 100x its last measured cost has passed (at least
-// 0.25 s, at most 30 s), so a choice that is 300x slower under load is re-checked twice a minute, and
-// one that became the faster is found within a second or so. The measurement is the decode alone, not
-// the wait for cores (cpu_budget.h).
+// cores look free, since a try under load can take hundreds of milliseconds. The next look waits
+// until a multiple of its own cost (the other choice's measured time) has passed, at least 0.25 s and
+// at most 30 s: 100x (exploring costs ~1 % of the time), except after a look that changed the choice:
+// then 4x, and five times more after each look that kept it (20x, 100x).
+// So a choice that is 300x slower under load is re-checked twice a minute, one that became the faster
+// is found within a second or so, and a choice made on a process's first decodes (cold caches, a core
+// waking up: a 4-token decode of bench-134m took 39 ms at 2 threads there and 19.5 ms a moment later,
+// and the context moved to one thread at 33 ms) is looked at again within a second, not after 20 s.
+// The wait is counted twice: in time, and in the time this tuner's own decodes took, so that a batch
+// size that is a small part of the work (speculative decoding's 49-token verifications, three per
+// generation) is not looked at every quarter second; batches of more than 16 tokens also wait for
+// their first look until their decodes took 4x its estimated cost (a look is five decodes, at about
+// twice the time on one thread, where a 128-token n-gram generation makes three such decodes). The
+// measurement is the decode alone, not the wait for cores (cpu_budget.h).
+//
+// Decodes of different sizes have different costs per token (a 4-token decode of bench-134m costs
+// 2-3x a 1-token one, not 4x), so a context keeps one tuner per batch size class (Bucket): comparing
+// the medians of two mixes of sizes (speculative verification, continuous batching) compares the
+// mixes, not the thread counts.
 #pragma once
 
 #include <chrono>
@@ -35,6 +49,15 @@ class ThreadTuner {
 
   // False: always all threads (createContext({ adaptiveThreads: false })).
   bool enabled = true;
+
+  // Tasks of other processes runnable now (-1: unknown); /proc/loadavg by default, a fake in tests.
+  int (*runnable_others)() = DefaultRunnableOthers;
+  static int DefaultRunnableOthers();
+
+  // A context's tuners, one per batch size class: 1, 2, ..., 16 tokens exactly, then 17-32, 33-64,
+  // 65-128, 129-256, 257-512 and larger.
+  static constexpr int kBuckets = 22;
+  static int Bucket(int tokens);
 
  private:
   enum Option { kOne = 0, kFull = 1 };
@@ -61,6 +84,9 @@ class ThreadTuner {
   Option choice_ = kFull;
   int exploring_ = 0;  // decodes of the other option still to run
   Clock::time_point next_explore_{};
+  double share_ = 0;  // the next look waits share_ x its cost (0: the first look has not ended)
+  double busy_s_ = 0;  // seconds of decodes recorded by this tuner
+  double next_busy_s_ = 0;  // the next look waits for busy_s_ to reach this as well as for next_explore_
 };
 
 }  // namespace llama_native

@@ -1,0 +1,99 @@
+// ThreadTuner (native/thread_tuner.*) on a simulated clock: decodes whose cost per token is a
+// function of the thread count and of time, and a fake load reader. Built and run by
+// test/native/thread-tuner.test.ts (g++, no llama.cpp). Prints one line per case; exits 1 on a failure.
+#include <cstdio>
+#include <functional>
+
+#include "thread_tuner.h"
+
+using llama_native::ThreadTuner;
+using Clock = ThreadTuner::Clock;
+
+namespace {
+
+int failures = 0;
+void Check(bool ok, const char* what, double got) {
+  std::printf("%s %s (%.4f)\n", ok ? "ok" : "FAIL", what, got);
+  if (!ok) failures++;
+}
+
+int others = 0;  // what the fake load reader says
+int FakeOthers() { return others; }
+
+struct Run {
+  double full_s = 0;  // simulated seconds spent on decodes with all threads
+  double one_s = 0;
+  int final_threads = 0;
+};
+
+// Decodes `tokens`-token batches for `seconds` of simulated time, `gap` seconds apart (other work);
+// cost(threads, t) is seconds per token.
+Run Simulate(double seconds, int tokens, const std::function<double(int, double)>& cost, double gap = 0) {
+  ThreadTuner tuner;
+  tuner.runnable_others = FakeOthers;
+  const Clock::time_point t0{};
+  Run r;
+  double t = 0;
+  while (t < seconds) {
+    const auto now = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t));
+    const int threads = tuner.Choose(2, 2, now);
+    const double d = cost(threads, t) * tokens;
+    t += d;
+    (threads == 2 ? r.full_s : r.one_s) += d;
+    tuner.Record(threads, 2, threads, d, tokens, t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t)));
+    r.final_threads = threads;
+    t += gap;
+  }
+  return r;
+}
+
+}  // namespace
+
+int main() {
+  // Batch size classes: exact up to 16 tokens, then powers of two, the last open-ended.
+  const int sizes[][2] = {{0, 0}, {1, 0}, {2, 1}, {4, 3}, {16, 15}, {17, 16}, {32, 16}, {33, 17}, {512, 20}, {513, 21}, {1 << 20, 21}};
+  bool buckets_ok = true;
+  for (const auto& s : sizes) buckets_ok = buckets_ok && ThreadTuner::Bucket(s[0]) == s[1];
+  Check(buckets_ok, "Bucket: 1..16 exact, 17-32 ... 257-512, larger", ThreadTuner::kBuckets);
+
+  // Idle machine, all threads twice as fast: after settling, looks at one thread cost ~1 % of the time.
+  others = 0;
+  Run idle = Simulate(60, 1, [](int n, double) { return n == 2 ? 0.004 : 0.008; });
+  Check(idle.final_threads == 2, "idle: ends on all threads", idle.final_threads);
+  Check(idle.one_s / (idle.one_s + idle.full_s) < 0.03, "idle: under 3 % of the time on one thread", idle.one_s / 60);
+
+  // The first decodes are slow with all threads (cold caches: 10 ms a token against 4 ms later) and
+  // one thread (8 ms) looks faster then: all threads are back within 1.5 s, not after 100x a look's cost.
+  Run warm = Simulate(10, 4, [](int n, double t) { return n == 1 ? 0.008 : t < 0.16 ? 0.010 : 0.004; });
+  Check(warm.final_threads == 2, "cold start: ends on all threads", warm.final_threads);
+  Run warm2 = Simulate(2, 4, [](int n, double t) { return n == 1 ? 0.008 : t < 0.16 ? 0.010 : 0.004; });
+  Check(warm2.full_s > 0.5, "cold start: all threads again within 1.5 s", warm2.full_s);
+
+  // A batch size that is a small part of the work (49-token verifications a second apart): its looks
+  // at one thread cost the same share of its own decode time as when it is all the work.
+  const auto big = [](int n, double) { return n == 2 ? 0.0011 : 0.0022; };
+  Run rare = Simulate(40 * 1.054, 49, big, 1.0);
+  Run dense = Simulate(40 * 0.054, 49, big);
+  const double rare_share = rare.one_s / (rare.one_s + rare.full_s), dense_share = dense.one_s / (dense.one_s + dense.full_s);
+  Check(rare.final_threads == 2 && rare_share < 0.3 && rare_share < dense_share + 0.02, "rare batch size: looks cost no more of its decode time", rare_share);
+
+  // All threads 300x slower (busy cores the load reader does not see): one thread, and the looks at
+  // all threads cost a bounded share of the time.
+  Run busy = Simulate(60, 1, [](int n, double) { return n == 2 ? 0.3 : 0.001; });
+  Check(busy.final_threads == 1, "hidden load: ends on one thread", busy.final_threads);
+  Check(busy.full_s / 60 < 0.12, "hidden load: under 12 % of a minute on all threads", busy.full_s / 60);
+
+  // Busy cores that the load reader sees: one thread from the first decode, all threads never tried.
+  others = 2;
+  Run seen = Simulate(10, 1, [](int n, double) { return n == 2 ? 0.3 : 0.001; });
+  Check(seen.full_s == 0 && seen.final_threads == 1, "visible load: never all threads", seen.full_s);
+
+  // Disabled (adaptiveThreads: false): always all threads.
+  {
+    ThreadTuner tuner;
+    tuner.enabled = false;
+    tuner.runnable_others = FakeOthers;
+    Check(tuner.Choose(2, 2, Clock::time_point{}) == 2, "disabled: all threads under load", 2);
+  }
+  return failures == 0 ? 0 : 1;
+}
