@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// npm run bench -- --only speculative   (or node bench/speculative.mjs [--runs 5] [--tg 128] [--threads N])
+// npm run bench -- --only speculative   (or node bench/speculative.mjs [--runs 5] [--tg 128] [--threads N]
+//   [--models stories260K,bench-134m-peaked,bench-134m-planted] [--skip-peer])
 // Generation speed with speculative decoding against without, in the same run: greedy, --tg tokens,
 // medians of --runs (each run generates once without and once with speculation, alternating which
 // goes first). Rows:
@@ -11,14 +12,22 @@
 //     bench-134m's 0.02 they are near-uniform and any quantization changes the greedy text) and its
 //     greedy text repeats itself; n-gram lookup on it, and two draft models: its own Q4_0
 //     quantization (same weights: drafts mostly right) and a 2-layer random model of the same
-//     vocabulary (drafts never right: the cost of speculation that does not pay).
+//     vocabulary (drafts never right: the cost of speculation that does not pay);
+//   - bench-134m-planted Q8_0: the same shape and cost with a planted greedy text (make-model.mjs's
+//     `successor`: each token's greedy successor is fixed, in cycles of 64 tokens), so that drafts
+//     can be right without a trained model: n-gram lookup on a prompt that holds one cycle
+//     (repetitive text: the output copies the prompt) and a 2-layer 64-wide draft model planted
+//     with the same successors (a small draft of the target's vocabulary that agrees with it).
+//     These rows also run llama-server (built from the vendored tree) with the same models and
+//     spec flags, without and with speculation: llama.cpp's own speed-up on the same input.
 // Files are written into bench/.cache once.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { makeRandomLlama } from "../scripts/make-model.mjs";
+import { makeRandomLlama, successorMap } from "../scripts/make-model.mjs";
+import { buildTools, freePort, startServer, stopServer } from "../scripts/native-tools.mjs";
 import { median } from "./stats.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -29,6 +38,8 @@ const { values } = parseArgs({
     runs: { type: "string", default: "5" },
     tg: { type: "string", default: "128" },
     threads: { type: "string" },
+    "skip-peer": { type: "boolean", default: false },
+    models: { type: "string", default: "stories260K,bench-134m-peaked,bench-134m-planted" },
   },
   strict: true,
 });
@@ -38,10 +49,13 @@ const int = (name) => {
   return Number(s);
 };
 const RUNS = int("runs");
+const MODELS = new Set(values.models.split(","));
 const TG = int("tg");
 const THREADS = values.threads ? int("threads") : os.availableParallelism();
 const log = (...a) => console.error("[bench speculative]", ...a);
-const { loadModel, quantize } = await import(path.join(root, "dist", "index.mjs"));
+const { loadModel, quantize, readGgufInfo } = await import(path.join(root, "dist", "index.mjs"));
+// The planted successors shared by the planted target and its draft (make-model.mjs successorMap).
+const PLANT = { period: 64, seed: 11 };
 
 async function benchModels() {
   fs.mkdirSync(cache, { recursive: true });
@@ -68,6 +82,23 @@ async function benchModels() {
     await makeRandomLlama({ out: small, embd: 64, layers: 2, heads: 4, headsKv: 2, ff: 128, ctx: 2048, seed: 5 });
   }
   out.small = small;
+  const plantedF16 = path.join(cache, "bench-134m-planted-f16.gguf");
+  out.planted = path.join(cache, "bench-134m-planted-q8_0.gguf");
+  if (!fs.existsSync(out.planted)) {
+    if (!fs.existsSync(plantedF16)) {
+      log("writing bench-134m-planted F16 (scripts/make-model.mjs, successor)");
+      await makeRandomLlama({ out: plantedF16, ...shape, layers: 12, type: "f16", successor: PLANT });
+    }
+    log("quantizing bench-134m-planted to Q8_0");
+    await quantize(plantedF16, out.planted + ".tmp", { type: "Q8_0" });
+    fs.renameSync(out.planted + ".tmp", out.planted);
+  }
+  out.plantedDraft = path.join(cache, "bench-draft-64x2-planted.gguf");
+  if (!fs.existsSync(out.plantedDraft)) {
+    log("writing a 2-layer draft model planted with the same successors");
+    const o = { embd: 64, layers: 2, heads: 4, headsKv: 2, ff: 128, ctx: 2048, seed: 5, type: "f16", successor: PLANT };
+    await makeRandomLlama({ out: out.plantedDraft, ...o });
+  }
   return out;
 }
 
@@ -101,6 +132,7 @@ async function row(name, target, drafter, speculative, prompt) {
   const r = {
     name,
     drafter,
+    engine: "llama-native",
     plain: median(a),
     speculative: median(b),
     drafted: last.draftedTokens,
@@ -111,6 +143,60 @@ async function row(name, target, drafter, speculative, prompt) {
     `${name} ${drafter}: ${r.plain.toFixed(1)} -> ${r.speculative.toFixed(1)} t/s (${(r.speculative / r.plain).toFixed(2)}x), accepted ${r.accepted}/${r.drafted}`,
   );
   return r;
+}
+
+// llama-server (built from the vendored tree) with the same target, threads and context, without and
+// with the same speculation: two servers, requests alternating as in row(); /completion's own
+// timings (predicted_per_second, draft_n, draft_n_accepted).
+let serverBin;
+async function peerRow(targetFile, specArgs, prompt) {
+  serverBin ??= path.join(buildTools(["llama-server"]), "llama-server");
+  const bin = serverBin;
+  const base = ["-m", targetFile, "-c", "1024", "-np", "1", "-t", String(THREADS), "--no-webui", "-lv", "0"];
+  const poll = specArgs.includes("--poll") ? ["--poll", specArgs[specArgs.indexOf("--poll") + 1]] : [];
+  const servers = [];
+  try {
+    const ports = [];
+    for (const extra of [poll, specArgs]) {
+      const port = await freePort();
+      servers.push(await startServer(bin, [...base, ...extra, "--port", String(port)], port));
+      ports.push(port);
+    }
+    const once = async (port) => {
+      const res = await fetch(`http://127.0.0.1:${port}/completion`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ prompt, n_predict: TG, temperature: 0, cache_prompt: false }),
+      });
+      const j = await res.json();
+      if (!res.ok) throw new Error(`llama-server /completion: HTTP ${res.status}: ${JSON.stringify(j)}`);
+      if (j.timings.predicted_n !== TG) throw new Error(`llama-server generated ${j.timings.predicted_n} tokens, not ${TG}`);
+      return j.timings;
+    };
+    await once(ports[0]); // warm-up
+    await once(ports[1]);
+    const a = [],
+      b = [];
+    let last;
+    for (let i = 0; i < RUNS; i++) {
+      const order = i % 2 === 0 ? [0, 1] : [1, 0];
+      for (const k of order) {
+        const t = await once(ports[k]);
+        if (k === 0) a.push(t.predicted_per_second);
+        else {
+          b.push(t.predicted_per_second);
+          last = t;
+        }
+      }
+    }
+    const r = { plain: median(a), speculative: median(b), drafted: last.draft_n ?? 0, accepted: last.draft_n_accepted ?? 0 };
+    log(
+      `  llama-server: ${r.plain.toFixed(1)} -> ${r.speculative.toFixed(1)} t/s (${(r.speculative / r.plain).toFixed(2)}x), accepted ${r.accepted}/${r.drafted}`,
+    );
+    return r;
+  } finally {
+    for (const child of servers) await stopServer(child);
+  }
 }
 
 // What a verification costs: one decode of k tokens (after a 16-token prefix) against a decode of one.
@@ -138,7 +224,8 @@ const costs = [];
 const files = await benchModels();
 const stories = process.env.LLAMA_NATIVE_TEST_MODEL ?? path.resolve(root, "..", "shared", "models", "stories260K.gguf");
 const STORY = "Once upon a time";
-if (fs.existsSync(stories)) {
+if (!MODELS.has("stories260K")) {
+} else if (fs.existsSync(stories)) {
   const m = await loadModel(stories);
   costs.push(await decodeCost(m, "stories260K"));
   rows.push(await row("stories260K", m, "ngram 12/48", { ngram: true }, STORY));
@@ -147,7 +234,7 @@ if (fs.existsSync(stories)) {
   rows.push(await row("stories260K", m, "draft: itself, max 3", { draft: { model: m } }, STORY));
   await m.dispose();
 } else log(`stories260K not found at ${stories}; skipping its rows (set LLAMA_NATIVE_TEST_MODEL)`);
-{
+if (MODELS.has("bench-134m-peaked")) {
   const target = await loadModel(files.q8_0);
   const name = "bench-134m-peaked Q8_0";
   costs.push(await decodeCost(target, name));
@@ -162,15 +249,65 @@ if (fs.existsSync(stories)) {
   await q4.dispose();
   await target.dispose();
 }
+if (MODELS.has("bench-134m-planted")) {
+  const target = await loadModel(files.planted);
+  const name = "bench-134m-planted Q8_0";
+  const types = (await readGgufInfo(files.planted, { tensors: false })).metadata["tokenizer.ggml.token_type"];
+  const next = successorMap(types, PLANT);
+  const cycle = (n) => {
+    const out = [1000];
+    while (out.length < n) out.push(next[out.at(-1)]);
+    return out;
+  };
+  costs.push(await decodeCost(target, name));
+  const draft = await loadModel(files.plantedDraft);
+  const cases = [
+    // repetitive text: the prompt holds one full cycle, so the answer copies it
+    [
+      "ngram 12/48",
+      { ngram: true },
+      ["--spec-type", "ngram-simple", "--spec-ngram-simple-size-n", "12", "--spec-ngram-simple-size-m", "48"],
+      cycle(PLANT.period + 1),
+    ],
+    [
+      "draft: planted 64x2, max 3",
+      { draft: { model: draft } },
+      ["-md", files.plantedDraft, "--spec-type", "draft-simple", "--spec-draft-n-max", "3"],
+      cycle(8),
+    ],
+    [
+      "draft: planted 64x2, max 8",
+      { draft: { model: draft, max: 8 } },
+      ["-md", files.plantedDraft, "--spec-type", "draft-simple", "--spec-draft-n-max", "8"],
+      cycle(8),
+    ],
+  ];
+  for (const [drafter, speculative, peerArgs, prompt] of cases) {
+    rows.push(await row(name, target, drafter, speculative, prompt));
+    if (values["skip-peer"]) continue;
+    rows.push({ name, drafter, engine: "llama-server", ...(await peerRow(files.planted, peerArgs, prompt)) });
+    // With a draft model, llama-server's two thread pools (target's and draft's) both spin-wait at
+    // its default --poll 50; on a machine with as many cores as threads they take turns on them.
+    if (speculative.draft)
+      rows.push({
+        name,
+        drafter,
+        engine: "llama-server --poll 0",
+        ...(await peerRow(files.planted, [...peerArgs, "--poll", "0"], prompt)),
+      });
+  }
+  await draft.dispose();
+  await target.dispose();
+}
 
 const out = [
   `speculative decoding, greedy tg${TG}, ${THREADS} threads, median of ${RUNS} (${os.cpus()[0]?.model ?? "cpu"}, ${os.availableParallelism()} cores)`,
   "",
-  "| model | drafter | without t/s | with t/s | ratio | accepted / drafted (last run) |",
-  "|---|---|---:|---:|---:|---:|",
+  "| model | drafter | engine | without t/s | with t/s | ratio | accepted / drafted (last run) |",
+  "|---|---|---|---:|---:|---:|---:|",
   ...rows.map(
     (r) =>
-      `| ${r.name} | ${r.drafter} | ${r.plain.toFixed(1)} | ${r.speculative.toFixed(1)} | ${(r.speculative / r.plain).toFixed(2)} | ${r.accepted} / ${r.drafted} |`,
+      `| ${r.name} | ${r.drafter} | ${r.engine} | ${r.plain.toFixed(1)} | ${r.speculative.toFixed(1)} | ${(r.speculative / r.plain).toFixed(2)} | ${r.accepted} / ${r.drafted} |`,
   ),
   "",
   "what a verification costs: one decode of k tokens, relative to a decode of one (after a 16-token prefix)",
