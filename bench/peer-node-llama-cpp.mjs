@@ -47,10 +47,14 @@ if (job.mode === "tg" || job.mode === "pp") {
   } else {
     // generation from a one-token prompt, like llama-bench tg: count streamed tokens
     const bias = banEog();
-    // a short warm-up generation first, as llama-bench does
-    let w = 0;
-    for await (const _ of seq.evaluate([prompt[0]], { temperature: 0, tokenBias: bias })) if (++w >= 2) break;
-    await seq.clearHistory();
+    // a short warm-up generation first, as llama-bench does (not for a cold load-to-first-token job)
+    const tw = performance.now();
+    if (!job.cold) {
+      let w = 0;
+      for await (const _ of seq.evaluate([prompt[0]], { temperature: 0, tokenBias: bias })) if (++w >= 2) break;
+      await seq.clearHistory();
+    }
+    const warmMs = performance.now() - tw;
     let n = 0;
     let tFirst = 0;
     const t = performance.now();
@@ -62,6 +66,7 @@ if (job.mode === "tg" || job.mode === "pp") {
     out.ms = performance.now() - tFirst;
     out.tokens = n - 1;
     out.firstTokenMs = tFirst - t;
+    out.loadToFirstTokenMs = tFirst - t0 - warmMs; // from getLlama() (it loads the binary) to the first token
   }
 } else if (job.mode === "parallel") {
   const context = await model.createContext({ contextSize: job.ctx, batchSize: job.batch ?? 512, threads: job.threads, sequences: job.n });

@@ -449,13 +449,12 @@ async function main() {
     // upper bound for native) vs in-process time from loadModel() to the first streamed chunk
     for (const [name, model] of Object.entries(models)) {
       if (name.endsWith("Q8_0")) continue;
-      const s = { native: [], ours: [], oursProcess: [] };
+      const s = { native: [], ours: [], oursProcess: [], peer: [], peerProcess: [] };
       for (let i = 0; i < RUNS; i++) {
         let t = performance.now();
         run(path.join(tools, "llama-simple"), ["-m", model.file, "-n", "1", "Hello"]);
         s.native.push(performance.now() - t);
-        t = performance.now();
-        const o = oursJob({
+        const job = {
           mode: "tg",
           cold: true,
           model: model.file,
@@ -465,14 +464,30 @@ async function main() {
           ctx: 256,
           vocabSize: model.vocabSize,
           eog: model.eog,
-        });
+        };
+        t = performance.now();
+        const o = oursJob(job);
         s.oursProcess.push(performance.now() - t);
         s.ours.push(o.loadToFirstTokenMs);
+        if (peer) {
+          t = performance.now();
+          const p = peerJob(peer, job);
+          s.peerProcess.push(performance.now() - t);
+          s.peer.push(p.loadToFirstTokenMs);
+        }
       }
-      const row = { model: name, native: median(s.native), ours: median(s.ours), oursProcess: median(s.oursProcess), samples: s };
+      const row = {
+        model: name,
+        native: median(s.native),
+        ours: median(s.ours),
+        oursProcess: median(s.oursProcess),
+        peer: peer ? median(s.peer) : null,
+        peerProcess: peer ? median(s.peerProcess) : null,
+        samples: s,
+      };
       results.load.push(row);
       log(
-        `load to first token ${name}: llama-simple process ${row.native.toFixed(0)} ms, llama-native ${row.ours.toFixed(0)} ms (whole node process ${row.oursProcess.toFixed(0)} ms)`,
+        `load to first token ${name}: llama-simple process ${row.native.toFixed(0)} ms, llama-native ${row.ours.toFixed(0)} ms (whole node process ${row.oursProcess.toFixed(0)} ms), node-llama-cpp ${fmt(row.peer, 0)} ms (process ${fmt(row.peerProcess, 0)} ms)`,
       );
     }
   }
@@ -633,11 +648,18 @@ export function printTables(r) {
   }
   if (r.load.length) {
     out.push("");
-    out.push("Load to first token, ms (whole process: exec to exit; in-process: loadModel() to the first chunk):");
+    out.push(
+      "Load to first token, ms (whole process: exec to exit; in-process: loadModel() to the first chunk, for node-llama-cpp getLlama() to the first token):",
+    );
     out.push("");
-    out.push("| model | llama-simple process | llama-native process | llama-native in-process |");
-    out.push("|---|---|---|---|");
-    for (const x of r.load) out.push(`| ${x.model} | ${fmt(x.native, 0)} | ${fmt(x.oursProcess, 0)} | ${fmt(x.ours, 0)} |`);
+    out.push(
+      "| model | llama-simple process | llama-native process | llama-native in-process | node-llama-cpp process | node-llama-cpp in-process |",
+    );
+    out.push("|---|---|---|---|---|---|");
+    for (const x of r.load)
+      out.push(
+        `| ${x.model} | ${fmt(x.native, 0)} | ${fmt(x.oursProcess, 0)} | ${fmt(x.ours, 0)} | ${fmt(x.peerProcess, 0)} | ${fmt(x.peer, 0)} |`,
+      );
   }
   if (r.contention?.length) {
     out.push("");
