@@ -14,10 +14,10 @@ namespace llama_native {
 
 namespace {
 
-// Threads of this process that are runnable now (state R in /proc/self/task/*/stat), the caller
-// included. 0 where it cannot be read.
-int OwnRunnable() {
 #ifdef __linux__
+// Threads of this process that are runnable now (state R in /proc/self/task/*/stat), the caller
+// included. 0 where it cannot be read. Linux only (the only caller is).
+int OwnRunnable() {
   DIR* d = opendir("/proc/self/task");
   if (d == nullptr) return 0;
   int n = 0;
@@ -38,10 +38,8 @@ int OwnRunnable() {
   }
   closedir(d);
   return n;
-#else
-  return 0;
-#endif
 }
+#endif
 
 // Tasks of other processes runnable on the machine at this instant: the running count of
 // /proc/loadavg ("0.50 0.40 0.30 R/T last-pid") minus this process's runnable threads. Our own
@@ -135,7 +133,8 @@ void ThreadTuner::Record(int threads, int full, int wanted, double seconds, int 
     // The first look comes after three counted decodes, so that a load /proc/loadavg does not show is
     // found out at once (a look at small batches costs milliseconds); for batches of more than 16
     // tokens, only once their own decodes have taken kFirstShare times what the look would cost at
-    // this choice's speed (a look is five such decodes; a speculative n-gram generation makes three).
+    // this choice's speed: 4 x 5 = 20 times this first counted decode (a speculative n-gram
+    // generation makes three 49-token verifications).
     if (share_ == 0 && next_busy_s_ == 0 && recent_[opt].n == 1 && tokens > 16) {
       next_busy_s_ = busy_s_ + std::min(kFirstShare * seconds * kExploreDecodes, kMaxIntervalS);
     }
@@ -158,7 +157,8 @@ void ThreadTuner::Record(int threads, int full, int wanted, double seconds, int 
   share_ = switched ? kFirstShare : share_ == 0 ? kCostShare : std::min(share_ * 5, kCostShare);
   const double wait = std::clamp(share_ * cost, kMinIntervalS, kMaxIntervalS);
   next_explore_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
-  next_busy_s_ = busy_s_ + std::min(share_ * cost, kMaxIntervalS);
+  // batches of more than 16 tokens also wait for their own decodes to have taken that long
+  next_busy_s_ = tokens > 16 ? busy_s_ + std::min(share_ * cost, kMaxIntervalS) : 0;
 }
 
 }  // namespace llama_native

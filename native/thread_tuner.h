@@ -19,15 +19,16 @@
 // is found within a second or so, and a choice made on a process's first decodes (cold caches, a core
 // waking up: a 4-token decode of bench-134m took 39 ms at 2 threads there and 19.5 ms a moment later,
 // and the context moved to one thread at 33 ms) is looked at again within a second, not after 20 s.
-// The wait is counted twice: in time, and in the time this tuner's own decodes took, so that a batch
-// size that is a small part of the work (speculative decoding's 49-token verifications, three per
-// generation) is not looked at every quarter second; batches of more than 16 tokens also wait for
-// their first look until their decodes took 4x its estimated cost (a look is five decodes, at about
-// twice the time on one thread, where a 128-token n-gram generation makes three such decodes). The
-// measurement is the decode alone, not the wait for cores (cpu_budget.h).
+// For batches of more than 16 tokens the wait is counted twice: in time, and in the time this
+// tuner's own decodes took, so that a batch size that is a small part of the work (speculative
+// decoding's 49-token verifications, three per 128-token generation) is not looked at every quarter
+// second; their first look also waits until their decodes took 4x its cost estimated at the current
+// choice's speed (20 times their first counted decode). A large batch size that comes seldom is
+// therefore looked at seldom. The measurement is the decode alone, not the wait for cores
+// (cpu_budget.h).
 //
-// Decodes of different sizes have different costs per token (a 4-token decode of bench-134m costs
-// 2-3x a 1-token one, not 4x), so a context keeps one tuner per batch size class (Bucket): comparing
+// Decodes of different sizes have different costs per token (a 4-token decode of bench-134m cost
+// 2.0-3.1x a 1-token one in bench/speculative.mjs runs, not 4x), so a context keeps one tuner per batch size class (Bucket): comparing
 // the medians of two mixes of sizes (speculative verification, continuous batching) compares the
 // mixes, not the thread counts.
 #pragma once
@@ -86,7 +87,7 @@ class ThreadTuner {
   Clock::time_point next_explore_{};
   double share_ = 0;  // the next look waits share_ x its cost (0: the first look has not ended)
   double busy_s_ = 0;  // seconds of decodes recorded by this tuner
-  double next_busy_s_ = 0;  // the next look waits for busy_s_ to reach this as well as for next_explore_
+  double next_busy_s_ = 0;  // > 16 tokens: the next look waits for busy_s_ to reach this as well
 };
 
 }  // namespace llama_native

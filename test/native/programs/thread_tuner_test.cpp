@@ -3,6 +3,8 @@
 // test/native/thread-tuner.test.ts (g++, no llama.cpp). Prints one line per case; exits 1 on a failure.
 #include <cstdio>
 #include <functional>
+#include <utility>
+#include <vector>
 
 #include "thread_tuner.h"
 
@@ -24,6 +26,20 @@ struct Run {
   double full_s = 0;  // simulated seconds spent on decodes with all threads
   double one_s = 0;
   int final_threads = 0;
+  std::vector<std::pair<double, int>> decodes;  // (start time, threads) of each decode
+
+  // When the first decode at `threads` started at or after `after` (-1: none).
+  double FirstAt(int threads, double after = 0) const {
+    for (const auto& d : decodes)
+      if (d.second == threads && d.first >= after) return d.first;
+    return -1;
+  }
+  // Index of the first decode at `threads` (-1: none).
+  int FirstIndex(int threads) const {
+    for (size_t i = 0; i < decodes.size(); i++)
+      if (decodes[i].second == threads) return static_cast<int>(i);
+    return -1;
+  }
 };
 
 // Decodes `tokens`-token batches for `seconds` of simulated time, `gap` seconds apart (other work);
@@ -37,6 +53,7 @@ Run Simulate(double seconds, int tokens, const std::function<double(int, double)
   while (t < seconds) {
     const auto now = t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t));
     const int threads = tuner.Choose(2, 2, now);
+    r.decodes.emplace_back(t, threads);
     const double d = cost(threads, t) * tokens;
     t += d;
     (threads == 2 ? r.full_s : r.one_s) += d;
@@ -66,16 +83,24 @@ int main() {
   // one thread (8 ms) looks faster then: all threads are back within 1.5 s, not after 100x a look's cost.
   Run warm = Simulate(10, 4, [](int n, double t) { return n == 1 ? 0.008 : t < 0.16 ? 0.010 : 0.004; });
   Check(warm.final_threads == 2, "cold start: ends on all threads", warm.final_threads);
-  Run warm2 = Simulate(2, 4, [](int n, double t) { return n == 1 ? 0.008 : t < 0.16 ? 0.010 : 0.004; });
-  Check(warm2.full_s > 0.5, "cold start: all threads again within 1.5 s", warm2.full_s);
+  const double moved = warm.FirstAt(1), back = warm.FirstAt(2, moved);
+  Check(moved >= 0 && back >= 0 && back < 1.5, "cold start: all threads again within 1.5 s", back);
 
-  // A batch size that is a small part of the work (49-token verifications a second apart): its looks
-  // at one thread cost the same share of its own decode time as when it is all the work.
+  // Batches of more than 16 tokens: the first look waits until their decodes took 20 times the first
+  // counted one (not three decodes), and a batch size that is a small part of the work (49-token
+  // verifications a second apart) is looked at as often, per decode, as when it is all the work.
   const auto big = [](int n, double) { return n == 2 ? 0.0011 : 0.0022; };
-  Run rare = Simulate(40 * 1.054, 49, big, 1.0);
-  Run dense = Simulate(40 * 0.054, 49, big);
+  Run dense = Simulate(100 * 0.054, 49, big);
+  Check(dense.FirstIndex(1) >= 20, "large batches: first look after 20 decodes", dense.FirstIndex(1));
+  Run rare = Simulate(100 * 1.054, 49, big, 1.0);
   const double rare_share = rare.one_s / (rare.one_s + rare.full_s), dense_share = dense.one_s / (dense.one_s + dense.full_s);
-  Check(rare.final_threads == 2 && rare_share < 0.3 && rare_share < dense_share + 0.02, "rare batch size: looks cost no more of its decode time", rare_share);
+  Check(rare.final_threads == 2 && rare_share < 0.2 && rare_share < dense_share + 0.02, "rare batch size: looks cost no more of its decode time", rare_share);
+
+  // Single tokens far apart (50 ms): after a load that made all threads 300x slower ends at 60 s,
+  // all threads are back within 31 s, counted in time, not in the tuner's own decode time.
+  Run sparse = Simulate(120, 1, [](int n, double t) { return n == 1 ? 0.008 : t < 60 ? 0.3 : 0.004; }, 0.05);
+  const double after = sparse.FirstAt(2, 60);
+  Check(after >= 0 && after < 91, "sparse decodes: all threads within 31 s of the load's end", after);
 
   // All threads 300x slower (busy cores the load reader does not see): one thread, and the looks at
   // all threads cost a bounded share of the time.
