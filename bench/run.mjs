@@ -710,7 +710,9 @@ function rpcBench() {
 
 /** --only speculative: with and without speculative decoding, its own script too (bench/speculative.mjs). */
 function speculativeBench() {
-  const r = spawnSync(process.execPath, [path.join(here, "speculative.mjs"), "--runs", String(RUNS)], { stdio: "inherit" });
+  const args = ["--runs", String(RUNS), ...(SKIP_PEER ? ["--skip-peer"] : [])];
+  if (values.threads) args.push("--threads", String(Math.max(...THREADS))); // it measures at one thread count
+  const r = spawnSync(process.execPath, [path.join(here, "speculative.mjs"), ...args], { stdio: "inherit" });
   if (r.status !== 0) throw new Error(`bench/speculative.mjs exited with ${r.status}`);
 }
 

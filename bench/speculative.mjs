@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm run bench -- --only speculative   (or node bench/speculative.mjs [--runs 5] [--tg 128] [--threads N]
-//   [--models stories260K,bench-134m-peaked,bench-134m-planted] [--skip-peer])
+//   [--models stories260K,bench-134m-peaked,bench-134m-planted] [--skip-peer: no llama-server rows])
 // Generation speed with speculative decoding against without, in the same run: greedy, --tg tokens,
 // medians of --runs (each run generates once without and once with speculation, alternating which
 // goes first). Rows:
@@ -168,8 +168,9 @@ async function peerRow(targetFile, specArgs, prompt) {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ prompt, n_predict: TG, temperature: 0, cache_prompt: false }),
       });
-      const j = await res.json();
-      if (!res.ok) throw new Error(`llama-server /completion: HTTP ${res.status}: ${JSON.stringify(j)}`);
+      const body = await res.text();
+      if (!res.ok) throw new Error(`llama-server /completion: HTTP ${res.status}: ${body.slice(0, 500)}`);
+      const j = JSON.parse(body);
       if (j.timings.predicted_n !== TG) throw new Error(`llama-server generated ${j.timings.predicted_n} tokens, not ${TG}`);
       return j.timings;
     };

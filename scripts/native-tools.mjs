@@ -100,7 +100,7 @@ export async function startServer(cmd, args, port, { name = path.basename(cmd), 
 
 /** Stops a child started by startServer and waits for it to exit. */
 export async function stopServer(child) {
-  if (child.exitCode !== null) return;
+  if (child.exitCode !== null || child.signalCode !== null) return; // already gone (a crash sets only signalCode)
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));
 }
