@@ -356,3 +356,60 @@ describe("speculative decoding on the generated fixture", () => {
     }
   });
 });
+
+// The speculative bench's premise (bench/speculative.mjs, bench-134m-planted): two models planted with
+// the same successors (scripts/make-model.mjs `successor`) write the planted text greedily, so a
+// small one drafts for a larger one and every draft is kept; n-gram lookup on a prompt that holds a
+// whole cycle drafts the rest of it. Shapes differ from the bench's only in size.
+describe("planted models (the speculative bench's target and draft)", () => {
+  let tmp: string;
+  let target: Model;
+  let draft: Model;
+  let next: Int32Array;
+  const plant = { period: 16, seed: 11 };
+
+  beforeAll(async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "llama-native-planted-"));
+    const { makeRandomLlama, successorMap } = await import(path.join(root, "scripts", "make-model.mjs"));
+    const shape = { heads: 4, headsKv: 2, ctx: 512, type: "f16", successor: plant };
+    const targetPath = await makeRandomLlama({ out: path.join(tmp, "target.gguf"), embd: 128, layers: 3, ff: 256, seed: 2, ...shape });
+    const draftPath = await makeRandomLlama({ out: path.join(tmp, "draft.gguf"), embd: 64, layers: 1, ff: 128, seed: 3, ...shape });
+    const { readGgufInfo } = await import("../../dist/index.mjs");
+    next = successorMap((await readGgufInfo(targetPath, { tensors: false })).metadata["tokenizer.ggml.token_type"], plant);
+    target = await loadModel(targetPath);
+    draft = await loadModel(draftPath);
+  });
+  afterAll(async () => {
+    await draft?.dispose();
+    await target?.dispose();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  const cycle = (start: number, n: number) => {
+    const out = [start];
+    while (out.length < n) out.push(next[out.at(-1)!]!);
+    return out;
+  };
+
+  it("each writes the planted text, and speculation keeps every draft", async () => {
+    const start = 1000;
+    expect(next[start], "token 1000 is a normal token with a successor").toBeGreaterThan(0);
+    for (const model of [target, draft]) {
+      const ctx = await model.createContext({ contextSize: 256 });
+      const r = await ctx.complete([start], { temperature: 0, maxTokens: 40 });
+      expect(Array.from(r.tokens)).toEqual(cycle(next[start]!, 40));
+      await ctx.dispose();
+    }
+    for (const [speculative, prompt] of [
+      [{ draft: { model: draft, max: 4 } }, [start]],
+      [{ ngram: { sizeN: 4, sizeM: 8 } }, cycle(start, plant.period + 1)],
+    ] as const) {
+      const ctx = await target.createContext({ contextSize: 256, speculative });
+      const r = await ctx.complete([...prompt], { temperature: 0, maxTokens: 40 });
+      expect(Array.from(r.tokens), Object.keys(speculative)[0]).toEqual(cycle(next[prompt.at(-1)!]!, 40));
+      expect(r.timings.draftedTokens, Object.keys(speculative)[0]).toBeGreaterThanOrEqual(20);
+      expect(r.timings.acceptedTokens).toBe(r.timings.draftedTokens);
+      await ctx.dispose();
+    }
+  });
+});
