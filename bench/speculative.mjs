@@ -108,33 +108,43 @@ async function tps(ctx, prompt) {
   return { tps: (r.timings.generatedTokens / r.timings.generateMs) * 1000, ...r.timings, text: r.text };
 }
 
-async function row(name, target, drafter, speculative, prompt) {
-  const plain = await target.createContext({ contextSize: 1024, threads: THREADS });
-  const spec = await target.createContext({ contextSize: 1024, threads: THREADS, speculative });
-  await tps(plain, prompt); // warm-up
-  await tps(spec, prompt);
+// One warm-up each, then RUNS measurements of each, alternating which goes first: the medians of
+// withoutFn's and withFn's results (numbers), and withFn's last full result.
+async function interleaved(withoutFn, withFn) {
+  await withoutFn();
+  await withFn();
   const a = [],
     b = [];
   let last;
   for (let i = 0; i < RUNS; i++) {
-    if (i % 2 === 0) {
-      a.push((await tps(plain, prompt)).tps);
-      last = await tps(spec, prompt);
-      b.push(last.tps);
-    } else {
-      last = await tps(spec, prompt);
-      b.push(last.tps);
-      a.push((await tps(plain, prompt)).tps);
+    const order = i % 2 === 0 ? [0, 1] : [1, 0];
+    for (const k of order) {
+      if (k === 0) a.push((await withoutFn()).tps);
+      else {
+        last = await withFn();
+        b.push(last.tps);
+      }
     }
   }
+  return { plain: median(a), speculative: median(b), last };
+}
+
+async function row(name, target, drafter, speculative, prompt) {
+  const plain = await target.createContext({ contextSize: 1024, threads: THREADS });
+  const spec = await target.createContext({ contextSize: 1024, threads: THREADS, speculative });
+  const m = await interleaved(
+    () => tps(plain, prompt),
+    () => tps(spec, prompt),
+  );
+  const last = m.last;
   await plain.dispose();
   await spec.dispose();
   const r = {
     name,
     drafter,
     engine: "llama-native",
-    plain: median(a),
-    speculative: median(b),
+    plain: m.plain,
+    speculative: m.speculative,
     drafted: last.draftedTokens,
     accepted: last.acceptedTokens,
     generated: last.generatedTokens,
@@ -146,20 +156,18 @@ async function row(name, target, drafter, speculative, prompt) {
 }
 
 // llama-server (built from the vendored tree) with the same target, threads and context, without and
-// with the same speculation: two servers, requests alternating as in row(); /completion's own
-// timings (predicted_per_second, draft_n, draft_n_accepted).
+// with the same speculation (`common`: flags for both): two servers, requests interleaved as in
+// row(); /completion's own timings (predicted_per_second, draft_n, draft_n_accepted).
 let serverBin;
-async function peerRow(targetFile, specArgs, prompt) {
+async function peerRow(targetFile, specArgs, prompt, common = []) {
   serverBin ??= path.join(buildTools(["llama-server"]), "llama-server");
-  const bin = serverBin;
-  const base = ["-m", targetFile, "-c", "1024", "-np", "1", "-t", String(THREADS), "--no-webui", "-lv", "0"];
-  const poll = specArgs.includes("--poll") ? ["--poll", specArgs[specArgs.indexOf("--poll") + 1]] : [];
+  const base = ["-m", targetFile, "-c", "1024", "-np", "1", "-t", String(THREADS), "--no-webui", "-lv", "0", ...common];
   const servers = [];
   try {
     const ports = [];
-    for (const extra of [poll, specArgs]) {
+    for (const extra of [[], specArgs]) {
       const port = await freePort();
-      servers.push(await startServer(bin, [...base, ...extra, "--port", String(port)], port));
+      servers.push(await startServer(serverBin, [...base, ...extra, "--port", String(port)], port));
       ports.push(port);
     }
     const once = async (port) => {
@@ -170,27 +178,15 @@ async function peerRow(targetFile, specArgs, prompt) {
       });
       const body = await res.text();
       if (!res.ok) throw new Error(`llama-server /completion: HTTP ${res.status}: ${body.slice(0, 500)}`);
-      const j = JSON.parse(body);
-      if (j.timings.predicted_n !== TG) throw new Error(`llama-server generated ${j.timings.predicted_n} tokens, not ${TG}`);
-      return j.timings;
+      const t = JSON.parse(body).timings;
+      if (t.predicted_n !== TG) throw new Error(`llama-server generated ${t.predicted_n} tokens, not ${TG}`);
+      return { ...t, tps: t.predicted_per_second };
     };
-    await once(ports[0]); // warm-up
-    await once(ports[1]);
-    const a = [],
-      b = [];
-    let last;
-    for (let i = 0; i < RUNS; i++) {
-      const order = i % 2 === 0 ? [0, 1] : [1, 0];
-      for (const k of order) {
-        const t = await once(ports[k]);
-        if (k === 0) a.push(t.predicted_per_second);
-        else {
-          b.push(t.predicted_per_second);
-          last = t;
-        }
-      }
-    }
-    const r = { plain: median(a), speculative: median(b), drafted: last.draft_n ?? 0, accepted: last.draft_n_accepted ?? 0 };
+    const m = await interleaved(
+      () => once(ports[0]),
+      () => once(ports[1]),
+    );
+    const r = { plain: m.plain, speculative: m.speculative, drafted: m.last.draft_n ?? 0, accepted: m.last.draft_n_accepted ?? 0 };
     log(
       `  llama-server: ${r.plain.toFixed(1)} -> ${r.speculative.toFixed(1)} t/s (${(r.speculative / r.plain).toFixed(2)}x), accepted ${r.accepted}/${r.drafted}`,
     );
@@ -225,8 +221,7 @@ const costs = [];
 const files = await benchModels();
 const stories = process.env.LLAMA_NATIVE_TEST_MODEL ?? path.resolve(root, "..", "shared", "models", "stories260K.gguf");
 const STORY = "Once upon a time";
-if (!MODELS.has("stories260K")) {
-} else if (fs.existsSync(stories)) {
+if (MODELS.has("stories260K") && fs.existsSync(stories)) {
   const m = await loadModel(stories);
   costs.push(await decodeCost(m, "stories260K"));
   rows.push(await row("stories260K", m, "ngram 12/48", { ngram: true }, STORY));
@@ -234,7 +229,7 @@ if (!MODELS.has("stories260K")) {
   // the model drafting for itself: every draft kept, each drafted token costs a decode of the target
   rows.push(await row("stories260K", m, "draft: itself, max 3", { draft: { model: m } }, STORY));
   await m.dispose();
-} else log(`stories260K not found at ${stories}; skipping its rows (set LLAMA_NATIVE_TEST_MODEL)`);
+} else if (MODELS.has("stories260K")) log(`stories260K not found at ${stories}; skipping its rows (set LLAMA_NATIVE_TEST_MODEL)`);
 if (MODELS.has("bench-134m-peaked")) {
   const target = await loadModel(files.q8_0);
   const name = "bench-134m-peaked Q8_0";
@@ -294,7 +289,7 @@ if (MODELS.has("bench-134m-planted")) {
         name,
         drafter,
         engine: "llama-server --poll 0",
-        ...(await peerRow(files.planted, [...peerArgs, "--poll", "0"], prompt)),
+        ...(await peerRow(files.planted, peerArgs, prompt, ["--poll", "0"])),
       });
   }
   await draft.dispose();
