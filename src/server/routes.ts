@@ -114,6 +114,16 @@ export function preparationError(e: unknown): unknown {
 
 type Turn = AsyncGenerator<ChatChunk, ChatResult, undefined>;
 
+/**
+ * The answer to a request aborted while its client is still there: the reason the server gave (a
+ * timeout: 408; shutting down: 503). A client that went away aborts with no such reason, and its
+ * answer is never read.
+ */
+function abortError(signal: AbortSignal | undefined): HttpError {
+  const reason: unknown = signal?.reason;
+  return reason instanceof HttpError ? reason : new HttpError(408, "the request was cancelled");
+}
+
 /** The rest of a turn; a JSON answer cut short (max_tokens) is answered as it is, as llama-server does. */
 async function rest(it: Turn): Promise<IteratorResult<ChatChunk, ChatResult>> {
   try {
@@ -141,10 +151,12 @@ export async function chatCompletion(
   let r = await it.next().catch((e) => {
     throw preparationError(e);
   });
+  // aborted before its first token (while it waited for a sequence): nothing was sent yet
+  if (r.done && r.value.stopReason === "abort") throw abortError(options.signal);
   if (body.stream !== true) {
     while (!r.done) r = await rest(it);
     const result = r.value;
-    if (result.stopReason === "abort") return; // the client is gone
+    if (result.stopReason === "abort") throw abortError(options.signal);
     sendJson(
       res,
       200,
@@ -193,7 +205,7 @@ export async function chatCompletion(
       r = await rest(it);
     }
     const result = r.value;
-    if (result.stopReason === "abort") return events.end();
+    if (result.stopReason === "abort") return events.fail(abortError(options.signal));
     events.send({ ...chunk({}, finishReason(result.stopReason)), timings: timings(result.timings) });
     if (streamUsage(body)) events.send({ ...base, object: "chat.completion.chunk", choices: [], usage: usage(result.timings) });
     events.end();
@@ -215,7 +227,7 @@ export async function completion(
   const base = { id, created, model: s.modelId, object: "text_completion" };
   if (body.stream !== true) {
     const r = await s.ctx.complete(prompt, options);
-    if (r.stopReason === "abort") return;
+    if (r.stopReason === "abort") throw abortError(options.signal);
     sendJson(
       res,
       200,
@@ -231,6 +243,7 @@ export async function completion(
   }
   const it = s.ctx.generate(prompt, options);
   let r = await it.next();
+  if (r.done && r.value.stopReason === "abort") throw abortError(options.signal);
   const events = new EventStream(res, cors);
   try {
     while (!r.done) {
@@ -241,7 +254,7 @@ export async function completion(
       r = await it.next();
     }
     const result = r.value;
-    if (result.stopReason === "abort") return events.end();
+    if (result.stopReason === "abort") return events.fail(abortError(options.signal));
     events.send({
       ...base,
       choices: [{ index: 0, text: "", logprobs: null, finish_reason: finishReason(result.stopReason) }],

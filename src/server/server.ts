@@ -1,6 +1,7 @@
 // createServer(): an OpenAI-compatible HTTP server over one model and one context. Requests share
-// the context's sequences through the native continuous batching (`parallel` of them at once); a
-// bounded queue holds the rest, and beyond it requests get 503 with Retry-After.
+// the context's sequences through the native continuous batching (`parallel` of them at once); the
+// rest wait in the native engine's queue (admitted in the engine thread the moment a sequence is
+// free, with their template already rendered), up to maxQueue of them; beyond it 503 with Retry-After.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type Context, type Model, loadModel } from "../index";
@@ -69,8 +70,8 @@ export class LlamaServer {
   #rank: Context | undefined;
   #ownsModel = false;
   #http: http.Server | undefined;
-  #active = 0;
-  #waiting: (() => void)[] = [];
+  /** chat and completion requests holding or waiting for a sequence, in arrival order */
+  #inflight: AbortController[] = [];
   #requests = new Set<AbortController>();
   #closing: Promise<void> | undefined;
   readonly #created = Math.floor(Date.now() / 1000);
@@ -155,8 +156,12 @@ export class LlamaServer {
   close(graceMs = 10_000): Promise<void> {
     this.#closing ??= (async () => {
       const closed = this.#http ? new Promise<void>((r) => this.#http!.close(() => r())) : Promise.resolve();
+      // requests still waiting for a sequence are not started: they get 503 now (the engine admits
+      // in arrival order, so they are the ones past the first `parallel`)
+      const shutting = () => new HttpError(503, "the server is shutting down");
+      for (const ac of this.#inflight.slice(this.#state?.ctx.info.sequences ?? 0)) ac.abort(shutting());
       const deadline = setTimeout(() => {
-        for (const ac of this.#requests) ac.abort();
+        for (const ac of this.#requests) ac.abort(shutting());
         this.#http?.closeAllConnections();
       }, graceMs);
       this.#http?.closeIdleConnections();
@@ -164,7 +169,6 @@ export class LlamaServer {
       clearTimeout(deadline);
       this.#http?.closeAllConnections();
       await closed;
-      for (const w of this.#waiting.splice(0)) w();
       const s = this.#state;
       await this.#emb?.dispose();
       await this.#rank?.dispose();
@@ -184,37 +188,22 @@ export class LlamaServer {
       : {};
   }
 
-  /** Waits for a free sequence; 503 when the queue is full. */
-  async #slot(signal: AbortSignal): Promise<() => void> {
-    const parallel = this.#state!.ctx.info.sequences;
-    if (this.#active >= parallel) {
-      if (this.#waiting.length >= (this.#o.maxQueue ?? 64)) {
-        throw new HttpError(503, "the server is busy: every sequence is generating and the queue is full", {
-          headers: { "retry-after": "1" },
-        });
-      }
-      await new Promise<void>((resolve, reject) => {
-        const wake = () => {
-          signal.removeEventListener("abort", onAbort);
-          resolve();
-        };
-        const onAbort = () => {
-          const i = this.#waiting.indexOf(wake);
-          if (i >= 0) this.#waiting.splice(i, 1);
-          reject(new HttpError(408, "the request timed out or was cancelled while queued"));
-        };
-        signal.addEventListener("abort", onAbort, { once: true });
-        this.#waiting.push(wake);
+  /**
+   * Takes a place among the requests that generate or wait for a sequence (503 when `parallel` of
+   * them generate and maxQueue wait). The waiting itself is the native engine's: it starts the next
+   * request in its own thread the moment a sequence is free, with no round trip through JavaScript.
+   */
+  #admit(ac: AbortController): () => void {
+    if (this.#closing) throw new HttpError(503, "the server is shutting down");
+    if (this.#inflight.length >= this.#state!.ctx.info.sequences + (this.#o.maxQueue ?? 64)) {
+      throw new HttpError(503, "the server is busy: every sequence is generating and the queue is full", {
+        headers: { "retry-after": "1" },
       });
-      if (this.#closing) throw new HttpError(503, "the server is shutting down");
     }
-    this.#active++;
-    let released = false;
+    this.#inflight.push(ac);
     return () => {
-      if (released) return;
-      released = true;
-      this.#active--;
-      this.#waiting.shift()?.();
+      const i = this.#inflight.indexOf(ac);
+      if (i >= 0) this.#inflight.splice(i, 1);
     };
   }
 
@@ -222,7 +211,11 @@ export class LlamaServer {
     const cors = this.#cors();
     const ac = new AbortController();
     this.#requests.add(ac);
-    const timer = setTimeout(() => ac.abort(), (this.#o.timeout ?? 600) * 1000);
+    const timeout = this.#o.timeout ?? 600;
+    const timer = setTimeout(
+      () => ac.abort(new HttpError(408, `the request took longer than the server's timeout (${timeout} s)`)),
+      timeout * 1000,
+    );
     // a client that goes away aborts its generation (its sequence is freed at once)
     res.on("close", () => ac.abort());
     try {
@@ -252,7 +245,7 @@ export class LlamaServer {
           const body = await readJson(req, limit);
           const { messages, options } = chatFromBody(body, s.model.vocab.size, s.perSequence);
           if (s.chatTemplate) options.template = s.chatTemplate;
-          const release = await this.#slot(ac.signal);
+          const release = this.#admit(ac);
           try {
             await chatCompletion(s, body, messages, { ...options, signal: ac.signal }, res, cors);
           } finally {
@@ -265,7 +258,7 @@ export class LlamaServer {
           const body = await readJson(req, limit);
           const prompt = promptFromBody(body);
           const options = { ...samplingFromBody(body, s.model.vocab.size, s.perSequence), ...logprobsFromBody(body, false) };
-          const release = await this.#slot(ac.signal);
+          const release = this.#admit(ac);
           try {
             await completion(s, body, prompt, { ...options, signal: ac.signal }, res, cors);
           } finally {
