@@ -247,14 +247,16 @@ try {
 const ref = results["llama-server"];
 const ours = results["llama-native serve"];
 const lines = [
-  `Streamed chat completions on loopback (${REQUESTS} per client, max_tokens ${TOKENS}, greedy), stories260K with Qwen 2.5's template, -np ${PARALLEL}, -c ${CTX}; both servers side by side, ${ROUNDS} rounds alternating which goes first: median tokens/s, TTFT over all rounds' requests; \`node bench/server.mjs --rounds ${ROUNDS}\`:`,
+  `Streamed chat completions on loopback (${REQUESTS} per client, max_tokens ${TOKENS}, greedy), stories260K with Qwen 2.5's template, -np ${PARALLEL}, -c ${CTX}; both servers side by side, ${ROUNDS} rounds alternating which goes first: median tokens/s; the paired ratio is the median of each round's ratio (the two loads of a round run back to back, so the VM's drift between rounds cancels; lowest-highest round in brackets); TTFT over all rounds' requests; \`node bench/server.mjs --rounds ${ROUNDS}\`:`,
   "",
-  "| clients | llama-server tokens/s | llama-native tokens/s | ratio | TTFT p50 / p99 llama-server (ms) | TTFT p50 / p99 llama-native (ms) | errors (server / native) |",
-  "|---:|---:|---:|---:|---:|---:|---:|",
+  "| clients | llama-server tokens/s | llama-native tokens/s | ratio | paired ratio | TTFT p50 / p99 llama-server (ms) | TTFT p50 / p99 llama-native (ms) | errors (server / native) |",
+  "|---:|---:|---:|---:|---:|---:|---:|---:|",
   ...CLIENTS.map((c) => {
     const a = ref.rows[c];
     const b = ours.rows[c];
-    return `| ${c} | ${a.tps.toFixed(1)} | ${b.tps.toFixed(1)} | ${((b.tps / a.tps) * 100).toFixed(0)} % | ${a.p50.toFixed(1)} / ${a.p99.toFixed(1)} | ${b.p50.toFixed(1)} / ${b.p99.toFixed(1)} | ${a.errors} / ${b.errors} |`;
+    const paired = b.samples.map((x, i) => x / a.samples[i]);
+    const pct = (x) => `${(x * 100).toFixed(0)} %`;
+    return `| ${c} | ${a.tps.toFixed(1)} | ${b.tps.toFixed(1)} | ${pct(b.tps / a.tps)} | ${pct(median(paired))} (${pct(Math.min(...paired))}-${pct(Math.max(...paired))}) | ${a.p50.toFixed(1)} / ${a.p99.toFixed(1)} | ${b.p50.toFixed(1)} / ${b.p99.toFixed(1)} | ${a.errors} / ${b.errors} |`;
   }),
 ];
 if (ref.rss && ours.rss) {
