@@ -231,8 +231,31 @@ export class Context {
     const onAbort = () => flag.abort();
     let started!: () => void;
     const startedP = new Promise<void>((r) => (started = r));
+    // A generation still queued behind earlier calls (a one-sequence context runs them one at a
+    // time) ends as soon as its signal aborts, not when its turn comes: it never started.
+    let begun = false;
+    const notStarted = (): GenerationResult => ({
+      stopReason: "abort",
+      sequence: -1,
+      timings: {
+        promptTokens: tokens.length,
+        evaluatedPromptTokens: 0,
+        reusedTokens: 0,
+        promptMs: 0,
+        generatedTokens: 0,
+        generateMs: 0,
+        draftedTokens: 0,
+        acceptedTokens: 0,
+      },
+    });
+    const whileQueued = () => {
+      if (!begun) stream.end(notStarted());
+    };
     const run = async () => {
+      begun = true;
+      signal?.removeEventListener("abort", whileQueued);
       started();
+      if (stream.settled) return notStarted();
       const native = this.#live();
       if (signal?.aborted) flag.abort();
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -264,6 +287,10 @@ export class Context {
       }
     };
     const done = this.#track(flag, sequence, this.info.sequences > 1 ? this.#queue.shared(run) : this.#queue.exclusive(run));
+    if (!begun) {
+      if (signal?.aborted) whileQueued();
+      else signal?.addEventListener("abort", whileQueued, { once: true });
+    }
     done.then(
       (r) => stream.end(r),
       (e) => stream.fail(withCallerStack(e, site)),

@@ -84,6 +84,29 @@ describe("concurrent streams", () => {
     await ctx.dispose();
   });
 
+  it("a generation queued behind another on a one-sequence context ends at once when its signal aborts", async () => {
+    const ctx = await model.createContext({ contextSize: 4096, batchSize: 64 });
+    const long = ctx.complete("x", { temperature: 1, maxTokens: 3000, logitBias: { [model.vocab.eos]: -Infinity } });
+    let longDone = false;
+    void long.then(() => (longDone = true));
+    const ac = new AbortController();
+    const queued = ctx.complete(prompts[0]!, { temperature: 0, maxTokens: 5, signal: ac.signal });
+    const preAborted = ctx.complete(prompts[0]!, { temperature: 0, maxTokens: 5, signal: AbortSignal.abort() });
+    await new Promise((r) => setTimeout(r, 20));
+    ac.abort();
+    for (const r of [await queued, await preAborted]) {
+      expect(r.stopReason).toBe("abort");
+      expect(r.sequence).toBe(-1); // it never started
+      expect(r.timings.generatedTokens).toBe(0);
+      expect(r.text).toBe("");
+    }
+    expect(longDone).toBe(false); // ended while the first still generated
+    expect((await long).timings.generatedTokens).toBe(3000);
+    // the context goes on as before: the next call runs
+    expect((await ctx.complete(prompts[0]!, { temperature: 0, maxTokens: lengths[0] })).text).toBe(alone[0]);
+    await ctx.dispose();
+  });
+
   it("pins a stream to a sequence and keeps each sequence's cache apart (case 14: sequence ids are checked)", async () => {
     const ctx = await model.createContext({ contextSize: 512, batchSize: 64, sequences: 2 });
     const r1 = await ctx.complete(prompts[0]!, { temperature: 0, maxTokens: 5, sequence: 1 });
