@@ -156,8 +156,9 @@ export class LlamaServer {
   close(graceMs = 10_000): Promise<void> {
     this.#closing ??= (async () => {
       const closed = this.#http ? new Promise<void>((r) => this.#http!.close(() => r())) : Promise.resolve();
-      // requests still waiting for a sequence are not started: they get 503 now (the engine admits
-      // in arrival order, so they are the ones past the first `parallel`)
+      // requests still waiting for a sequence are not started: they get 503 now. The engine admits
+      // in the order generations were submitted, which is arrival order but for a chat request's
+      // template rendering (milliseconds), so they are the ones past the first `parallel`.
       const shutting = () => new HttpError(503, "the server is shutting down");
       for (const ac of this.#inflight.slice(this.#state?.ctx.info.sequences ?? 0)) ac.abort(shutting());
       const deadline = setTimeout(() => {
