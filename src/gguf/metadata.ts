@@ -36,11 +36,14 @@ function duplicateInBytes(a: CompactArray): Duplicate | undefined {
   while (size < a.length * 2) size *= 2;
   const slots = new Int32Array(size).fill(-1); // token index, or -1
   const hashes = new Uint32Array(size);
-  const textOf = (pos: number): [number, number] => [pos + 8, pos + 8 + Number(buf.readBigUInt64LE(pos))];
+  // a text's length field is a u64 whose bounds were checked when the array was read (below 2^32
+  // here); read as two u32, since a BigInt and a tuple per token made megabytes of garbage
+  const lengthAt = (pos: number): number => buf.readUInt32LE(pos) + buf.readUInt32LE(pos + 4) * 2 ** 32;
   let pos = a.start;
   for (let i = 0; i < a.length; i++) {
     starts[i] = pos;
-    const [from, to] = textOf(pos); // bounds were checked when the array was read
+    const from = pos + 8;
+    const to = from + lengthAt(pos);
     pos = to;
     let h = 0x811c9dc5;
     for (let j = from; j < to; j++) h = Math.imul(h ^ buf[j]!, 0x01000193);
@@ -49,7 +52,8 @@ function duplicateInBytes(a: CompactArray): Duplicate | undefined {
     for (; slots[slot] !== -1; slot = (slot + 1) & (size - 1)) {
       if (hashes[slot] !== h) continue;
       const k = slots[slot]!;
-      const [kFrom, kTo] = textOf(starts[k]!);
+      const kFrom = starts[k]! + 8;
+      const kTo = kFrom + lengthAt(starts[k]!);
       if (buf.compare(buf, from, to, kFrom, kTo) === 0) return { text: buf.toString("utf8", from, to), first: k, second: i };
     }
     slots[slot] = i;

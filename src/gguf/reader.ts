@@ -62,17 +62,30 @@ class Reader {
     this.pos += 8;
     return v;
   }
-  /** A u64 count that must fit in the rest of the file at `minBytesEach` bytes per item. */
-  count(what: string, minBytesEach: number): number {
+  /**
+   * A u64 count that must fit in the rest of the file at `minBytesEach` bytes per item. `suffix` is
+   * added to `what` in an error only: this runs once per string of a vocabulary, and building the
+   * name or a BigInt each time made megabytes of garbage (V8 then grew its young generation).
+   */
+  count(what: string, minBytesEach: number, suffix = ""): number {
     const at = this.pos;
-    const v = this.u64(what);
-    const max = BigInt(Math.floor(this.remaining() / Math.max(1, minBytesEach)));
-    if (v > max) this.fail(`${what} at offset ${at} is ${v}, more than the ${this.remaining()} bytes left can hold`);
-    return Number(v);
+    if (8 > this.remaining() || at + 8 > this.buf.length) this.ensure(8, `${what}${suffix}`);
+    const lo = this.buf.readUInt32LE(at);
+    const hi = this.buf.readUInt32LE(at + 4);
+    // hi * 2^32 + lo is exact below 2^53; above, the count is larger than any file anyway
+    const v = hi * 2 ** 32 + lo;
+    this.pos += 8;
+    const max = Math.floor(this.remaining() / Math.max(1, minBytesEach));
+    if (hi >= 2 ** 21 || v > max) {
+      this.fail(
+        `${what}${suffix} at offset ${at} is ${this.buf.readBigUInt64LE(at)}, more than the ${this.remaining()} bytes left can hold`,
+      );
+    }
+    return v;
   }
   /** Checks a string's length and steps over its bytes without decoding them. */
   skipStr(what: string): void {
-    const n = this.count(`${what} length`, 1);
+    const n = this.count(what, 1, " length");
     this.ensure(n, what);
     this.pos += n;
   }
@@ -86,7 +99,7 @@ class Reader {
   }
   str(what: string, maxBytes = Number.MAX_SAFE_INTEGER): string {
     const at = this.pos;
-    const n = this.count(`${what} length`, 1);
+    const n = this.count(what, 1, " length");
     if (n > maxBytes) this.fail(`${what} at offset ${at} is ${n} bytes long (at most ${maxBytes})`);
     this.ensure(n, what);
     const s = this.buf.toString("utf8", this.pos, this.pos + n);
@@ -174,7 +187,7 @@ function readValue(r: Reader, type: number, what: string, onArrayType?: (t: Gguf
     // llama.cpp's gguf reader does not support arrays of arrays either.
     return r.scalar(255 as GgufValueType, `${what} (an array of arrays)`);
   }
-  const n = r.count(`${what} array length`, MIN_VALUE_BYTES[elemType]!);
+  const n = r.count(what, MIN_VALUE_BYTES[elemType]!, " array length");
   if (compact && n >= COMPACT_MIN_LENGTH && elemType !== GgufValueType.BOOL) {
     const start = r.pos;
     if (elemType === GgufValueType.STRING) for (let i = 0; i < n; i++) r.skipStr(what);
