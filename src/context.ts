@@ -249,7 +249,10 @@ export class Context {
       },
     });
     const whileQueued = () => {
-      if (!begun) stream.end(notStarted());
+      if (begun) return;
+      const r = notStarted();
+      if (params.topLogprobs >= 0) r.logprobs = [];
+      stream.end(r);
     };
     const run = async () => {
       begun = true;

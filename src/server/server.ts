@@ -4,7 +4,7 @@
 // free, with their template already rendered), up to maxQueue of them; beyond it 503 with Retry-After.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Context, type Model, loadModel } from "../index";
+import { AbortError, type Context, type Model, loadModel } from "../index";
 import { defineOptions, v } from "../options";
 import { EventStream, HttpError, answerClientError, keyMatches, readJson, sendError, sendJson, toHttpError } from "./http";
 import { chatFromBody, embeddingInput, logprobsFromBody, promptFromBody, samplingFromBody } from "./requests";
@@ -342,7 +342,9 @@ export class LlamaServer {
           throw new HttpError(404, `no route ${req.method} ${url.pathname}`);
       }
     } catch (e) {
-      sendError(res, toHttpError(e));
+      // an embedding or rerank the server aborted (timeout, shutdown) answers with the reason it gave
+      const reason: unknown = ac.signal.reason;
+      sendError(res, e instanceof AbortError && reason instanceof HttpError ? reason : toHttpError(e));
     } finally {
       clearTimeout(timer);
       this.#requests.delete(ac);
