@@ -3,7 +3,8 @@
 // stories260K with speculative decoding: greedy /completion with a draft model (stories260K itself,
 // and the random-weight model of its vocabulary that test/model/speculative.test.ts writes, same
 // parameters, so the same bytes) and with n-gram lookup. test/fixtures/oracles/speculative.json,
-// read by test/model/speculative.test.ts. Each case keeps the llama-server command line, the
+// read by test/model/speculative.test.ts (per SIMD class: speculative.<class>.json for a class other
+// than the one speculative.json holds). Each case keeps the llama-server command line, the
 // prompt's tokens (from its /tokenize), the tokens it answered and its draft_n / draft_n_accepted.
 //   node scripts/record-speculative-oracle.mjs [--model ../shared/models/stories260K.gguf]
 import crypto from "node:crypto";
@@ -14,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { makeRandomLlama } from "./make-model.mjs";
 import { buildTools, freePort, startServer, stopServer } from "./native-tools.mjs";
+import { oracleFileToWrite, simdClass } from "./simd-class.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const { values } = parseArgs({ options: { model: { type: "string" } }, strict: true });
@@ -58,6 +60,7 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
     },
   ];
   const out = {
+    simd: simdClass(),
     llamaCppCommit: pin.commit,
     model: path.basename(stories),
     modelSha256: sha256(stories),
@@ -105,7 +108,8 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-  const file = path.join(root, "test", "fixtures", "oracles", "speculative.json");
+  // a near-tie can go the other way with the kernels' SIMD width (scripts/simd-class.mjs)
+  const file = oracleFileToWrite(path.join(root, "test", "fixtures", "oracles"), "speculative");
   fs.writeFileSync(file, `${JSON.stringify(out, null, 1)}\n`);
   console.error(`wrote ${path.relative(process.cwd(), file)}`);
 }
