@@ -234,31 +234,31 @@ export class Context {
     // A generation still queued behind earlier calls (a one-sequence context runs them one at a
     // time) ends as soon as its signal aborts, not when its turn comes: it never started.
     let begun = false;
-    const notStarted = (): GenerationResult => ({
-      stopReason: "abort",
-      sequence: -1,
-      timings: {
-        promptTokens: tokens.length,
-        evaluatedPromptTokens: 0,
-        reusedTokens: 0,
-        promptMs: 0,
-        generatedTokens: 0,
-        generateMs: 0,
-        draftedTokens: 0,
-        acceptedTokens: 0,
-      },
-    });
+    let notStarted: GenerationResult | undefined;
     const whileQueued = () => {
       if (begun) return;
-      const r = notStarted();
-      if (params.topLogprobs >= 0) r.logprobs = [];
-      stream.end(r);
+      notStarted = {
+        stopReason: "abort",
+        sequence: -1,
+        timings: {
+          promptTokens: tokens.length,
+          evaluatedPromptTokens: 0,
+          reusedTokens: 0,
+          promptMs: 0,
+          generatedTokens: 0,
+          generateMs: 0,
+          draftedTokens: 0,
+          acceptedTokens: 0,
+        },
+      };
+      if (params.topLogprobs >= 0) notStarted.logprobs = [];
+      stream.end(notStarted);
     };
     const run = async () => {
       begun = true;
       signal?.removeEventListener("abort", whileQueued);
       started();
-      if (stream.settled) return notStarted();
+      if (notStarted) return notStarted; // ended while queued: the same result, nothing to run
       const native = this.#live();
       if (signal?.aborted) flag.abort();
       signal?.addEventListener("abort", onAbort, { once: true });
