@@ -4,6 +4,10 @@
 #include <chrono>
 #include <memory>
 
+#ifdef __linux__
+#include <sys/resource.h>
+#endif
+
 #include "context_shift.h"
 #include "engine.h"
 #include "log.h"
@@ -381,6 +385,17 @@ bool Stream::CheckStop() {
   return true;
 }
 
+namespace {
+// Involuntary context switches of this process's threads so far (-1 where not known).
+long InvoluntarySwitches() {
+#ifdef __linux__
+  rusage u{};
+  if (getrusage(RUSAGE_SELF, &u) == 0) return u.ru_nivcsw;
+#endif
+  return -1;
+}
+}  // namespace
+
 // Moves held text to the outgoing chunk. Unless `flush`, keeps back the tail that could still begin
 // a stop string. Sends the outgoing chunk when flushing or when the post interval has passed.
 void Stream::Emit(bool flush) {
@@ -401,8 +416,14 @@ void Stream::Emit(bool flush) {
   if (out_text_.empty() && out_tokens_.empty()) return;
   if (out_text_.empty() && !flush) return;  // tokens without text wait for their text
   auto now = Clock::now();
-  if (!flush && now - last_post_ < kPostInterval) return;
+  if (!flush && now - last_post_ < post_interval_) return;
   last_post_ = now;
+  const long preempted = InvoluntarySwitches();
+  if (preempted >= 0 && preempted_ >= 0) {
+    post_interval_ =
+        preempted > preempted_ ? std::min(post_interval_ * 2, kPostIntervalMax) : std::max(post_interval_ / 2, kPostIntervalMin);
+  }
+  preempted_ = preempted;
   PostOut();
 }
 

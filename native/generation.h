@@ -110,10 +110,17 @@ class Stream : public AsyncOp {
   void Emit(bool flush);
   void PostOut();
 
-  // Chunks are sent at most once per kPostInterval unless flushed: each send wakes the JS thread
+  // Chunks are sent at most once per post interval unless flushed: each send wakes the JS thread
   // (an eventfd write on Linux), which at thousands of tokens/s cost ~10 % of the decode thread's
   // time and competed with ggml's workers for the cores. Tokens that come faster are grouped.
-  static constexpr std::chrono::microseconds kPostInterval{1000};
+  // The interval is 1 ms while the cores have room and doubles, up to 16 ms, while this process's
+  // threads are being preempted (their involuntary context switches, counted at each post): on busy
+  // cores each wake of the JS thread preempts the decode (or a ggml worker), which then waits a time
+  // slice behind the other process; 1 ms posts cost stories260K 8-12 % beside two busy loops.
+  static constexpr std::chrono::microseconds kPostIntervalMin{1000};
+  static constexpr std::chrono::microseconds kPostIntervalMax{16000};
+  std::chrono::microseconds post_interval_ = kPostIntervalMin;
+  long preempted_ = -1;  // the process's involuntary context switches at the last post (-1: unknown)
 
   ContextHandlePtr h_;
   GenerationRequest req_;
