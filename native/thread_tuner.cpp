@@ -63,6 +63,10 @@ int ReadRunnableOthers() {
 }
 
 constexpr double kMinIntervalS = 0.25;
+// After the first look moved the choice, the next look may come this soon: that look compared a
+// generation's first decodes, which the start of the stream disturbs, and a wrong move held for
+// kMinIntervalS is a whole short generation (128 tokens of stories260K take ~20 ms).
+constexpr double kConfirmS = 0.02;
 constexpr double kMaxIntervalS = 30.0;
 // Wait this many times a look's cost before the next one: kFirstShare after a look that changed the
 // choice, five times more after each look that kept it, up to kCostShare (~1 % of the time).
@@ -106,11 +110,14 @@ int ThreadTuner::Choose(int full, int cores, Clock::time_point now) {
   };
   if (samples_[kOne] == 0 && samples_[kFull] == 0 && exploring_ == 0 && !cores_free()) choice_ = kOne;
   const Option other = choice_ == kFull ? kOne : kFull;
-  // the current choice's first decode is not counted: a look waits for three that are. A look that
+  // the current choice's first decode is not counted: a first look away from all threads waits for
+  // kFirstLookAfter that are, any other look for three (a look's median includes the last look's;
+  // one thread's decodes are not disturbed by the stream's start as all threads' are). A look that
   // has to wait for free cores is deferred by kMinIntervalS, not re-asked at every decode: reading
   // the load costs ~150 us on busy cores, and asking per token (while every thread had never been
   // tried) took stories260K beside one busy loop from 4,000 to 2,400 tokens/s.
-  if (exploring_ == 0 && recent_[choice_].n >= 3 && now >= next_explore_ && busy_s_ >= next_busy_s_) {
+  const int counted = share_ == 0 && choice_ == kFull ? kFirstLookAfter : 3;
+  if (exploring_ == 0 && recent_[choice_].n >= counted && now >= next_explore_ && busy_s_ >= next_busy_s_) {
     if (other == kOne || cores_free()) {
       exploring_ = kExploreDecodes;
       trial_ = Window{};
@@ -154,8 +161,9 @@ void ThreadTuner::Record(int threads, int full, int wanted, double seconds, int 
   // a new choice is checked again soon, then less and less often while it keeps winning; a first
   // look that kept the choice goes straight to the settled rate (under load each early look at every
   // thread cost stories260K ~13 ms, a tenth of a 256-token generation)
-  share_ = switched ? kFirstShare : share_ == 0 ? kCostShare : std::min(share_ * 5, kCostShare);
-  const double wait = std::clamp(share_ * cost, kMinIntervalS, kMaxIntervalS);
+  const bool first = share_ == 0;
+  share_ = switched ? kFirstShare : first ? kCostShare : std::min(share_ * 5, kCostShare);
+  const double wait = std::clamp(share_ * cost, switched && first ? kConfirmS : kMinIntervalS, kMaxIntervalS);
   next_explore_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
   // batches of more than 16 tokens also wait for their own decodes to have taken that long
   next_busy_s_ = tokens > 16 ? busy_s_ + std::min(share_ * cost, kMaxIntervalS) : 0;

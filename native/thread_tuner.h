@@ -9,16 +9,17 @@
 // The tuner decodes with its current choice, keeps the last eight times per token of each choice,
 // and now and then decodes with the other one to see whether it has become the faster (the medians
 // are compared). It starts with all threads when the cores look free (the running count of
-// /proc/loadavg, less this process's own runnable threads), else with one thread, and after three
-// counted decodes looks at the other choice for five. Every thread is tried again only while the
-// cores look free, since a try under load can take hundreds of milliseconds. The next look waits
-// until a multiple of its own cost (the other choice's measured time) has passed, at least 0.25 s and
-// at most 30 s: 100x (exploring costs ~1 % of the time), except after a look that changed the choice:
-// then 4x, and five times more after each look that kept it (20x, 100x).
+// /proc/loadavg, less this process's own runnable threads), else with one thread, and after eight
+// counted decodes on all threads (kFirstLookAfter), three on one, looks at the other choice for five. Every thread is tried again
+// only while the cores look free, since a try under load can take hundreds of milliseconds. The next
+// look waits until a multiple of its own cost (the other choice's measured time) has passed, at least
+// 0.25 s and at most 30 s: 100x (exploring costs ~1 % of the time), except after a look that changed
+// the choice: then 4x, and five times more after each look that kept it (20x, 100x).
 // So a choice that is 300x slower under load is re-checked twice a minute, one that became the faster
 // is found within a second or so, and a choice made on a process's first decodes (cold caches, a core
 // waking up: a 4-token decode of bench-134m took 39 ms at 2 threads there and 19.5 ms a moment later,
-// and the context moved to one thread at 33 ms) is looked at again within a second, not after 20 s.
+// and the context moved to one thread at 33 ms) is looked at again soon: the first look that moved
+// the choice is followed by another after 20 ms at the least, not 0.25 s.
 // For batches of more than 16 tokens the wait is counted twice: in time, and in the time this
 // tuner's own decodes took, so that a batch size that is a small part of the work (speculative
 // decoding's 49-token verifications, three per 128-token generation) is not looked at every quarter
@@ -68,7 +69,14 @@ class ThreadTuner {
   // shared VM scatter by ±40 % (100-175 us for stories260K at 2 threads), and a context stayed on
   // one thread where two were 1.5x faster in every one of four traced runs.
   static constexpr int kExploreDecodes = 5;
+  // The first look away from all threads waits for this many counted decodes. With three, a stream's
+  // second to fourth decodes decided it: they run while the JS thread takes the first chunk (2-thread
+  // decodes of stories260K at 120-8,400 us there against 70-80 us a few tokens later), so one thread
+  // (105-150 us) looked faster and a context on two idle cores stayed on one: 5,700 tokens/s where
+  // all threads made 9,000 (llama-bench -t 2: 9,450). The median of eight outlasts that start.
+  static constexpr int kFirstLookAfter = 8;
   static constexpr int kWindow = 8;
+  static_assert(kFirstLookAfter <= kWindow, "a window holds the decodes the first look waits for");
 
   // The last seconds-per-token samples of one choice.
   struct Window {
