@@ -7,6 +7,7 @@
 //
 //   npm run bench -- [--runs 3] [--threads 1,2] [--models stories260K,q4_0,q8_0] [--skip-peer]
 //                    [--only tg,pp,parallel,contexts,embed,load,poll,contention,server,rpc,speculative] [--json bench/.cache/results.json]
+//                    [--pin fastest|none|CPU]  where the 1-thread rows run (default: the fastest core)
 //                    [--write]        also put the tables into bench/RESULTS.md and redraw bench/chart.svg
 //                    [--from FILE]    measure nothing: print (and --write) the tables of an earlier run
 import { spawn, spawnSync } from "node:child_process";
@@ -28,7 +29,7 @@ const PEER_VERSION = "3.21.1";
 const USAGE = fs
   .readFileSync(fileURLToPath(import.meta.url), "utf8")
   .split("\n")
-  .slice(7, 11)
+  .slice(7, 12)
   .map((l) => l.slice(3))
   .join("\n");
 const ALL_MODELS = ["stories260K", "q4_0", "q8_0"];
@@ -48,6 +49,7 @@ try {
       only: { type: "string", default: ALL_TESTS.join(",") },
       json: { type: "string" },
       from: { type: "string" },
+      pin: { type: "string", default: "fastest" },
       "skip-peer": { type: "boolean", default: false },
       write: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -77,6 +79,7 @@ const THREADS = positiveInts("threads", values.threads ?? [...new Set([1, cores]
 const MODELS = list("models", ALL_MODELS);
 const ONLY = new Set(list("only", ALL_TESTS));
 const SKIP_PEER = values["skip-peer"];
+if (!/^(fastest|none|[0-9]+)$/.test(values.pin)) usageError(`--pin: ${JSON.stringify(values.pin)} is not fastest, none or a CPU number`);
 const JSON_OUT = values.json ?? path.join(cache, "results.json"); // --write publishes it as bench/results.json
 const PROMPT = 512,
   GEN = 128;
@@ -87,7 +90,9 @@ const CONTEXTS = [2, 4];
 
 const log = (...a) => console.error("[bench]", ...a);
 
-function run(cmd, argv, { cwd = root, timeRss = false } = {}) {
+// `cpu`: run the process pinned to that CPU (taskset), for the single-thread rows
+function run(cmd, argv, { cwd = root, timeRss = false, cpu } = {}) {
+  if (cpu !== undefined) [cmd, argv] = ["taskset", ["-c", String(cpu), cmd, ...argv]];
   const full = timeRss ? ["/usr/bin/time", ["-f", "MAXRSS_KB %M", cmd, ...argv]] : [cmd, argv];
   const r = spawnSync(full[0], full[1], { cwd, encoding: "utf8", maxBuffer: 256 << 20 });
   if (r.status !== 0) throw new Error(`${cmd} ${argv.join(" ")} exited with ${r.status}:\n${r.stderr.slice(-2000)}`);
@@ -163,23 +168,57 @@ function ensurePeer() {
 }
 
 // ---- one sample per system -----------------------------------------------------------------
-function oursJob(job) {
-  const r = run(process.execPath, [path.join(here, "llama-native-job.mjs"), JSON.stringify(job)]);
+function oursJob(job, cpu) {
+  const r = run(process.execPath, [path.join(here, "llama-native-job.mjs"), JSON.stringify(job)], { cpu });
   return JSON.parse(r.stdout.trim().split("\n").at(-1));
 }
-function peerJob(dir, job) {
-  const r = run(process.execPath, ["peer-node-llama-cpp.mjs", JSON.stringify(job)], { cwd: dir });
+function peerJob(dir, job, cpu) {
+  const r = run(process.execPath, ["peer-node-llama-cpp.mjs", JSON.stringify(job)], { cwd: dir, cpu });
   return JSON.parse(r.stdout.trim().split("\n").at(-1));
 }
-function nativeBench(tools, model, threads, mode, poll = 50) {
-  const a = ["-m", model.file, "-t", String(threads), "-r", "1", "-o", "json", "--poll", String(poll)];
+function nativeBench(tools, model, threads, mode, poll = 50, cpu = undefined, reps = 1) {
+  const a = ["-m", model.file, "-t", String(threads), "-r", String(reps), "-o", "json", "--poll", String(poll)];
   const r = run(
     path.join(tools, "llama-bench"),
     mode === "pp" ? [...a, "-p", String(PROMPT), "-n", "0"] : [...a, "-p", "0", "-n", String(GEN)],
-    { timeRss: true },
+    { timeRss: true, cpu },
   );
   const row = JSON.parse(r.stdout)[0];
   return { tps: row.avg_ts, rssMb: r.rssMb };
+}
+
+// The cores of a shared VM need not be equally fast: on the 2-core AMD EPYC of 2026-12-03 one core ran
+// llama-bench -t 1 at ~5,900 tokens/s of stories260K and the other at ~3,900, so an unpinned 1-thread
+// row measured whichever core the scheduler picked for each process. The 1-thread rows (all three
+// systems) therefore run pinned to one core: the fastest by llama-bench -t 1 pinned to each, measured
+// here and printed with the tables (--pin none: unpinned, --pin N: that CPU).
+function choosePinnedCpu(tools, models) {
+  results.machine.coreSpeeds = [];
+  if (values.pin === "none") return undefined;
+  const affinity = process.platform === "linux" ? spawnSync("taskset", ["-pc", String(process.pid)], { encoding: "utf8" }) : undefined;
+  const list = affinity?.status === 0 ? /list:\s*([0-9,-]+)/.exec(affinity.stdout)?.[1] : undefined;
+  if (!list) {
+    log("taskset is not available: the 1-thread rows run unpinned");
+    return undefined;
+  }
+  // the CPUs this process may run on ("0-3,6")
+  const allowed = list.split(",").flatMap((r) => {
+    const [a, b = a] = r.split("-").map(Number);
+    return Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  });
+  const model = models.stories260K ?? Object.values(models)[0];
+  for (const cpu of allowed.slice(0, 16)) {
+    const tps = median([0, 1, 2].map(() => nativeBench(tools, model, 1, "tg", 50, cpu, 3).tps));
+    results.machine.coreSpeeds.push({ cpu, tps });
+  }
+  const fastest = results.machine.coreSpeeds.reduce((a, b) => (b.tps > a.tps ? b : a));
+  const cpu = values.pin === "fastest" ? fastest.cpu : Number(values.pin);
+  if (!allowed.includes(cpu)) usageError(`--pin: cpu${cpu} is not one this process may run on (${list})`);
+  results.machine.pinned = { cpu, model: path.basename(model.file) };
+  log(
+    `llama-bench -t 1 tg${GEN} pinned to each CPU: ${results.machine.coreSpeeds.map((c) => `cpu${c.cpu} ${c.tps.toFixed(0)}`).join(", ")}; 1-thread rows on cpu${cpu}`,
+  );
+  return cpu;
 }
 
 // ---- the run -------------------------------------------------------------------------------
@@ -252,6 +291,7 @@ async function main() {
   const models = await ensureModels();
   const peer = SKIP_PEER ? undefined : ensurePeer();
   log(`machine: ${results.machine.cpu}, ${cores} cores; runs: ${RUNS}; threads: ${THREADS.join(", ")}`);
+  const pin = choosePinnedCpu(tools, models);
 
   for (const [name, model] of Object.entries(models)) {
     for (const threads of THREADS) {
@@ -269,15 +309,16 @@ async function main() {
           vocabSize: model.vocabSize,
           eog: model.eog,
         };
+        const cpu = threads === 1 ? pin : undefined;
         for (let i = 0; i < RUNS; i++) {
-          const n = nativeBench(tools, model, threads, mode);
+          const n = nativeBench(tools, model, threads, mode, 50, cpu);
           s.native.push(n.tps);
           s.rssNative.push(n.rssMb);
-          const o = oursJob(job);
+          const o = oursJob(job, cpu);
           s.ours.push((o.tokens / o.ms) * 1000);
           s.rssOurs.push(o.maxRssMb);
           if (peer) {
-            const p = peerJob(peer, job);
+            const p = peerJob(peer, job, cpu);
             s.peer.push((p.tokens / p.ms) * 1000);
             s.rssPeer.push(p.maxRssMb);
           }
@@ -601,6 +642,11 @@ export function printTables(r) {
   out.push(
     `Peak RSS of an empty Node process here: ${fmt(r.machine.nodeRssMb, 0)} MB (part of llama-native's and node-llama-cpp's figures).`,
   );
+  if (r.machine.pinned) {
+    out.push(
+      `The 1-thread rows run pinned to cpu${r.machine.pinned.cpu} (taskset), all three systems: llama-bench -t 1 tg${GEN} of ${r.machine.pinned.model} pinned to each core made ${r.machine.coreSpeeds.map((c) => `${fmt(c.tps, 0)} (cpu${c.cpu})`).join(", ")} tokens/s.`,
+    );
+  }
   out.push("");
   out.push("| model | threads | test | llama.cpp | llama-native | ratio | node-llama-cpp | ratio | peak RSS MB (cpp / ours / peer) |");
   out.push("|---|---|---|---|---|---|---|---|---|");
