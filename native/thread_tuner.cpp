@@ -49,6 +49,7 @@ int OwnRunnable() {
 // 6,500 tokens/s). -1 where it cannot be read.
 int ReadRunnableOthers() {
 #ifdef __linux__
+  const int own_before = OwnRunnable();
   FILE* f = std::fopen("/proc/loadavg", "r");
   if (f == nullptr) return -1;
   double a, b, c;
@@ -56,16 +57,23 @@ int ReadRunnableOthers() {
   int n = std::fscanf(f, "%lf %lf %lf %d/%d", &a, &b, &c, &running, &total);
   std::fclose(f);
   if (n != 5 || running <= 0) return -1;
-  return std::max(0, running - std::max(1, OwnRunnable()));
+  // counted before and after the read: a thread of ours that runs briefly (the JS thread taking a
+  // chunk: up to ~1,000 times a second) and was running at the instant of the read but not when its
+  // state was read counted as another task; bench-134m then saw "one other task" at every read for
+  // 300 ms and stayed on one thread for 100 of 128 tokens in 2 of 6 traced idle runs
+  const int own = std::max(own_before, OwnRunnable());
+  return std::max(0, running - std::max(1, own));
 #else
   return -1;
 #endif
 }
 
 constexpr double kMinIntervalS = 0.25;
-// After the first look moved the choice, the next look may come this soon: that look compared a
-// generation's first decodes, which the start of the stream disturbs, and a wrong move held for
-// kMinIntervalS is a whole short generation (128 tokens of stories260K take ~20 ms).
+// After a look moved the choice, the next look may come this soon: a look is five decodes, which a
+// stream's start or a blip of other work can mislead (bench-134m Q4_0 is 2.6 ms a token on all
+// threads and 2.9 on one here, decodes scatter more than that), and a wrong move held for
+// kMinIntervalS is most of a short generation (128 tokens of stories260K take ~20 ms, of bench-134m
+// ~350 ms; traced: one such move held a generation at 331 tokens/s where all threads made 390).
 constexpr double kConfirmS = 0.02;
 constexpr double kMaxIntervalS = 30.0;
 // Wait this many times a look's cost before the next one: kFirstShare after a look that changed the
@@ -113,16 +121,22 @@ int ThreadTuner::Choose(int full, int cores, Clock::time_point now) {
   // the current choice's first decode is not counted: a first look away from all threads waits for
   // kFirstLookAfter that are, any other look for three (a look's median includes the last look's;
   // one thread's decodes are not disturbed by the stream's start as all threads' are). A look that
-  // has to wait for free cores is deferred by kMinIntervalS, not re-asked at every decode: reading
-  // the load costs ~150 us on busy cores, and asking per token (while every thread had never been
-  // tried) took stories260K beside one busy loop from 4,000 to 2,400 tokens/s.
+  // has to wait for free cores is deferred, not re-asked at every decode: reading the load costs
+  // ~150 us on busy cores, and asking per token (while every thread had never been tried) took
+  // stories260K beside one busy loop from 4,000 to 2,400 tokens/s. The deferral starts at 20 ms and
+  // doubles up to kMinIntervalS: the load read at a stream's first decode often counts a task that
+  // is gone a moment later (a thread of this process between the two reads, another process's
+  // blip: bench-134m began on one thread in 4 of 6 traced idle runs), and a flat 0.25 s held one
+  // such generation on one thread for 60 of its 128 tokens.
   const int counted = share_ == 0 && choice_ == kFull ? kFirstLookAfter : 3;
   if (exploring_ == 0 && recent_[choice_].n >= counted && now >= next_explore_ && busy_s_ >= next_busy_s_) {
     if (other == kOne || cores_free()) {
       exploring_ = kExploreDecodes;
       trial_ = Window{};
+      if (other == kFull) defer_s_ = kConfirmS;
     } else {
-      next_explore_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kMinIntervalS));
+      next_explore_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(defer_s_));
+      defer_s_ = std::min(defer_s_ * 2, kMinIntervalS);
     }
   }
   const Option use = exploring_ > 0 ? other : choice_;
@@ -161,9 +175,8 @@ void ThreadTuner::Record(int threads, int full, int wanted, double seconds, int 
   // a new choice is checked again soon, then less and less often while it keeps winning; a first
   // look that kept the choice goes straight to the settled rate (under load each early look at every
   // thread cost stories260K ~13 ms, a tenth of a 256-token generation)
-  const bool first = share_ == 0;
-  share_ = switched ? kFirstShare : first ? kCostShare : std::min(share_ * 5, kCostShare);
-  const double wait = std::clamp(share_ * cost, switched && first ? kConfirmS : kMinIntervalS, kMaxIntervalS);
+  share_ = switched ? kFirstShare : share_ == 0 ? kCostShare : std::min(share_ * 5, kCostShare);
+  const double wait = std::clamp(share_ * cost, switched ? kConfirmS : kMinIntervalS, kMaxIntervalS);
   next_explore_ = now + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(wait));
   // batches of more than 16 tokens also wait for their own decodes to have taken that long
   next_busy_s_ = tokens > 16 ? busy_s_ + std::min(share_ * cost, kMaxIntervalS) : 0;

@@ -10,16 +10,17 @@
 // and now and then decodes with the other one to see whether it has become the faster (the medians
 // are compared). It starts with all threads when the cores look free (the running count of
 // /proc/loadavg, less this process's own runnable threads), else with one thread, and after eight
-// counted decodes on all threads (kFirstLookAfter), three on one, looks at the other choice for five. Every thread is tried again
-// only while the cores look free, since a try under load can take hundreds of milliseconds. The next
-// look waits until a multiple of its own cost (the other choice's measured time) has passed, at least
-// 0.25 s and at most 30 s: 100x (exploring costs ~1 % of the time), except after a look that changed
-// the choice: then 4x, and five times more after each look that kept it (20x, 100x).
+// counted decodes on all threads (kFirstLookAfter), three on one, looks at the other choice for
+// five. Every thread is tried again only while the cores look free, since a try under load can
+// take hundreds of milliseconds. The next look waits until a multiple of its own cost (the other
+// choice's measured time) has passed, at least 0.25 s and at most 30 s: 100x (exploring costs ~1 %
+// of the time), except after a look that changed the choice: then 4x, and five times more after
+// each look that kept it (20x, 100x).
 // So a choice that is 300x slower under load is re-checked twice a minute, one that became the faster
 // is found within a second or so, and a choice made on a process's first decodes (cold caches, a core
 // waking up: a 4-token decode of bench-134m took 39 ms at 2 threads there and 19.5 ms a moment later,
-// and the context moved to one thread at 33 ms) is looked at again soon: the first look that moved
-// the choice is followed by another after 20 ms at the least, not 0.25 s.
+// and the context moved to one thread at 33 ms) is looked at again soon: a look that moved the
+// choice is followed by another after 20 ms at the least, not 0.25 s.
 // For batches of more than 16 tokens the wait is counted twice: in time, and in the time this
 // tuner's own decodes took, so that a batch size that is a small part of the work (speculative
 // decoding's 49-token verifications, three per 128-token generation) is not looked at every quarter
@@ -96,6 +97,7 @@ class ThreadTuner {
   double share_ = 0;  // the next look waits share_ x its cost (0: the first look has not ended)
   double busy_s_ = 0;  // seconds of decodes recorded by this tuner
   double next_busy_s_ = 0;  // > 16 tokens: the next look waits for busy_s_ to reach this as well
+  double defer_s_ = 0.02;  // how long a look at all threads waits when the cores look busy (doubles)
 };
 
 }  // namespace llama_native
