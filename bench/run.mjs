@@ -291,7 +291,7 @@ async function main() {
   const models = await ensureModels();
   const peer = SKIP_PEER ? undefined : ensurePeer();
   log(`machine: ${results.machine.cpu}, ${cores} cores; runs: ${RUNS}; threads: ${THREADS.join(", ")}`);
-  const pin = choosePinnedCpu(tools, models);
+  const pin = THREADS.includes(1) && (ONLY.has("tg") || ONLY.has("pp")) ? choosePinnedCpu(tools, models) : undefined;
 
   for (const [name, model] of Object.entries(models)) {
     for (const threads of THREADS) {
