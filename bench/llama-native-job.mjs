@@ -2,6 +2,7 @@
 // starts cold and its peak RSS is its own). Prints one JSON line.
 //   node bench/llama-native-job.mjs '{"mode":"tg","model":"...","threads":2,"prompt":512,"gen":128,...}'
 import { loadModel } from "../dist/index.mjs";
+import { readFileSync } from "node:fs";
 
 const job = JSON.parse(process.argv[2]);
 const t0 = performance.now();
@@ -87,6 +88,17 @@ if (job.mode === "tg" || job.mode === "pp") {
   out.items = job.texts.length;
 }
 out.totalMs = performance.now() - t0;
-out.maxRssMb = process.resourceUsage().maxRSS / 1024;
+out.maxRssMb = peakRssMb();
 console.log(JSON.stringify(out));
 await model.dispose();
+
+// VmHWM: this process's own peak RSS since exec. resourceUsage().maxRSS also counts the parent's
+// RSS that fork() copied before the exec, so a job spawned by a bench process that had quantized a
+// model in itself reported the bench's 744 MB as its own (2026-12-04).
+function peakRssMb() {
+  try {
+    return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"))[1]) / 1024;
+  } catch {
+    return process.resourceUsage().maxRSS / 1024;
+  }
+}

@@ -267,8 +267,9 @@ function machineInfo() {
     flags.split(" ").includes(f),
   );
   // the peak RSS of a Node process that does nothing: the floor under llama-native's and the peer's
-  const nodeRssMb =
-    Number(spawnSync(process.execPath, ["-e", "console.log(process.resourceUsage().maxRSS)"], { encoding: "utf8" }).stdout) / 1024;
+  // (VmHWM as the jobs read it: maxRSS would count what fork() copied from this process)
+  const emptyNode = `try { console.log(/VmHWM:\\s+(\\d+)/.exec(require("fs").readFileSync("/proc/self/status", "utf8"))[1]); } catch { console.log(process.resourceUsage().maxRSS); }`;
+  const nodeRssMb = Number(spawnSync(process.execPath, ["-e", emptyNode], { encoding: "utf8" }).stdout) / 1024;
   return {
     cpu,
     isa,
