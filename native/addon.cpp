@@ -4,16 +4,20 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 #include <string>
 
-#ifdef LLAMA_NATIVE_BACKEND_DL
 #ifdef _WIN32
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
 #include <windows.h>
 #else
 #include <dlfcn.h>
+#ifdef LLAMA_NATIVE_BACKEND_DL
 #include <sys/stat.h>
 #endif
 #endif
@@ -139,6 +143,23 @@ static Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Node runs its main thread on libuv's default loop and each worker_thread on a loop of its own, so
+// this tells binding.ts where it runs without loading node:worker_threads (about a megabyte of every
+// process's RSS with the stream modules it brings). uv_default_loop is looked up in the running
+// executable: the N-API headers this builds with declare no libuv. Unknown (nullopt) when it is not
+// exported there; binding.ts then asks node:worker_threads.
+static std::optional<bool> OnMainThread(napi_env env) {
+  using DefaultLoop = uv_loop_s* (*)();
+#ifdef _WIN32
+  auto fn = reinterpret_cast<DefaultLoop>(reinterpret_cast<void*>(GetProcAddress(GetModuleHandleW(nullptr), "uv_default_loop")));
+#else
+  auto fn = reinterpret_cast<DefaultLoop>(dlsym(RTLD_DEFAULT, "uv_default_loop"));
+#endif
+  uv_loop_s* loop = nullptr;
+  if (fn == nullptr || napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return std::nullopt;
+  return loop == fn();
+}
+
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   std::call_once(g_backend_once, [] {
     LogInstall();
@@ -186,6 +207,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("rpcStartServer", GuardedFn<RpcStartServer>);
   fn("rpcAvailable", GuardedFn<RpcAvailable>);
   exports.Set("napiVersion", Napi::Number::New(env, NAPI_VERSION));
+  if (auto main = OnMainThread(env)) exports.Set("mainThread", Napi::Boolean::New(env, *main));
 #ifdef LLAMA_NATIVE_SANITIZE
   SanitizerControlInit(env, exports);
 #endif

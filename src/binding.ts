@@ -16,7 +16,6 @@
 // There is no silent fallback: what was skipped is in loadedBinary().skipped.
 import fs from "node:fs";
 import path from "node:path";
-import { isMainThread } from "node:worker_threads";
 import { LlamaError, nativeErrorFactory } from "./errors";
 import type { NativeBinding } from "./native-types";
 import { currentLibc, isPublishedPlatform, PLATFORM_TARGETS, platformPackageName, SOURCE_PACKAGE } from "./platform";
@@ -263,8 +262,16 @@ export const EXIT_WAIT_MS = 5000;
 // 'exit' event comes first, so native work is stopped there (native/exit_gate.h). A worker_thread's
 // exit tears only its own environment down, which the addon's cleanup hooks already handle; closing
 // the gate there would stop every other thread's work too.
+// The addon tells (libuv's default loop is the main thread's); node:worker_threads only for an
+// older binary without the flag, since loading it costs about a megabyte of RSS.
+function onMainThread(b: NativeBinding): boolean {
+  if (typeof b.mainThread === "boolean") return b.mainThread;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("node:worker_threads") as typeof import("node:worker_threads")).isMainThread;
+}
+
 function guardExit(b: NativeBinding): void {
-  if (!isMainThread || typeof b.closeForExit !== "function") return;
+  if (!onMainThread(b) || typeof b.closeForExit !== "function") return;
   process.once("exit", () => {
     b.closeForExit(EXIT_WAIT_MS);
   });

@@ -1,6 +1,7 @@
 // A small GGUF (version 3) writer: metadata of any type, F32/F16 tensors. The test suite and the
 // benchmarks use it to write their own random-weight models with a real vocabulary.
-import fs from "node:fs/promises";
+// node:fs/promises is reached through fs.promises when called, not loaded with the package.
+import nodeFs from "node:fs";
 import { GGML_TYPES, GgufValueType, type GgufValue } from "./gguf";
 
 export interface GgufWriteValue {
@@ -225,7 +226,7 @@ export async function writeGguf(path: string, input: GgufWriteInput): Promise<vo
   });
   const pad = (n: number) => Buffer.alloc((alignment - (n % alignment)) % alignment);
   h.push(pad(h.length));
-  const fh = await fs.open(path, "w");
+  const fh = await nodeFs.promises.open(path, "w");
   try {
     await fh.write(Buffer.concat(h.parts, h.length));
     for (const d of datas) await fh.writev([d, pad(d.length)]);

@@ -1,5 +1,6 @@
 // Model: loadModel(), tokenization, model facts, child contexts.
-import fs from "node:fs/promises";
+import fs from "node:fs";
+import { promisify } from "node:util";
 import { binding, type NativeModel } from "./binding";
 import { TemplateCache, parseApplyOptions, toNativeRequest, toTemplateResult } from "./chat/templates";
 import type { ApplyChatTemplateOptions, ChatMessage, ChatTemplateResult, ToolDefinition } from "./chat/types";
@@ -86,7 +87,7 @@ export async function loadModel(path: string, options: LoadModelOptions = {}): P
       : (parsePreflightOptions(o.preflight === true ? {} : o.preflight).timeoutMs ?? 300_000);
 
   try {
-    await fs.access(path);
+    await promisify(fs.access)(path);
   } catch {
     throw withCallerStack(new ModelLoadError(`model file not found: ${path}`), site);
   }

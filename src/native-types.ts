@@ -248,5 +248,7 @@ export interface NativeBinding {
    * `timeoutMs` for them to leave llama.cpp. Returns how many were still running. Irreversible.
    */
   closeForExit(timeoutMs: number): number;
+  /** true when the addon was loaded on Node's main thread (libuv's default loop), false in a worker_thread */
+  readonly mainThread?: boolean;
   napiVersion: number;
 }

@@ -1,5 +1,6 @@
 // quantize(): converts a GGUF model to another weight type with llama.cpp's own quantizer.
-import fs from "node:fs/promises";
+// node:fs/promises is reached through fs.promises when called, not loaded with the package.
+import nodeFs from "node:fs";
 import { binding } from "./binding";
 import { InvalidModelFileError, LlamaError, callSite, withCallerStack } from "./errors";
 import { validateModelFile } from "./gguf";
@@ -51,9 +52,9 @@ export async function quantize(input: string, output: string, options: QuantizeO
   const partial = `${output}.partial-${process.pid}`;
   try {
     await binding().quantize(input, partial, native);
-    await fs.rename(partial, output);
+    await nodeFs.promises.rename(partial, output);
   } catch (e) {
-    await fs.rm(partial, { force: true });
+    await nodeFs.promises.rm(partial, { force: true });
     throw withCallerStack(e, site);
   }
 }

@@ -19,6 +19,14 @@ describe("native boundary (child processes)", () => {
   });
 });
 
+describe("what the package loads", () => {
+  it("loads no child_process, worker_threads, fs/promises or diagnostic report to load a model and generate", () => {
+    const r = child("lean-load.cjs");
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim()).toBe("none");
+  });
+});
+
 describe("loader", () => {
   const load = (env: Record<string, string>) => child("load-binding.cjs", { env, timeout: null });
 

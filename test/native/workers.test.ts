@@ -10,6 +10,12 @@ describe("native boundary (child processes)", () => {
     expect(r.stdout.trim()).toBe("same 32");
   });
 
+  it("the addon tells the main thread from a worker_thread as node:worker_threads does", () => {
+    const r = child("main-thread-flag.cjs");
+    expect(r.status, r.summary).toBe(0);
+    expect(r.stdout.trim().split("\n")).toEqual(["main true true", "worker false false"]);
+  });
+
   it("terminating a worker in the middle of a generation leaves the process healthy", () => {
     const r = child("terminate-worker.cjs");
     expect(r.status, r.summary).toBe(0);

@@ -8,7 +8,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { describeLoadFailure, type LoadFailureFacts } from "../../dist/binding.js";
-import { PLATFORM_TARGETS, platformId, platformPackageName, SOURCE_PACKAGE } from "../../dist/platform.js";
+import { currentLibc, elfInterpreter, PLATFORM_TARGETS, platformId, platformPackageName, SOURCE_PACKAGE } from "../../dist/platform.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const { version } = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { version: string };
@@ -36,6 +36,67 @@ describe("platform package names", () => {
   it("scripts/source.mjs fetches the same source package the loader's error names", async () => {
     const source = await import(path.join(root, "scripts", "source.mjs"));
     expect(source.SOURCE_PACKAGE).toBe(SOURCE_PACKAGE);
+  });
+});
+
+describe.runIf(process.platform === "linux")("the C library of this process (the platform package's libc)", () => {
+  it("reads node's ELF interpreter as readelf does, and names the libc Node's own report names", () => {
+    // oracles: binutils' readelf and process.report (what currentLibc() asked before, at 7.6 ms a call)
+    const r = spawnSync("readelf", ["-lW", process.execPath], { encoding: "utf8" });
+    expect(r.status).toBe(0);
+    const interp = /Requesting program interpreter: ([^\]]+)\]/.exec(r.stdout)?.[1];
+    expect(interp).toBeDefined();
+    expect(elfInterpreter(process.execPath)).toBe(interp);
+    const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } };
+    expect(currentLibc()).toBe(report.header?.glibcVersionRuntime ? "glibc" : "musl");
+  });
+
+  it("reads a musl interpreter from a minimal ELF64, and gives undefined for files that are not one", () => {
+    // ELF64 little-endian header + one PT_INTERP program header + the path
+    const name = Buffer.from("/lib/ld-musl-x86_64.so.1\0", "latin1");
+    const elf = Buffer.alloc(64 + 56 + name.length);
+    elf.writeUInt32BE(0x7f454c46, 0);
+    elf[4] = 2; // ELFCLASS64
+    elf[5] = 1; // little-endian
+    elf.writeBigUInt64LE(64n, 0x20); // e_phoff
+    elf.writeUInt16LE(56, 0x36); // e_phentsize
+    elf.writeUInt16LE(1, 0x38); // e_phnum
+    elf.writeUInt32LE(3, 64); // p_type PT_INTERP
+    elf.writeBigUInt64LE(120n, 64 + 8); // p_offset
+    elf.writeBigUInt64LE(BigInt(name.length), 64 + 32); // p_filesz
+    name.copy(elf, 120);
+    const file = path.join(tmp, "musl.elf");
+    fs.writeFileSync(file, elf);
+    expect(elfInterpreter(file)).toBe("/lib/ld-musl-x86_64.so.1");
+    // no PT_INTERP (a static executable), absurd counts, offsets past the end, not ELF, empty, missing
+    const cases: [string, Buffer][] = [
+      ["static", Buffer.from(elf.subarray(0, 120)).fill(0, 64, 68)],
+      [
+        "phnum",
+        (() => {
+          const b = Buffer.from(elf);
+          b.writeUInt16LE(65535, 0x38);
+          return b;
+        })(),
+      ],
+      [
+        "phoff",
+        (() => {
+          const b = Buffer.from(elf);
+          b.writeBigUInt64LE(1n << 40n, 0x20);
+          return b;
+        })(),
+      ],
+      ["truncated", elf.subarray(0, 40)],
+      ["text", Buffer.from("#!/bin/sh\necho hi\n")],
+      ["empty", Buffer.alloc(0)],
+    ];
+    for (const [what, bytes] of cases) {
+      const f = path.join(tmp, `${what}.elf`);
+      fs.writeFileSync(f, bytes);
+      expect(elfInterpreter(f), what).toBeUndefined();
+    }
+    expect(elfInterpreter(path.join(tmp, "does-not-exist"))).toBeUndefined();
   });
 });
 
