@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 
 #ifdef __linux__
 #include <dirent.h>
@@ -68,6 +69,8 @@ int ReadRunnableOthers() {
 #endif
 }
 
+// Reads of the load after a first one that said busy, before a context starts on one thread.
+constexpr int kStartReads = 3;
 constexpr double kMinIntervalS = 0.25;
 // After a look moved the choice, the next look may come this soon: a look is five decodes, which a
 // stream's start or a blip of other work can mislead (bench-134m Q4_0 is 2.6 ms a token on all
@@ -116,7 +119,19 @@ int ThreadTuner::Choose(int full, int cores, Clock::time_point now) {
     const int others = runnable_others();
     return others < 0 || others + full <= cores;
   };
-  if (samples_[kOne] == 0 && samples_[kFull] == 0 && exploring_ == 0 && !cores_free()) choice_ = kOne;
+  // The start is a single decision on a single read, and on idle cores about one read in five counts
+  // a task that is gone a moment later: an embed() of 64 texts (one ~1,500-token decode per call)
+  // began on one thread in 1 of 6 processes and ran its calls at half speed. So a read that says busy
+  // is read again, three times 250 us apart (at most 0.75 ms, at a batch size's first decode only),
+  // and the context starts on one thread only if every read says busy.
+  if (samples_[kOne] == 0 && samples_[kFull] == 0 && exploring_ == 0 && !cores_free()) {
+    bool busy = true;
+    for (int i = 0; i < kStartReads && busy; i++) {
+      if (runnable_others == DefaultRunnableOthers) std::this_thread::sleep_for(std::chrono::microseconds(250));
+      busy = !cores_free();
+    }
+    if (busy) choice_ = kOne;
+  }
   const Option other = choice_ == kFull ? kOne : kFull;
   // the current choice's first decode is not counted: a first look away from all threads waits for
   // kFirstLookAfter that are, any other look for three (a look's median includes the last look's;
@@ -156,7 +171,12 @@ void ThreadTuner::Record(int threads, int full, int wanted, double seconds, int 
     // tokens, only once their own decodes have taken kFirstShare times what the look would cost at
     // this choice's speed: 4 x 5 = 20 times this first counted decode (a speculative n-gram
     // generation makes three 49-token verifications).
-    if (share_ == 0 && next_busy_s_ == 0 && recent_[opt].n == 1 && tokens > 16) {
+    // Only away from all threads: a context that began on one thread did so because the cores looked
+    // busy at its first decode, and often were not a moment later (a load read that counts a task
+    // about to end); it looks at all threads after three counted decodes when the cores look free, as
+    // a small batch does (embedding bench-134m Q4_0 on idle cores otherwise stayed on one thread at
+    // half speed for 20 decodes of ~400 tokens, whole embed() calls).
+    if (share_ == 0 && next_busy_s_ == 0 && recent_[opt].n == 1 && tokens > 16 && opt == kFull) {
       next_busy_s_ = busy_s_ + std::min(kFirstShare * seconds * kExploreDecodes, kMaxIntervalS);
     }
     return;

@@ -24,8 +24,10 @@
 // For batches of more than 16 tokens the wait is counted twice: in time, and in the time this
 // tuner's own decodes took, so that a batch size that is a small part of the work (speculative
 // decoding's 49-token verifications, three per 128-token generation) is not looked at every quarter
-// second; their first look also waits until their decodes took 4x its cost estimated at the current
-// choice's speed (20 times their first counted decode). A large batch size that comes seldom is
+// second; their first look away from all threads also waits until their decodes took 4x its cost
+// estimated at the current choice's speed (20 times their first counted decode). One that began on
+// one thread (the cores looked busy at its first decode) looks at all threads after three, as small
+// batches do, whenever the cores look free. A large batch size that comes seldom is
 // therefore looked at seldom. The measurement is the decode alone, not the wait for cores
 // (cpu_budget.h).
 //

@@ -32,7 +32,7 @@ describe("ThreadTuner", () => {
           r.stdout,
         ).toEqual([]);
         expect(r.status, r.stdout + r.stderr).toBe(0);
-        expect(r.stdout.split("\n").filter((l) => l.startsWith("ok ")).length).toBe(15);
+        expect(r.stdout.split("\n").filter((l) => l.startsWith("ok ")).length).toBe(17);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
