@@ -121,7 +121,7 @@ int ThreadTuner::Choose(int full, int cores, Clock::time_point now) {
   };
   // The start is a single decision on a single read, and on idle cores about one read in five counts
   // a task that is gone a moment later: an embed() of 64 texts (one ~1,500-token decode per call)
-  // began on one thread in 1 of 6 processes and ran its calls at half speed. So a read that says busy
+  // began on one thread in 2 to 5 of 8 processes and ran its calls at half speed. So a read that says busy
   // is read again, three times 250 us apart (at most 0.75 ms, at a batch size's first decode only),
   // and the context starts on one thread only if every read says busy.
   if (samples_[kOne] == 0 && samples_[kFull] == 0 && exploring_ == 0 && !cores_free()) {
@@ -175,7 +175,7 @@ void ThreadTuner::Record(int threads, int full, int wanted, double seconds, int 
     // busy at its first decode, and often were not a moment later (a load read that counts a task
     // about to end); it looks at all threads after three counted decodes when the cores look free, as
     // a small batch does (embedding bench-134m Q4_0 on idle cores otherwise stayed on one thread at
-    // half speed for 20 decodes of ~400 tokens, whole embed() calls).
+    // half speed for four of its five 1,509-token decodes, one per call, in a traced run).
     if (share_ == 0 && next_busy_s_ == 0 && recent_[opt].n == 1 && tokens > 16 && opt == kFull) {
       next_busy_s_ = busy_s_ + std::min(kFirstShare * seconds * kExploreDecodes, kMaxIntervalS);
     }

@@ -352,7 +352,7 @@ async function readHeader<T>(
 }
 
 // The callback API in promises: node:fs/promises would load readline and the stream modules with
-// this file, a few MB of every process's RSS for four calls (bench/RESULTS.md, "Memory").
+// this file, about a megabyte of every process's RSS for four calls (test/native/programs/lean-load.cjs).
 const fsOpen = promisify(fs.open);
 const fsFstat = promisify(fs.fstat);
 const fsClose = promisify(fs.close);

@@ -1,6 +1,6 @@
 // What loading the package, a model and a context and generating costs in Node's own modules: none
-// of these is needed on that path, and each is about a megabyte of the process's RSS (bench/RESULTS.md,
-// "Memory"). Prints the ones that were loaded anyway, or "none".
+// of these is needed on that path, and each cost about a megabyte of peak RSS, the report 2.3 MB and
+// 7.6 ms (measured 2026-12-04). Prints the ones that were loaded anyway, or "none".
 const { ln, out } = require("./prelude.cjs");
 
 const heavy = ["NativeModule child_process", "NativeModule worker_threads", "NativeModule fs/promises", "Internal Binding report"];
