@@ -79,9 +79,12 @@ if (job.mode === "tg" || job.mode === "pp") {
   await streamAll(contexts.map((c) => c.getSequence()));
 } else if (job.mode === "embed") {
   const context = await model.createEmbeddingContext({ contextSize: job.ctx, threads: job.threads });
+  // as llama-native's job: job.warmup untimed passes, then job.passes timed; out.ms is one pass
+  for (let i = 0; i < (job.warmup ?? 0); i++) for (const text of job.texts) await context.getEmbeddingFor(text);
+  const passes = job.passes ?? 1;
   const t = performance.now();
-  for (const text of job.texts) await context.getEmbeddingFor(text);
-  out.ms = performance.now() - t;
+  for (let i = 0; i < passes; i++) for (const text of job.texts) await context.getEmbeddingFor(text);
+  out.ms = (performance.now() - t) / passes;
   out.items = job.texts.length;
 }
 out.totalMs = performance.now() - t0;

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { buildTools } from "../scripts/native-tools.mjs";
 import { makeRandomLlama } from "../scripts/make-model.mjs";
-import { median } from "./stats.mjs";
+import { compare, formatCompare, median } from "./stats.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, "..");
@@ -461,7 +461,9 @@ async function main() {
         };
         tokens = Number(/batch_decode: n_tokens = (\d+)/.exec(text)[1]);
         s.native.push(tokens / ((stamp("llama_perf_context_print") - stamp("batch_decode")) / 1000));
-        const job = { mode: "embed", model: model.file, threads: tmax, ctx: 4096, texts };
+        // the Node jobs: one untimed pass over the texts, then two timed (tokens/s of one pass);
+        // llama-embedding's one pass is cold (its own warm-up decode is of a couple of tokens)
+        const job = { mode: "embed", model: model.file, threads: tmax, ctx: 4096, texts, warmup: 1, passes: 2 };
         const o = oursJob(job);
         s.ours.push(tokens / (o.ms / 1000));
         if (peer) {
@@ -641,7 +643,7 @@ export function printTables(r) {
     `Machine: ${r.machine.cpu} (${r.machine.isa.join(", ")}), ${r.machine.cores} cores, ${r.machine.memGb} GB, Node ${r.machine.node}; medians of ${r.runs} runs; tokens/s`,
   );
   out.push(
-    `Peak RSS of an empty Node process here: ${fmt(r.machine.nodeRssMb, 0)} MB (part of llama-native's and node-llama-cpp's figures).`,
+    `Peak RSS of an empty Node process here: ${fmt(r.machine.nodeRssMb, 0)} MB (part of llama-native's and node-llama-cpp's figures; "RSS added over cpp" is llama-native's peak less that, less llama.cpp's).`,
   );
   if (r.machine.pinned) {
     out.push(
@@ -649,11 +651,24 @@ export function printTables(r) {
     );
   }
   out.push("");
-  out.push("| model | threads | test | llama.cpp | llama-native | ratio | node-llama-cpp | ratio | peak RSS MB (cpp / ours / peer) |");
-  out.push("|---|---|---|---|---|---|---|---|---|");
-  for (const x of r.rows) {
+  // every comparison of llama-native with a peer, for the count under the tables
+  const tally = [];
+  const vs = (what, against, ours, theirs, opts) => {
+    const c = ours && theirs ? compare(ours, theirs, opts) : null;
+    if (c) tally.push({ what, against, c });
+    return formatCompare(c);
+  };
+  const added = (x) => x.rssOurs - (r.machine.nodeRssMb ?? NaN) - x.rssNative;
+  if (r.rows.length) {
     out.push(
-      `| ${x.model} | ${x.threads} | ${x.test} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${fmt(x.rssNative, 0)} / ${fmt(x.rssOurs, 0)} / ${fmt(x.rssPeer, 0)} |`,
+      "| model | threads | test | llama.cpp | llama-native | ratio | node-llama-cpp | ratio | ours / node-llama-cpp | peak RSS MB (cpp / ours / peer) | RSS added over cpp (MB) |",
+    );
+    out.push("|---|---|---|---|---|---|---|---|---|---|---|");
+  }
+  for (const x of r.rows) {
+    const what = `${x.model} t${x.threads} ${x.test}`;
+    out.push(
+      `| ${x.model} | ${x.threads} | ${x.test} | ${fmt(x.native)} | ${fmt(x.ours)} | ${vs(what, "llama.cpp", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${vs(what, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} | ${fmt(x.rssNative, 0)} / ${fmt(x.rssOurs, 0)} / ${fmt(x.rssPeer, 0)} | ${Number.isFinite(added(x)) ? `${added(x) >= 0 ? "+" : ""}${added(x).toFixed(1)}` : "—"} |`,
     );
   }
   if (r.parallel.length) {
@@ -662,11 +677,11 @@ export function printTables(r) {
       `Concurrent streams on one context (${r.parallel[0].model}, ${r.parallel[0].threads} threads, prompt ${PAR_PROMPT} + ${PAR_GEN} generated per stream; aggregate tokens/s):`,
     );
     out.push("");
-    out.push("| streams | llama-batched-bench | llama-native | ratio | node-llama-cpp | ratio |");
-    out.push("|---|---|---|---|---|---|");
+    out.push("| streams | llama-batched-bench | llama-native | ratio | node-llama-cpp | ratio | ours / node-llama-cpp |");
+    out.push("|---|---|---|---|---|---|---|");
     for (const x of r.parallel)
       out.push(
-        `| ${x.streams} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} |`,
+        `| ${x.streams} | ${fmt(x.native)} | ${fmt(x.ours)} | ${vs(`${x.streams} stream${x.streams === 1 ? "" : "s"}`, "llama-batched-bench", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${vs(`${x.streams} stream${x.streams === 1 ? "" : "s"}`, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} |`,
       );
   }
   if (r.contexts?.length) {
@@ -675,22 +690,24 @@ export function printTables(r) {
       `Several contexts generating at once in one process (${r.contexts[0].model}, ${r.contexts[0].threads} threads each, prompt ${PAR_PROMPT} + ${PAR_GEN} generated per context; aggregate tokens/s against one stream in llama-batched-bench):`,
     );
     out.push("");
-    out.push("| contexts | llama-batched-bench, 1 stream | llama-native | ratio | node-llama-cpp | ratio |");
-    out.push("|---|---|---|---|---|---|");
+    out.push("| contexts | llama-batched-bench, 1 stream | llama-native | ratio | node-llama-cpp | ratio | ours / node-llama-cpp |");
+    out.push("|---|---|---|---|---|---|---|");
     for (const x of r.contexts)
       out.push(
-        `| ${x.contexts} | ${fmt(x.native)} | ${fmt(x.ours)} | ${pct(x.ours, x.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} |`,
+        `| ${x.contexts} | ${fmt(x.native)} | ${fmt(x.ours)} | ${vs(`${x.contexts} contexts`, "llama-batched-bench", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${vs(`${x.contexts} contexts`, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} |`,
       );
   }
   if (r.embed.length) {
     out.push("");
-    out.push("Embeddings (64 texts, mean pooling, one batch; embedded tokens/s):");
+    out.push(
+      "Embeddings (64 texts, mean pooling; embedded tokens/s: llama-embedding one cold pass in one batch, the Node jobs two timed passes after an untimed one, llama-native one embed() call of all texts per pass, node-llama-cpp one text at a time):",
+    );
     out.push("");
-    out.push("| model | tokens | llama-embedding | llama-native | ratio | node-llama-cpp | ratio |");
-    out.push("|---|---|---|---|---|---|---|");
+    out.push("| model | tokens | llama-embedding | llama-native | ratio | node-llama-cpp | ratio | ours / node-llama-cpp |");
+    out.push("|---|---|---|---|---|---|---|---|");
     for (const x of r.embed)
       out.push(
-        `| ${x.model} | ${x.tokens} | ${fmt(x.native, 0)} | ${fmt(x.ours, 0)} | ${pct(x.ours, x.native)} | ${fmt(x.peer, 0)} | ${pct(x.peer, x.native)} |`,
+        `| ${x.model} | ${x.tokens} | ${fmt(x.native, 0)} | ${fmt(x.ours, 0)} | ${vs(`embeddings ${x.model}`, "llama-embedding", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer, 0)} | ${pct(x.peer, x.native)} | ${vs(`embeddings ${x.model}`, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} |`,
       );
   }
   if (r.load.length) {
@@ -703,10 +720,24 @@ export function printTables(r) {
       "| model | llama-simple process | llama-native process | llama-native in-process | node-llama-cpp process | node-llama-cpp in-process |",
     );
     out.push("|---|---|---|---|---|---|");
-    for (const x of r.load)
+    for (const x of r.load) {
+      vs(`load ${x.model} (process)`, "llama-simple", x.samples?.oursProcess, x.samples?.native, { lowerIsBetter: true });
+      vs(
+        `load ${x.model} (process)`,
+        "node-llama-cpp",
+        x.samples?.oursProcess,
+        x.samples?.peerProcess?.length ? x.samples.peerProcess : null,
+        {
+          lowerIsBetter: true,
+        },
+      );
+      vs(`load ${x.model} (in-process)`, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null, {
+        lowerIsBetter: true,
+      });
       out.push(
         `| ${x.model} | ${fmt(x.native, 0)} | ${fmt(x.oursProcess, 0)} | ${fmt(x.ours, 0)} | ${fmt(x.peerProcess, 0)} | ${fmt(x.peer, 0)} |`,
       );
+    }
   }
   if (r.contention?.length) {
     out.push("");
@@ -715,12 +746,36 @@ export function printTables(r) {
     );
     out.push("");
     out.push(
-      `| model | busy loops | llama-bench -t ${r.machine.cores} | llama-bench -t 1 | llama-native (default) | of the better | node-llama-cpp (${r.machine.cores} threads) |`,
+      `| model | busy loops | llama-bench -t ${r.machine.cores} | llama-bench -t 1 | llama-native (default) | of the better | node-llama-cpp (${r.machine.cores} threads) | ours / node-llama-cpp |`,
     );
-    out.push("|---|---|---|---|---|---|---|");
+    out.push("|---|---|---|---|---|---|---|---|");
     for (const x of r.contention) {
+      // the better llama-bench of each round
+      const better = x.samples?.native?.map((t, i) => Math.max(t, x.samples.native1[i] ?? NaN));
+      const what = `contention ${x.model}, ${x.busy} busy`;
       out.push(
-        `| ${x.model} | ${x.busy} | ${fmt(x.native)} | ${fmt(x.native1)} | ${fmt(x.ours)} | ${pct(x.ours, Math.max(x.native, x.native1))} | ${fmt(x.peer)} |`,
+        `| ${x.model} | ${x.busy} | ${fmt(x.native)} | ${fmt(x.native1)} | ${fmt(x.ours)} | ${vs(what, "the better llama-bench", x.samples?.ours, better)} | ${fmt(x.peer)} | ${vs(what, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} |`,
+      );
+    }
+  }
+  if (tally.length) {
+    // the count the issue's "first on every row" is read from: every comparison above, by peer
+    out.push("");
+    out.push(
+      'Ratios are of the medians; in brackets, the least and greatest ratio of a single round (each round runs every system once, one after the other), when the median ratio is below 100 % "tie" if some round reached 100 % and "behind" if none did. Every comparison above:',
+    );
+    out.push("");
+    for (const against of [...new Set(tally.map((t) => t.against))]) {
+      const of = tally.filter((t) => t.against === against);
+      const part = (v) => of.filter((t) => t.c.verdict === v);
+      const list = (v) =>
+        part(v).length
+          ? ` (${part(v)
+              .map((t) => `${t.what}: ${formatCompare(t.c)}`)
+              .join("; ")})`
+          : "";
+      out.push(
+        `- against ${against}: ${part("ahead").length} ahead, ${part("tie").length} tied${list("tie")}, ${part("behind").length} behind${list("behind")}`,
       );
     }
   }
@@ -767,6 +822,7 @@ if (path.resolve(process.argv[1] ?? "") === fileURLToPath(import.meta.url)) {
   const rest = [...ONLY].filter((t) => t !== "server" && t !== "rpc" && t !== "speculative");
   (rest.length ? main() : Promise.resolve())
     .then(() => {
+      if (values.from) return; // --from measures nothing (those three scripts write their own tables)
       if (ONLY.has("server")) serverBench();
       if (ONLY.has("rpc")) rpcBench();
       if (ONLY.has("speculative")) speculativeBench();
