@@ -653,12 +653,17 @@ export function printTables(r) {
   out.push("");
   // every comparison of llama-native with a peer, for the count under the tables
   const tally = [];
+  // no samples on a side (--skip-peer, an older results.json): no comparison (compare() is null
+  // for an empty side too)
   const vs = (what, against, ours, theirs, opts) => {
     const c = ours && theirs ? compare(ours, theirs, opts) : null;
     if (c) tally.push({ what, against, c });
     return formatCompare(c);
   };
-  const added = (x) => x.rssOurs - (r.machine.nodeRssMb ?? NaN) - x.rssNative;
+  const added = (x) => {
+    const mb = x.rssOurs - (r.machine.nodeRssMb ?? NaN) - x.rssNative;
+    return Number.isFinite(mb) ? `${mb >= 0 ? "+" : ""}${mb.toFixed(1)}` : "—";
+  };
   if (r.rows.length) {
     out.push(
       "| model | threads | test | llama.cpp | llama-native | ratio | node-llama-cpp | ratio | ours / node-llama-cpp | peak RSS MB (cpp / ours / peer) | RSS added over cpp (MB) |",
@@ -668,7 +673,7 @@ export function printTables(r) {
   for (const x of r.rows) {
     const what = `${x.model} t${x.threads} ${x.test}`;
     out.push(
-      `| ${x.model} | ${x.threads} | ${x.test} | ${fmt(x.native)} | ${fmt(x.ours)} | ${vs(what, "llama.cpp", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${vs(what, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} | ${fmt(x.rssNative, 0)} / ${fmt(x.rssOurs, 0)} / ${fmt(x.rssPeer, 0)} | ${Number.isFinite(added(x)) ? `${added(x) >= 0 ? "+" : ""}${added(x).toFixed(1)}` : "—"} |`,
+      `| ${x.model} | ${x.threads} | ${x.test} | ${fmt(x.native)} | ${fmt(x.ours)} | ${vs(what, "llama.cpp", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${vs(what, "node-llama-cpp", x.samples?.ours, x.samples?.peer)} | ${fmt(x.rssNative, 0)} / ${fmt(x.rssOurs, 0)} / ${fmt(x.rssPeer, 0)} | ${added(x)} |`,
     );
   }
   if (r.parallel.length) {
@@ -679,10 +684,12 @@ export function printTables(r) {
     out.push("");
     out.push("| streams | llama-batched-bench | llama-native | ratio | node-llama-cpp | ratio | ours / node-llama-cpp |");
     out.push("|---|---|---|---|---|---|---|");
-    for (const x of r.parallel)
+    for (const x of r.parallel) {
+      const what = `${x.streams} stream${x.streams === 1 ? "" : "s"}`;
       out.push(
-        `| ${x.streams} | ${fmt(x.native)} | ${fmt(x.ours)} | ${vs(`${x.streams} stream${x.streams === 1 ? "" : "s"}`, "llama-batched-bench", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${vs(`${x.streams} stream${x.streams === 1 ? "" : "s"}`, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} |`,
+        `| ${x.streams} | ${fmt(x.native)} | ${fmt(x.ours)} | ${vs(what, "llama-batched-bench", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${vs(what, "node-llama-cpp", x.samples?.ours, x.samples?.peer)} |`,
       );
+    }
   }
   if (r.contexts?.length) {
     out.push("");
@@ -694,7 +701,7 @@ export function printTables(r) {
     out.push("|---|---|---|---|---|---|---|");
     for (const x of r.contexts)
       out.push(
-        `| ${x.contexts} | ${fmt(x.native)} | ${fmt(x.ours)} | ${vs(`${x.contexts} contexts`, "llama-batched-bench", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${vs(`${x.contexts} contexts`, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} |`,
+        `| ${x.contexts} | ${fmt(x.native)} | ${fmt(x.ours)} | ${vs(`${x.contexts} contexts`, "llama-batched-bench", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer)} | ${pct(x.peer, x.native)} | ${vs(`${x.contexts} contexts`, "node-llama-cpp", x.samples?.ours, x.samples?.peer)} |`,
       );
   }
   if (r.embed.length) {
@@ -707,7 +714,7 @@ export function printTables(r) {
     out.push("|---|---|---|---|---|---|---|---|");
     for (const x of r.embed)
       out.push(
-        `| ${x.model} | ${x.tokens} | ${fmt(x.native, 0)} | ${fmt(x.ours, 0)} | ${vs(`embeddings ${x.model}`, "llama-embedding", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer, 0)} | ${pct(x.peer, x.native)} | ${vs(`embeddings ${x.model}`, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} |`,
+        `| ${x.model} | ${x.tokens} | ${fmt(x.native, 0)} | ${fmt(x.ours, 0)} | ${vs(`embeddings ${x.model}`, "llama-embedding", x.samples?.ours, x.samples?.native)} | ${fmt(x.peer, 0)} | ${pct(x.peer, x.native)} | ${vs(`embeddings ${x.model}`, "node-llama-cpp", x.samples?.ours, x.samples?.peer)} |`,
       );
   }
   if (r.load.length) {
@@ -722,16 +729,10 @@ export function printTables(r) {
     out.push("|---|---|---|---|---|---|");
     for (const x of r.load) {
       vs(`load ${x.model} (process)`, "llama-simple", x.samples?.oursProcess, x.samples?.native, { lowerIsBetter: true });
-      vs(
-        `load ${x.model} (process)`,
-        "node-llama-cpp",
-        x.samples?.oursProcess,
-        x.samples?.peerProcess?.length ? x.samples.peerProcess : null,
-        {
-          lowerIsBetter: true,
-        },
-      );
-      vs(`load ${x.model} (in-process)`, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null, {
+      vs(`load ${x.model} (process)`, "node-llama-cpp", x.samples?.oursProcess, x.samples?.peerProcess, {
+        lowerIsBetter: true,
+      });
+      vs(`load ${x.model} (in-process)`, "node-llama-cpp", x.samples?.ours, x.samples?.peer, {
         lowerIsBetter: true,
       });
       out.push(
@@ -754,7 +755,7 @@ export function printTables(r) {
       const better = x.samples?.native?.map((t, i) => Math.max(t, x.samples.native1[i] ?? NaN));
       const what = `contention ${x.model}, ${x.busy} busy`;
       out.push(
-        `| ${x.model} | ${x.busy} | ${fmt(x.native)} | ${fmt(x.native1)} | ${fmt(x.ours)} | ${vs(what, "the better llama-bench", x.samples?.ours, better)} | ${fmt(x.peer)} | ${vs(what, "node-llama-cpp", x.samples?.ours, x.samples?.peer?.length ? x.samples.peer : null)} |`,
+        `| ${x.model} | ${x.busy} | ${fmt(x.native)} | ${fmt(x.native1)} | ${fmt(x.ours)} | ${vs(what, "the better llama-bench", x.samples?.ours, better)} | ${fmt(x.peer)} | ${vs(what, "node-llama-cpp", x.samples?.ours, x.samples?.peer)} |`,
       );
     }
   }
