@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "../vendor/llama.cpp/common/sampling.h"
+#include "argmax.h"
 #include "grammar_check.h"
 #include "log.h"
 
@@ -161,20 +162,7 @@ llama_token SamplerChain::Sample(llama_context* ctx, int32_t idx) {
     common_sampler_accept(sampler_, t, true);
     return t;
   }
-  int32_t best = 0;
-  if (bias_.empty()) {
-    float max = logits[0];
-    for (int32_t i = 1; i < n_vocab_; i++) {
-      if (logits[i] > max) max = logits[i], best = i;
-    }
-  } else {
-    float max = logits[0] + bias_[0];
-    for (int32_t i = 1; i < n_vocab_; i++) {
-      float v = logits[i] + bias_[static_cast<size_t>(i)];
-      if (v > max) max = v, best = i;
-    }
-  }
-  return best;
+  return FirstArgmax(logits, bias_.empty() ? nullptr : bias_.data(), n_vocab_);
 }
 
 TokenLogprobs SamplerChain::Logprobs(llama_context* ctx, int32_t idx, llama_token token, int32_t k) {

@@ -94,7 +94,7 @@ class SamplerChain {
   // Greedy with nothing that reads the history or changes the order (no grammar, penalties, DRY,
   // XTC, mirostat, reasoning budget) is an argmax over the logits (plus biases): done directly,
   // without copying every logit into a candidate array (~1.5 % of a token's time on a 32k vocabulary).
-  // Same result: the first maximum in token order.
+  // Same result: the first maximum in token order (argmax.h).
   bool fast_greedy_ = false;
   int32_t n_vocab_ = 0;
   std::vector<float> bias_;  // per token, when logit biases (or the model's suppressed tokens) apply
