@@ -9,7 +9,7 @@ describe("no leaks over many cycles (case 24)", () => {
   // - the bytes the C heap has handed out and not got back (glibc mallinfo2): must grow by less than
   //   256 KB over the second half, i.e. under 512 bytes per load and 52 bytes per context (measured:
   //   a few KB over 5,000 contexts, slowing down as it goes: caches filling, not a leak);
-  // - RSS, within 5 %. Each load runs on a fresh thread, and glibc gives threads their own malloc
+  // - RSS, within 5 %: the lowest of three readings each way (./programs/leaks.cjs says why). Each load runs on a fresh thread, and glibc gives threads their own malloc
   //   arenas (up to 8 per core) whose free memory it keeps: that alone adds a plateau of 5-10 MB
   //   over the first thousand loads, with flat live heap bytes. The child runs with
   //   MALLOC_ARENA_MAX=2 so that RSS measures our memory rather than arena count.
