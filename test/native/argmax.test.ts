@@ -1,13 +1,12 @@
 // The greedy argmax (native/argmax.h) against llama.cpp's llama_sampler_greedy_apply, taken from the
 // vendored source as it is: test/native/programs/argmax_test.cpp built with the system's C++ compiler
-// (CXX, else c++). Not on Windows, where the addon builds with MSVC and no command-line compiler is on
-// PATH. The whole-model oracle (greedy generations against llama.cpp's tools) is in the model tests.
-import { spawnSync } from "node:child_process";
+// (./cxx-program.ts). The whole-model oracle (greedy generations against llama.cpp's tools) is in the
+// model tests.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { root } from "../helpers";
+import { runCxxProgram } from "./cxx-program";
 
 // The function's text, from its signature to the closing brace at the start of a line.
 function greedyApplySource(): string {
@@ -22,46 +21,14 @@ describe("FirstArgmax", () => {
   it.skipIf(process.platform === "win32")(
     "picks the token llama.cpp's greedy sampler picks, on corner cases and whole vocabularies",
     () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "argmax-"));
-      try {
-        fs.writeFileSync(path.join(dir, "greedy_apply.inc"), greedyApplySource());
-        const exe = path.join(dir, "argmax_test");
-        const [cxx, ...cxxArgs] = (process.env.CXX || "c++").trim().split(/\s+/); // CXX may be "ccache g++"
-        const llama = path.join(root, "vendor", "llama.cpp");
-        const built = spawnSync(
-          cxx,
-          [
-            ...cxxArgs,
-            "-std=c++17",
-            "-O2",
-            "-Wall",
-            "-Werror",
-            "-I",
-            path.join(root, "native"),
-            "-I",
-            path.join(llama, "include"),
-            "-I",
-            path.join(llama, "ggml", "include"),
-            "-I",
-            dir,
-            path.join(root, "test", "native", "programs", "argmax_test.cpp"),
-            "-o",
-            exe,
-          ],
-          { encoding: "utf8" },
-        );
-        expect(built.error, `${cxx}: ${built.error?.message}`).toBeUndefined();
-        expect(built.status, built.stderr).toBe(0);
-        const r = spawnSync(exe, { encoding: "utf8" });
-        expect(
-          r.stdout.split("\n").filter((l) => l.startsWith("FAIL")),
-          r.stdout,
-        ).toEqual([]);
-        expect(r.status, r.stdout + r.stderr).toBe(0);
-        expect(r.stdout).toMatch(/^ok 400400 cases, 0 failures$/m);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      const stdout = runCxxProgram({
+        name: "argmax_test",
+        sources: ["test/native/programs/argmax_test.cpp"],
+        includes: ["vendor/llama.cpp/include", "vendor/llama.cpp/ggml/include"],
+        files: { "greedy_apply.inc": greedyApplySource() },
+        optimize: "-O2",
+      });
+      expect(stdout).toMatch(/^ok 400400 cases, 0 failures$/m);
     },
     120_000,
   );
