@@ -267,9 +267,13 @@ function machineInfo() {
     flags.split(" ").includes(f),
   );
   // the peak RSS of a Node process that does nothing: the floor under llama-native's and the peer's
-  // (VmHWM as the jobs read it: maxRSS would count what fork() copied from this process)
-  const emptyNode = `try { console.log(/VmHWM:\\s+(\\d+)/.exec(require("fs").readFileSync("/proc/self/status", "utf8"))[1]); } catch { console.log(process.resourceUsage().maxRSS); }`;
-  const nodeRssMb = Number(spawnSync(process.execPath, ["-e", emptyNode], { encoding: "utf8" }).stdout) / 1024;
+  // (VmHWM as the jobs read it: maxRSS would count what fork() copied from this process). An ES
+  // module like the jobs: Node's ESM loader is in both jobs' figures (until 2026-12-05 the floor was
+  // a CommonJS `node -e`, 2.5 MB lower, and those 2.5 MB counted as llama-native's).
+  const emptyJob = path.join(here, "empty-node-job.mjs");
+  const nodeRssMb = median(
+    Array.from({ length: 3 }, () => Number(spawnSync(process.execPath, [emptyJob], { encoding: "utf8" }).stdout) / 1024),
+  );
   return {
     cpu,
     isa,
@@ -277,6 +281,7 @@ function machineInfo() {
     memGb: Math.round(os.totalmem() / 2 ** 30),
     node: process.version,
     nodeRssMb,
+    nodeRssOf: "bench/empty-node-job.mjs",
     platform: `${process.platform}-${process.arch}`,
   };
 }
@@ -643,7 +648,7 @@ export function printTables(r) {
     `Machine: ${r.machine.cpu} (${r.machine.isa.join(", ")}), ${r.machine.cores} cores, ${r.machine.memGb} GB, Node ${r.machine.node}; medians of ${r.runs} runs; tokens/s`,
   );
   out.push(
-    `Peak RSS of an empty Node process here: ${fmt(r.machine.nodeRssMb, 0)} MB (part of llama-native's and node-llama-cpp's figures; "RSS added over cpp" is llama-native's peak less that, less llama.cpp's).`,
+    `Peak RSS of an empty Node process here (${r.machine.nodeRssOf ? "an ES module importing node:fs, as the jobs are: " + r.machine.nodeRssOf : "a CommonJS `node -e` script"}): ${fmt(r.machine.nodeRssMb, 1)} MB (part of llama-native's and node-llama-cpp's figures; "RSS added over cpp" is llama-native's peak less that, less llama.cpp's).`,
   );
   if (r.machine.pinned) {
     out.push(
