@@ -3,7 +3,9 @@
 // few chat requests on stories260K with a real model's chat template added to its metadata:
 // test/fixtures/oracles/chat-e2e.json, read by test/model/chat-e2e.test.ts. Each entry keeps the
 // request, the exact llama-server command line, and the response message.
-//   node scripts/record-chat-e2e.mjs [--model ../shared/models/stories260K.gguf]
+//   node scripts/record-chat-e2e.mjs [--model ../shared/models/stories260K.gguf] [--this-cpu]
+// --this-cpu: write test/fixtures/oracles/chat-e2e.cpu-<cpuId>.json, the recording the test reads on
+// this CPU model only (scripts/simd-class.mjs: where llama-server's own answers differ by CPU model).
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -11,11 +13,11 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { makeChatModel, THINK_TOKENS } from "./make-chat-model.mjs";
-import { oracleFileToWrite, simdClass } from "./simd-class.mjs";
+import { cpuId, oracleFileToWrite, simdClass } from "./simd-class.mjs";
 import { buildTools, freePort, startServer, stopServer } from "./native-tools.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-const { values } = parseArgs({ options: { model: { type: "string" } }, strict: true });
+const { values } = parseArgs({ options: { model: { type: "string" }, "this-cpu": { type: "boolean", default: false } }, strict: true });
 const stories = values.model ?? path.resolve(root, "..", "shared", "models", "stories260K.gguf");
 const pin = JSON.parse(fs.readFileSync(path.join(root, "vendor", "llama.cpp.json"), "utf8"));
 
@@ -92,6 +94,7 @@ const out = {
   // logprobs and sampled tokens depend on the kernels' SIMD width (scripts/simd-class.mjs)
   simd: simdClass(),
   cpu: os.cpus()[0]?.model ?? "",
+  cpuId: cpuId(),
   cases: [],
 };
 try {
@@ -160,6 +163,6 @@ try {
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
-const file = oracleFileToWrite(path.join(root, "test", "fixtures", "oracles"), "chat-e2e");
+const file = oracleFileToWrite(path.join(root, "test", "fixtures", "oracles"), "chat-e2e", simdClass(), values["this-cpu"]);
 fs.writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 console.error(`wrote ${path.relative(process.cwd(), file)} (${out.cases.length} cases)`);

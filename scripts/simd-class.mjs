@@ -7,6 +7,13 @@
 // depend on it; recorded logprobs and sampled tokens do. Such an oracle is recorded per class:
 // `<name>.json` holds one class (its `simd` field says which; recordings made before the field
 // existed were made on AVX-512 machines), `<name>.<class>.json` the others.
+//
+// Within a class the CPU model can matter too, greedy text included: GGML_NATIVE compiles for the
+// CPU it builds on (-march=native), and on an AMD EPYC of family 26 (Zen 5; avx_vnni and
+// avx512_vp2intersect beside the Zen 4's AVX-512) llama-server and llama-native both decoded one
+// near-tie of test/fixtures/oracles/chat-e2e.json's Llama 3.2 "plain" case to another word than the
+// AVX-512 machines it was recorded and passed on (2026-12-05). For that, a recorder can write
+// `<name>.cpu-<cpuId>.json` (--this-cpu), which oracleFileFor prefers on that CPU model.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -26,20 +33,50 @@ export function simdClass() {
   return "x86";
 }
 
+/**
+ * This CPU model, for recordings that differ between models of one class: "<vendor>-f<family>m<model>"
+ * from /proc/cpuinfo ("AuthenticAMD-f26m2"); undefined where there is no cpuinfo to read.
+ */
+export function cpuId() {
+  let info = "";
+  try {
+    info = fs.readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return undefined;
+  }
+  const field = (k) => new RegExp(`^${k}\\s*:\\s*(.*)$`, "m").exec(info)?.[1]?.trim();
+  const vendor = field("vendor_id") ?? field("CPU implementer");
+  const family = field("cpu family") ?? field("CPU architecture");
+  const model = field("model") ?? field("CPU part");
+  if (vendor === undefined || family === undefined || model === undefined) return undefined;
+  return `${vendor}-f${family}m${model}`.replace(/[^A-Za-z0-9_-]/g, "_");
+}
+
 /** The class a recording was made on (`simd`; before the field existed, AVX-512). */
 export const recordedClass = (oracle) => oracle.simd ?? "avx512";
 
 /**
- * The oracle file for this CPU's class: `<dir>/<name>.<class>.json` when one was recorded, else
+ * The oracle file for this CPU: `<dir>/<name>.cpu-<cpuId>.json` when one was recorded on this CPU
+ * model, else `<dir>/<name>.<class>.json` when one was recorded for its class, else
  * `<dir>/<name>.json` (whose `simd` may be another class: the test says so and how to record one).
  */
-export function oracleFileFor(dir, name, cls = simdClass()) {
+export function oracleFileFor(dir, name, cls = simdClass(), cpu = cpuId()) {
+  const model = cpu === undefined ? undefined : path.join(dir, `${name}.cpu-${cpu}.json`);
+  if (model !== undefined && fs.existsSync(model)) return model;
   const own = path.join(dir, `${name}.${cls}.json`);
   return fs.existsSync(own) ? own : path.join(dir, `${name}.json`);
 }
 
-/** Where a recorder writes: `<name>.json` if it is absent or of this class, else `<name>.<class>.json`. */
-export function oracleFileToWrite(dir, name, cls = simdClass()) {
+/**
+ * Where a recorder writes: `<name>.json` if it is absent or of this class, else `<name>.<class>.json`;
+ * with `thisCpu`, `<name>.cpu-<cpuId>.json` (for a CPU model whose answers differ from its class's).
+ */
+export function oracleFileToWrite(dir, name, cls = simdClass(), thisCpu = false) {
+  if (thisCpu) {
+    const cpu = cpuId();
+    if (cpu === undefined) throw new Error("this CPU's model cannot be read (no /proc/cpuinfo): record without --this-cpu");
+    return path.join(dir, `${name}.cpu-${cpu}.json`);
+  }
   const main = path.join(dir, `${name}.json`);
   if (!fs.existsSync(main)) return main;
   return recordedClass(JSON.parse(fs.readFileSync(main, "utf8"))) === cls ? main : path.join(dir, `${name}.${cls}.json`);
