@@ -8,12 +8,13 @@
 // `<name>.json` holds one class (its `simd` field says which; recordings made before the field
 // existed were made on AVX-512 machines), `<name>.<class>.json` the others.
 //
-// Within a class the CPU model can matter too, greedy text included: GGML_NATIVE compiles for the
-// CPU it builds on (-march=native), and on an AMD EPYC of family 26 (Zen 5; avx_vnni and
-// avx512_vp2intersect beside the Zen 4's AVX-512) llama-server and llama-native both decoded one
-// near-tie of test/fixtures/oracles/chat-e2e.json's Llama 3.2 "plain" case to another word than the
-// AVX-512 machines it was recorded and passed on (2026-12-05). For that, a recorder can write
-// `<name>.cpu-<cpuId>.json` (--this-cpu), which oracleFileFor prefers on that CPU model.
+// Within a class the CPU model can matter too, greedy text included: on an AMD EPYC of family 26
+// (Zen 5, whose flags add avx_vnni and avx512_vp2intersect), llama-server and llama-native, both
+// built with GGML_NATIVE (-march=native) there, decoded one near-tie of
+// test/fixtures/oracles/chat-e2e.json's Llama 3.2 "plain" case to another word than on the AVX-512
+// machines it was recorded and passed on (2026-12-05; the other 19 cases, logprobs included, the
+// same). For that, a recorder can write `<name>.cpu-<cpuId>.json` (--this-cpu), which
+// oracleFileFor prefers on that CPU model.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
