@@ -19,16 +19,23 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
+// /proc/cpuinfo, undefined where there is none (not Linux); a field of its first CPU.
+function cpuinfo() {
+  try {
+    return fs.readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return undefined;
+  }
+}
+const field = (info, key) => new RegExp(`^${key}\\s*:\\s*(.*)$`, "m").exec(info)?.[1]?.trim();
+
 /** "avx512", "avx2" or "x86" on x86-64 (from /proc/cpuinfo's flags); the architecture elsewhere. */
 export function simdClass() {
   if (os.arch() !== "x64") return os.arch();
-  let flags = "";
-  try {
-    flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "";
-  } catch {
-    return "x86"; // not Linux: no cpuinfo to read
-  }
-  const has = (f) => new RegExp(`\\s${f}(\\s|$)`).test(flags);
+  const info = cpuinfo();
+  if (info === undefined) return "x86"; // not Linux: no cpuinfo to read
+  const flags = field(info, "flags") ?? "";
+  const has = (f) => new RegExp(`(^|\\s)${f}(\\s|$)`).test(flags);
   if (has("avx512f")) return "avx512";
   if (has("avx2")) return "avx2";
   return "x86";
@@ -39,16 +46,11 @@ export function simdClass() {
  * from /proc/cpuinfo ("AuthenticAMD-f26m2"); undefined where there is no cpuinfo to read.
  */
 export function cpuId() {
-  let info = "";
-  try {
-    info = fs.readFileSync("/proc/cpuinfo", "utf8");
-  } catch {
-    return undefined;
-  }
-  const field = (k) => new RegExp(`^${k}\\s*:\\s*(.*)$`, "m").exec(info)?.[1]?.trim();
-  const vendor = field("vendor_id") ?? field("CPU implementer");
-  const family = field("cpu family") ?? field("CPU architecture");
-  const model = field("model") ?? field("CPU part");
+  const info = cpuinfo();
+  if (info === undefined) return undefined;
+  const vendor = field(info, "vendor_id") ?? field(info, "CPU implementer");
+  const family = field(info, "cpu family") ?? field(info, "CPU architecture");
+  const model = field(info, "model") ?? field(info, "CPU part");
   if (vendor === undefined || family === undefined || model === undefined) return undefined;
   return `${vendor}-f${family}m${model}`.replace(/[^A-Za-z0-9_-]/g, "_");
 }
