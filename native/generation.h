@@ -113,12 +113,16 @@ class Stream : public AsyncOp {
   // Chunks are sent at most once per post interval unless flushed: each send wakes the JS thread
   // (an eventfd write on Linux), which at thousands of tokens/s cost ~10 % of the decode thread's
   // time and competed with ggml's workers for the cores. Tokens that come faster are grouped.
-  // The interval is 1 ms while the cores have room and doubles, up to 16 ms, while this process's
+  // The interval is 1 ms while the cores have room and doubles, up to 64 ms, while this process's
   // threads are being preempted (their involuntary context switches, counted at each post): on busy
   // cores each wake of the JS thread preempts the decode (or a ggml worker), which then waits a time
-  // slice behind the other process; 1 ms posts cost stories260K 8-12 % beside two busy loops.
+  // slice behind the other process; 1 ms posts cost stories260K 8-12 % beside two busy loops. Each
+  // chunk costs the JS thread ~130-270 us of CPU (the wake, the async generator, a cold cache), all
+  // of it taken from the decode when they share a core: a 16 ms cap still cost bench-134m Q4_0 ~1.5 %
+  // pinned to one core (35 chunks per 128 tokens, 9.4 ms of JS) and ~10 % beside two busy loops
+  // against a 64 ms cap (alternating runs, bench/RESULTS.md 2026-12-05).
   static constexpr std::chrono::microseconds kPostIntervalMin{1000};
-  static constexpr std::chrono::microseconds kPostIntervalMax{16000};
+  static constexpr std::chrono::microseconds kPostIntervalMax{64000};
   std::chrono::microseconds post_interval_ = kPostIntervalMin;
   long preempted_ = -1;  // the process's involuntary context switches at the last post (-1: unknown)
 

@@ -121,7 +121,7 @@ export interface GenerationChunk {
   /**
    * Every token sampled since the previous chunk. Usually one; tokens that come within a millisecond
    * of the previous chunk are grouped (the JS thread wakes at most about 1000 times a second per
-   * stream; up to 16 ms apart while other work keeps the cores busy), and a token whose text is held
+   * stream; up to 64 ms apart while other work keeps the cores busy), and a token whose text is held
    * back (half a character, the start of a stop string) arrives with the text that completes it.
    */
   tokens: Int32Array;
