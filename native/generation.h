@@ -120,7 +120,7 @@ class Stream : public AsyncOp {
   // chunk costs the JS thread ~130-270 us of CPU (the wake, the async generator, a cold cache), all
   // of it taken from the decode when they share a core: a 16 ms cap still cost bench-134m Q4_0 ~1.5 %
   // pinned to one core (35 chunks per 128 tokens, 9.4 ms of JS) and ~10 % beside two busy loops
-  // against a 64 ms cap (alternating runs, bench/RESULTS.md 2026-12-05).
+  // against a 64 ms cap (alternating runs; bench/RESULTS.md, "Found and fixed on 2026-12-05").
   static constexpr std::chrono::microseconds kPostIntervalMin{1000};
   static constexpr std::chrono::microseconds kPostIntervalMax{64000};
   std::chrono::microseconds post_interval_ = kPostIntervalMin;
